@@ -1,0 +1,116 @@
+package order
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/valyala/fastjson"
+)
+
+// bom is the UTF-8 byte order mark some producers (mostly on Windows)
+// put in front of their JSON. RFC 8259 lets a parser ignore it, and we do.
+const bom = "\xef\xbb\xbf"
+
+// parse turns data into a fastjson tree, or explains why data is not one
+// strict RFC 8259 JSON value.
+//
+// The tree is valid until the next parse and its strings point into the
+// parser's buffer.
+func (d *Decoder) parse(data []byte) (*fastjson.Value, error) {
+	offset := 0 // of data within the caller's bytes, for error positions
+	if len(data) >= len(bom) && string(data[:len(bom)]) == bom {
+		data = data[len(bom):]
+		offset = len(bom)
+	}
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return nil, &SyntaxError{Detail: "empty input"}
+	}
+	// Parse runs first because it bounds nesting depth (fastjson.MaxDepth),
+	// while ValidateBytes recurses without limit: a megabyte of '[' must not
+	// become a million nested calls. Parse is lenient (NaN, 01, bad escapes,
+	// raw control characters), so what it accepts is then checked strictly.
+	v, err := d.p.ParseBytes(data)
+	if err != nil {
+		return nil, &SyntaxError{Detail: syntaxDetail(err)}
+	}
+	if err := fastjson.ValidateBytes(data); err != nil {
+		return nil, &SyntaxError{Detail: syntaxDetail(err)}
+	}
+	if at := unpairedSurrogate(data); at >= 0 {
+		return nil, &SyntaxError{Detail: "unpaired UTF-16 surrogate escape " + string(data[at:at+6]) +
+			" at offset " + strconv.Itoa(offset+at)}
+	}
+	return v, nil
+}
+
+// syntaxDetail shortens a fastjson error to what went wrong and where.
+// fastjson adds one "cannot parse X: " per nesting level ("cannot parse
+// object: cannot parse object value: cannot parse array: ..."); only the
+// innermost says what went wrong, and the quoted unparsed tail at the end
+// says where.
+func syntaxDetail(err error) string {
+	s := strings.TrimPrefix(err.Error(), "cannot parse JSON: ")
+	for strings.HasPrefix(s, "cannot parse ") {
+		_, inner, ok := strings.Cut(s, ": ")
+		if !ok || !strings.HasPrefix(inner, "cannot parse ") {
+			break
+		}
+		s = inner
+	}
+	return s
+}
+
+// unpairedSurrogate returns the offset of the first \uXXXX escape in data
+// that is half of a UTF-16 surrogate pair without its other half, or -1.
+//
+// The grammar allows such escapes but they encode no character (I-JSON,
+// RFC 7493, forbids them), and fastjson would keep them as the six literal
+// characters `\ud800` where encoding/json substitutes U+FFFD. Rejecting them
+// keeps Decode and json.Unmarshal in agreement on every string we accept.
+//
+// data must be valid JSON: then every backslash starts an escape inside a
+// string, and \u is followed by four hex digits.
+func unpairedSurrogate(data []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\\')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if data[i+1] != 'u' {
+			i += 2 // \" \\ \/ \b \f \n \r \t
+			continue
+		}
+		r := hex4(data[i+2 : i+6])
+		switch {
+		case !utf16.IsSurrogate(r):
+			i += 6
+		case r < 0xdc00 && i+12 <= len(data) && data[i+6] == '\\' && data[i+7] == 'u' &&
+			isLowSurrogate(hex4(data[i+8:i+12])):
+			i += 12
+		default:
+			return i
+		}
+	}
+}
+
+func isLowSurrogate(r rune) bool { return 0xdc00 <= r && r <= 0xdfff }
+
+// hex4 decodes four hex digits already known to be valid.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
