@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func recvBatch(t *testing.T, out <-chan []int) []int {
+	t.Helper()
+	select {
+	case b, ok := <-out:
+		if !ok {
+			t.Fatal("batch channel closed, want a batch")
+		}
+		return b
+	case <-time.After(5 * time.Second):
+		t.Fatal("no batch within 5s")
+		return nil
+	}
+}
+
+func startBatch(t *testing.T, size int, linger time.Duration) (chan<- int, <-chan []int, <-chan error) {
+	t.Helper()
+	in := make(chan int)
+	out := make(chan []int, 16)
+	done := make(chan error, 1)
+	go func() { done <- Batch[int](size, linger)(context.Background(), in, out) }()
+	return in, out, done
+}
+
+func TestBatch_EmitsWhenFull(t *testing.T) {
+	in, out, _ := startBatch(t, 3, time.Hour)
+	for i := range 7 {
+		in <- i
+	}
+	if got := recvBatch(t, out); !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("first batch %v", got)
+	}
+	if got := recvBatch(t, out); !slices.Equal(got, []int{3, 4, 5}) {
+		t.Fatalf("second batch %v", got)
+	}
+	select {
+	case b := <-out:
+		t.Fatalf("emitted partial batch %v before the linger elapsed", b)
+	case <-time.After(30 * time.Millisecond):
+	}
+}
+
+func TestBatch_EmitsPartialBatchAfterLinger(t *testing.T) {
+	in, out, _ := startBatch(t, 100, 20*time.Millisecond)
+	in <- 1
+	in <- 2
+	if got := recvBatch(t, out); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("batch %v, want [1 2]", got)
+	}
+	// The linger restarts with the next batch's first value.
+	in <- 3
+	if got := recvBatch(t, out); !slices.Equal(got, []int{3}) {
+		t.Fatalf("batch %v, want [3]", got)
+	}
+}
+
+func TestBatch_FlushesOnClose(t *testing.T) {
+	in, out, done := startBatch(t, 100, time.Hour)
+	in <- 1
+	in <- 2
+	close(in)
+	if got := recvBatch(t, out); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("batch %v, want [1 2]", got)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Batch returned %v after in closed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Batch did not return after in closed")
+	}
+}
+
+func TestBatch_BatchesDoNotShareMemory(t *testing.T) {
+	in, out, _ := startBatch(t, 2, time.Hour)
+	in <- 1
+	in <- 2
+	first := recvBatch(t, out)
+	in <- 3
+	in <- 4
+	recvBatch(t, out)
+	if !slices.Equal(first, []int{1, 2}) {
+		t.Fatalf("first batch changed to %v after the next one was built", first)
+	}
+}
+
+func TestBatch_ReturnsWhenContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	in := make(chan int)
+	out := make(chan []int) // nobody reads: the send must not block forever
+	done := make(chan error, 1)
+	go func() { done <- Batch[int](1, time.Hour)(ctx, in, out) }()
+	in <- 1
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Batch returned %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Batch blocked past cancellation")
+	}
+}
