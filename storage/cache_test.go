@@ -1,0 +1,158 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newTestCache(t testing.TB, maxBytes int) *Cache {
+	t.Helper()
+	c, err := NewCache(maxBytes)
+	if err != nil {
+		t.Fatalf("NewCache(%d): %v", maxBytes, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestCache_SetGet(t *testing.T) {
+	c := newTestCache(t, 8<<20)
+	doc := rec(t, orderWith(t, "a", nil)).JSON
+	if err := c.Set("a", doc); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	got, ok := c.Get("a")
+	if !ok || !bytes.Equal(got, doc) {
+		t.Fatalf("Get(a) = %q, %v; want the stored JSON", got, ok)
+	}
+	got[0] = 'x' // the caller owns its copy
+	if again, _ := c.Get("a"); !bytes.Equal(again, doc) {
+		t.Errorf("modifying Get's answer changed the cached entry")
+	}
+	if got, ok := c.Get("b"); ok {
+		t.Errorf("Get(b) = %q, true; want a miss", got)
+	}
+	s := c.Stats()
+	if s.Entries != 1 || c.Len() != 1 || s.Hits != 2 || s.Misses != 1 || s.FailedSets != 0 || s.Bytes <= 0 {
+		t.Errorf("Stats() = %+v, Len() = %d; want 1 entry, 2 hits, 1 miss, no failed sets, some bytes", s, c.Len())
+	}
+}
+
+func TestCache_Layout(t *testing.T) {
+	f := func(maxBytes, wantMB, wantShards int) {
+		t.Helper()
+		if mb, shards := cacheLayout(maxBytes); mb != wantMB || shards != wantShards {
+			t.Errorf("cacheLayout(%d) = %d MiB in %d shards, want %d MiB in %d", maxBytes, mb, shards, wantMB, wantShards)
+		}
+	}
+	f(1, 1, 1)              // below a MiB: the 1 MiB minimum, one shard
+	f(1<<20, 1, 1)          // smaller than minShardMB: one shard
+	f(7<<20, 7, 1)          // two shards would get less than 4 MiB each
+	f(8<<20, 8, 2)          // two of 4 MiB
+	f(1<<30, 1024, 256)     // 1 GiB: 256 shards of 4 MiB
+	f(24<<30, 24*1024, 256) // larger caches get larger shards, not more
+
+	for _, n := range []int{0, -1} {
+		if c, err := NewCache(n); err == nil {
+			c.Close()
+			t.Errorf("NewCache(%d) succeeded, want an error", n)
+		}
+	}
+}
+
+// TestCache_EntriesOutliveLifeWindow is the regression test for bigcache's
+// LifeWindow trap: with CleanWindow 0 every Set evicts its shard's oldest
+// entry once that is older than LifeWindow. A one-shard cache puts both
+// entries in the same shard; the sleep is real because bigcache takes no
+// clock (and counts whole seconds).
+func TestCache_EntriesOutliveLifeWindow(t *testing.T) {
+	t.Parallel()
+	c := newTestCache(t, 1<<20)
+	if _, shards := cacheLayout(1 << 20); shards != 1 {
+		t.Fatalf("a 1 MiB cache has %d shards; the test needs one", shards)
+	}
+	if err := c.Set("old", []byte(`{"order_uid":"old"}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if err := c.Set("new", []byte(`{"order_uid":"new"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range []string{"old", "new"} {
+		if _, ok := c.Get(uid); !ok {
+			t.Errorf("Get(%s) missed: entries must never expire", uid)
+		}
+	}
+}
+
+func TestCache_RefusesEntryTooLargeKeepingTheShard(t *testing.T) {
+	c := newTestCache(t, 1<<20) // one shard of 1 MiB
+	if err := c.Set("small", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	f := func(size int) {
+		t.Helper()
+		err := c.Set("big", bytes.Repeat([]byte{'x'}, size))
+		if !errors.Is(err, ErrEntryTooLarge) {
+			t.Errorf("Set of %d bytes: %v, want ErrEntryTooLarge", size, err)
+		}
+		if _, ok := c.Get("small"); !ok {
+			t.Errorf("Set of %d bytes evicted the rest of the shard", size)
+		}
+	}
+	f(2 << 20)   // bigger than the shard
+	f(1 << 20)   // the shard's size
+	f(512 << 10) // half of it: bigcache may have to empty the shard to make room
+	if got := c.Stats().FailedSets; got != 3 {
+		t.Errorf("FailedSets = %d, want 3", got)
+	}
+	if err := c.Set(strings.Repeat("k", 1<<16), []byte("{}")); !errors.Is(err, ErrEntryTooLarge) {
+		t.Errorf("Set with a 64 KiB key: %v, want ErrEntryTooLarge (bigcache stores key lengths in 16 bits)", err)
+	}
+	// Just under the limit is accepted.
+	if err := c.Set("fits", bytes.Repeat([]byte{'x'}, 400<<10)); err != nil {
+		t.Errorf("Set of 400 KiB in a 1 MiB shard: %v", err)
+	}
+}
+
+func TestCache_EvictsOldestWhenFull(t *testing.T) {
+	c := newTestCache(t, 1<<20)
+	doc := bytes.Repeat([]byte{'x'}, 1000)
+	const n = 3000 // ~3 MiB into 1 MiB
+	for i := range n {
+		if err := c.Set(fmt.Sprintf("order-%d", i), doc); err != nil {
+			t.Fatalf("Set %d: %v", i, err)
+		}
+	}
+	if l := c.Len(); l >= n || l < 500 {
+		t.Errorf("Len() = %d after %d sets of 1 KB into 1 MiB, want the cache bounded and mostly full", l, n)
+	}
+	if _, ok := c.Get("order-0"); ok {
+		t.Error("the oldest entry survived a full cache")
+	}
+	if _, ok := c.Get(fmt.Sprintf("order-%d", n-1)); !ok {
+		t.Error("the newest entry is missing")
+	}
+	if b := c.Stats().Bytes; b > 1<<20 {
+		t.Errorf("cache holds %d bytes, more than its 1 MiB", b)
+	}
+}
+
+func BenchmarkCache_GetHit(b *testing.B) {
+	c := newTestCache(b, 64<<20)
+	doc := rec(b, orderWith(b, "b563feb7b2b84b6test", nil)).JSON
+	if err := c.Set("b563feb7b2b84b6test", doc); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, ok := c.Get("b563feb7b2b84b6test"); !ok {
+			b.Fatal("miss")
+		}
+	}
+}

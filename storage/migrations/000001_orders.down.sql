@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS items, payments, deliveries, orders;

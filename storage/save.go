@@ -1,0 +1,353 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The write statements are set-based: each takes one array per column and
+// inserts every row of the attempt at once, so a batch costs four statements
+// (and three round trips) whatever its size. A set-based statement must never
+// see the same key twice, which is why SaveOrders splits a batch into waves
+// of distinct order_uids before any of them runs.
+const (
+	insertOrdersSQL = `
+INSERT INTO orders (order_uid, track_number, entry, locale, internal_signature, customer_id,
+                    delivery_service, shardkey, sm_id, date_created, oof_shard, doc)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::bigint[], $10::timestamptz[], $11::text[], $12::text[])
+ON CONFLICT (order_uid) DO NOTHING
+RETURNING order_uid`
+
+	storedDocsSQL = `SELECT order_uid, doc FROM orders WHERE order_uid = ANY($1::text[])`
+
+	insertDeliveriesSQL = `
+INSERT INTO deliveries (order_uid, name, phone, zip, city, address, region, email)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`
+
+	insertPaymentsSQL = `
+INSERT INTO payments (order_uid, transaction, request_id, currency, provider, amount, payment_dt,
+                      bank, delivery_cost, goods_total, custom_fee)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+                     $8::text[], $9::bigint[], $10::bigint[], $11::bigint[])`
+
+	insertItemsSQL = `
+INSERT INTO items (order_uid, position, chrt_id, track_number, price, rid, name, sale, size,
+                   total_price, nm_id, brand, status)
+SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                     $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[])`
+)
+
+// rollbackTimeout bounds the ROLLBACK after a failed attempt. It runs even
+// when the caller's context is already cancelled: a rollback that fails makes
+// pgx close the connection, and the pool would have to dial a new one.
+const rollbackTimeout = 5 * time.Second
+
+// SaveOrders implements Store.
+//
+// Each wave of distinct order_uids is saved in one transaction. A record that
+// PostgreSQL refuses (see refusal) is isolated by bisection: the attempt is
+// rolled back and each half is saved on its own, recursively, until the
+// offending record is alone and marked Refused; everything else is stored.
+// Any other error ends the call with no results. Halves and waves already
+// committed stay committed: the caller's retry finds them Duplicate.
+//
+// Repeated order_uids: later occurrences are judged against what ends up
+// stored. When the first occurrence is refused nothing is stored under its
+// uid, so the next different occurrence is saved as if it came first.
+func (p *Postgres) SaveOrders(ctx context.Context, recs []Record) ([]Result, error) {
+	results := make([]Result, len(recs))
+	created := make([]time.Time, len(recs))
+	todo := make([]int, 0, len(recs))
+	for i := range recs {
+		t, err := time.Parse(time.RFC3339Nano, recs[i].Order.DateCreated)
+		if err != nil {
+			// Validation should have caught it; refuse this record alone
+			// rather than let one bad date fail every attempt it is part of.
+			results[i] = Result{Outcome: Refused, Err: fmt.Errorf("order %s: %w: date_created: %w", quoteUID(recs[i].Order.OrderUID), ErrRefused, err)}
+			continue
+		}
+		created[i] = t
+		todo = append(todo, i)
+	}
+
+	first := make(map[string]int, len(todo))
+	for len(todo) > 0 {
+		wave, later := splitWave(recs, todo, first)
+		if err := p.saveDistinct(ctx, recs, created, wave, results); err != nil {
+			return nil, err
+		}
+		todo = resolveLater(recs, later, first, results)
+	}
+	return results, nil
+}
+
+// splitWave returns the first occurrence of each order_uid in todo (the wave)
+// and the later occurrences, and records in first where each uid's first
+// occurrence is. Both slices keep todo's order, so ids follow slice order.
+func splitWave(recs []Record, todo []int, first map[string]int) (wave, later []int) {
+	clear(first)
+	for _, i := range todo {
+		uid := recs[i].Order.OrderUID
+		if _, seen := first[uid]; seen {
+			later = append(later, i)
+			continue
+		}
+		first[uid] = i
+		wave = append(wave, i)
+	}
+	return wave, later
+}
+
+// resolveLater decides the later occurrences of uids whose first occurrence
+// the wave has just decided, and returns those it cannot decide without
+// asking PostgreSQL again (they form the next wave).
+//
+// A byte-identical record gets the first occurrence's outcome (Inserted
+// becomes Duplicate). A different one is Conflict if the first one is now
+// what is stored; if the first was itself Conflict or Refused, what is stored
+// (if anything) is not the first one, so the record goes to the next wave and
+// is compared with the stored version like any other.
+func resolveLater(recs []Record, later []int, first map[string]int, results []Result) (next []int) {
+	for _, i := range later {
+		f := first[recs[i].Order.OrderUID]
+		r := results[f]
+		switch {
+		case bytes.Equal(recs[i].JSON, recs[f].JSON):
+			if r.Outcome == Inserted {
+				r.Outcome = Duplicate
+			}
+			results[i] = r
+		case r.Outcome == Inserted || r.Outcome == Duplicate:
+			results[i] = Result{Outcome: Conflict, Err: conflictErr(recs[i].Order.OrderUID)}
+		default:
+			next = append(next, i)
+		}
+	}
+	return next
+}
+
+// saveDistinct saves recs[idx] (distinct order_uids), bisecting around
+// refused records.
+func (p *Postgres) saveDistinct(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result) error {
+	err := p.saveAttempt(ctx, recs, created, idx, results)
+	if err == nil {
+		return nil
+	}
+	pgErr, ok := refusal(err)
+	if !ok {
+		return err
+	}
+	if len(idx) == 1 {
+		results[idx[0]] = Result{Outcome: Refused, Err: refusedErr(recs[idx[0]].Order.OrderUID, err, pgErr)}
+		return nil
+	}
+	mid := len(idx) / 2
+	if err := p.saveDistinct(ctx, recs, created, idx[:mid], results); err != nil {
+		return err
+	}
+	return p.saveDistinct(ctx, recs, created, idx[mid:], results)
+}
+
+// refusal reports whether err is PostgreSQL refusing a value, and so the
+// fault of one order in the attempt, not of the attempt itself:
+//   - class 22, data exception: a NUL byte or invalid UTF-8 in a text
+//     (22021), a number out of range (22003)...
+//   - class 23, integrity constraint violation: a CHECK (23514), NOT NULL
+//     (23502)...
+//   - 54000 program_limit_exceeded, exactly: a value too large to index,
+//     such as an order_uid of a few KB ("index row requires 9016 bytes").
+//     Left out, one such order would fail its batch on every retry and stall
+//     its partition for good.
+//
+// Everything else is the batch's problem or the operator's, never one
+// order's: connection loss and timeouts, serialization failures and
+// deadlocks (40001, 40P01: retry), an unknown table or column (42P01, 42703:
+// fix the schema), cancellation (57014). Refusing orders for those would
+// dead-letter good orders, so they end the call with an error and the batch
+// is retried.
+func refusal(err error) (*pgconn.PgError, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return nil, false
+	}
+	switch {
+	case pgErr.Code[:2] == "22", pgErr.Code[:2] == "23", pgErr.Code == "54000":
+		return pgErr, true
+	}
+	return nil, false
+}
+
+// refusedErr explains a Refused result for the dead-letter queue: the
+// statement, PostgreSQL's message and SQLSTATE, and where PostgreSQL names
+// them the table, column, constraint and parameter. The row itself (the
+// error's Detail) is left out: the original message travels with the record
+// anyway. err is the attempt's error, pgErr the PostgreSQL error inside it.
+func refusedErr(uid string, err error, pgErr *pgconn.PgError) error {
+	var where []string
+	for _, kv := range [...][2]string{
+		{"table", pgErr.TableName},
+		{"column", pgErr.ColumnName},
+		{"constraint", pgErr.ConstraintName},
+		{"context", pgErr.Where},
+	} {
+		if kv[1] != "" {
+			where = append(where, kv[0]+" "+kv[1])
+		}
+	}
+	if len(where) == 0 {
+		return fmt.Errorf("order %s: %w: %w", quoteUID(uid), ErrRefused, err)
+	}
+	return fmt.Errorf("order %s: %w: %w [%s]", quoteUID(uid), ErrRefused, err, strings.Join(where, ", "))
+}
+
+// saveAttempt saves recs[idx] (distinct order_uids) in one transaction and
+// fills their results. On error the transaction is rolled back and results of
+// idx are meaningless: the caller either bisects (which fills them again) or
+// returns no results at all.
+func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result) (err error) {
+	c := getColumns()
+	defer c.put()
+	for pos, i := range idx {
+		c.addOrder(pos, recs[i].Order, created[i], recs[i].JSON)
+		results[i] = Result{}
+	}
+
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("upsert orders: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+			// The attempt's error is what matters; a failed rollback makes
+			// pgx close the connection, so nothing is left half-done.
+			_ = tx.Rollback(rbCtx)
+			cancel()
+		}
+	}()
+
+	inserted, err := insertOrders(ctx, tx, c, idx, results)
+	if err != nil {
+		return err
+	}
+	if inserted < len(idx) {
+		if err := compareStored(ctx, tx, c, recs, idx, results); err != nil {
+			return err
+		}
+	}
+	if inserted > 0 {
+		// Only orders this attempt inserted get child rows: a conflicting
+		// order must never add items to the stored one.
+		for _, i := range idx {
+			if results[i].Outcome == Inserted {
+				c.addChildren(recs[i].Order)
+			}
+		}
+		if err := insertChildren(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("upsert orders: commit: %w", err)
+	}
+	return nil
+}
+
+// insertOrders inserts the orders rows that are not stored yet and marks them
+// Inserted.
+func insertOrders(ctx context.Context, tx pgx.Tx, c *columns, idx []int, results []Result) (int, error) {
+	rows, err := tx.Query(ctx, insertOrdersSQL, c.uid, c.track, c.entry, c.locale, c.signature, c.customer,
+		c.service, c.shardkey, c.smID, c.created, c.oofShard, c.doc)
+	if err != nil {
+		return 0, fmt.Errorf("upsert orders: %w", err)
+	}
+	defer rows.Close()
+	inserted := 0
+	for rows.Next() {
+		// string(raw) in a map index does not allocate.
+		pos, ok := c.at[string(rows.RawValues()[0])]
+		if !ok {
+			return 0, errors.New("upsert orders: postgresql returned an order_uid that was not sent")
+		}
+		results[idx[pos]] = Result{Outcome: Inserted}
+		inserted++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("upsert orders: %w", err)
+	}
+	return inserted, nil
+}
+
+// compareStored decides the records whose order_uid was already stored:
+// Duplicate if the stored JSON is byte-identical, Conflict otherwise.
+func compareStored(ctx context.Context, tx pgx.Tx, c *columns, recs []Record, idx []int, results []Result) error {
+	for _, i := range idx {
+		if results[i].Outcome == 0 {
+			c.stored = append(c.stored, recs[i].Order.OrderUID)
+		}
+	}
+	rows, err := tx.Query(ctx, storedDocsSQL, c.stored)
+	if err != nil {
+		return fmt.Errorf("compare stored orders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		raw := rows.RawValues()
+		pos, ok := c.at[string(raw[0])]
+		if !ok {
+			return errors.New("compare stored orders: postgresql returned an order_uid that was not sent")
+		}
+		i := idx[pos]
+		if bytes.Equal(raw[1], recs[i].JSON) {
+			results[i] = Result{Outcome: Duplicate}
+		} else {
+			results[i] = Result{Outcome: Conflict, Err: conflictErr(recs[i].Order.OrderUID)}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("compare stored orders: %w", err)
+	}
+	for _, i := range idx {
+		if results[i].Outcome == 0 {
+			// Skipped by ON CONFLICT yet not there: deleted in between.
+			// Nothing the order did; a retry inserts it.
+			return fmt.Errorf("compare stored orders: order %s was neither inserted nor found", quoteUID(recs[i].Order.OrderUID))
+		}
+	}
+	return nil
+}
+
+// insertChildren inserts the delivery, payment and item rows collected in c,
+// in one round trip.
+func insertChildren(ctx context.Context, tx pgx.Tx, c *columns) error {
+	b := &pgx.Batch{}
+	b.Queue(insertDeliveriesSQL, c.dUID, c.dName, c.dPhone, c.dZip, c.dCity, c.dAddress, c.dRegion, c.dEmail)
+	b.Queue(insertPaymentsSQL, c.pUID, c.pTransaction, c.pRequestID, c.pCurrency, c.pProvider, c.pAmount,
+		c.pPaymentDt, c.pBank, c.pDeliveryCost, c.pGoodsTotal, c.pCustomFee)
+	tables := []string{"deliveries", "payments"}
+	if len(c.iUID) > 0 {
+		b.Queue(insertItemsSQL, c.iUID, c.iPosition, c.iChrtID, c.iTrack, c.iPrice, c.iRid, c.iName,
+			c.iSale, c.iSize, c.iTotal, c.iNmID, c.iBrand, c.iStat)
+		tables = append(tables, "items")
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, table := range tables {
+		// Naming the statement makes a refusal's "parameter $N" readable.
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close() // err is the one that matters
+			return fmt.Errorf("insert %s: %w", table, err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("insert order details: %w", err)
+	}
+	return nil
+}

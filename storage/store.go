@@ -1,0 +1,116 @@
+// Package storage keeps orders: a PostgreSQL store written in set-based
+// batches (Postgres), an in-memory store for demo mode (Memory), a bigcache
+// cache of pre-encoded JSON (Cache) and the read path that puts the cache in
+// front of a store (Orders).
+//
+// The package logs nothing. It returns errors and exposes counters; the
+// caller decides what is worth a log line.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/orderd/orderd/order"
+)
+
+var (
+	// ErrNotFound means no order is stored under the requested order_uid.
+	ErrNotFound = errors.New("order not found")
+	// ErrConflict explains a Conflict result: orders are immutable, so a
+	// second, different version of a stored order is never applied.
+	ErrConflict = errors.New("order_uid already stored with different content")
+	// ErrRefused explains a Refused result; the error wrapping it carries
+	// PostgreSQL's message and SQLSTATE.
+	ErrRefused = errors.New("postgresql refused the order")
+	// ErrBusy means Orders.Get found no free read-through slot within
+	// OrdersOptions.ReadQueueTimeout. It protects PostgreSQL from a flood of
+	// cache misses; the HTTP layer answers 503 with the message.
+	ErrBusy = errors.New("too many concurrent order reads from the store")
+	// ErrEntryTooLarge means Cache.Set was given an entry the cache cannot
+	// hold without emptying a whole shard; the order is still served from
+	// the store.
+	ErrEntryTooLarge = errors.New("cache entry too large")
+)
+
+// Record is an order ready to store: the validated order and its canonical
+// JSON (what GET /order serves, byte for byte). Order must not be nil, and
+// neither field may be modified while a SaveOrders call that holds the record
+// is running.
+type Record struct {
+	Order *order.Order
+	JSON  []byte
+}
+
+// Outcome of storing one record.
+type Outcome uint8
+
+// The outcomes of SaveOrders. The zero Outcome is deliberately not one of
+// them, so a result that was never filled in cannot pass for a success.
+const (
+	Inserted  Outcome = iota + 1 // new order, now stored
+	Duplicate                    // the same order_uid was already stored with identical JSON: nothing changed
+	Conflict                     // the order_uid is stored with different content; orders are immutable, nothing changed
+	Refused                      // PostgreSQL refused a value of this order (SQLSTATE class 22 or 23, or 54000: too large to index); nothing of it stored
+)
+
+// String returns the outcome's lowercase name, as used in metrics labels.
+func (o Outcome) String() string {
+	switch o {
+	case Inserted:
+		return "inserted"
+	case Duplicate:
+		return "duplicate"
+	case Conflict:
+		return "conflict"
+	case Refused:
+		return "refused"
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// Result for one record; Err explains Conflict and Refused (wrapping
+// ErrConflict / ErrRefused), nil otherwise.
+type Result struct {
+	Outcome Outcome
+	Err     error
+}
+
+// Store is what the pipeline writes to and the read path falls back to. Two
+// implementations: *Postgres and *Memory.
+type Store interface {
+	// SaveOrders stores a batch. results[i] belongs to recs[i]. The returned
+	// error is only for failures that are not any one order's fault
+	// (connection lost, timeout, serialization failure, unknown table...): the
+	// caller retries the whole batch, which is safe because saving is
+	// idempotent. recs may hold the same order_uid more than once: the first
+	// occurrence in slice order is the one stored, a later identical one is
+	// Duplicate, a later different one is Conflict.
+	SaveOrders(ctx context.Context, recs []Record) ([]Result, error)
+	// OrderJSON returns the stored JSON of one order, or ErrNotFound.
+	OrderJSON(ctx context.Context, uid string) ([]byte, error)
+	// EachOrderJSON calls fn for every stored order, oldest stored first (for
+	// cache warm-up). The slices passed to fn are only valid during the call.
+	// fn's error stops the iteration and is returned.
+	EachOrderJSON(ctx context.Context, fn func(uid string, json []byte) error) error
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close()
+}
+
+// conflictErr explains why an order was not applied over the stored version.
+func conflictErr(uid string) error {
+	return fmt.Errorf("order %s: %w", quoteUID(uid), ErrConflict)
+}
+
+// quoteUID quotes uid for an error message, cut short: a refused uid may be
+// kilobytes long.
+func quoteUID(uid string) string {
+	const keep = 64
+	if len(uid) > keep {
+		return fmt.Sprintf("%q...(%d bytes)", uid[:keep], len(uid))
+	}
+	return fmt.Sprintf("%q", uid)
+}
