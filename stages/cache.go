@@ -1,0 +1,22 @@
+package stages
+
+import (
+	"context"
+
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/storage"
+)
+
+// Cache returns the last stage of the ingest path: each stored order's JSON
+// goes into the read cache, then its message is acked. The store has the
+// order already, so a failed cache insert only means a later read goes to
+// PostgreSQL; it does not hold the offset back.
+func Cache(orders *storage.Orders) pipeline.Sink[Valid] {
+	return func(ctx context.Context, in <-chan Valid) error {
+		for env := range in {
+			orders.Put(env.Value.Order.OrderUID, env.Value.JSON)
+			env.Ack()
+		}
+		return nil
+	}
+}

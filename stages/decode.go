@@ -1,0 +1,63 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/pipeline"
+)
+
+// Envelope types passed between the stages.
+type (
+	// Message is a Kafka message as consumed: its value is the raw bytes.
+	Message = pipeline.Envelope[[]byte]
+	// Decoded carries an order decoded from its message.
+	Decoded = pipeline.Envelope[*order.Order]
+	// Dead carries a message condemned to the dead-letter topic.
+	Dead = pipeline.Envelope[Poison]
+)
+
+// Decode returns the decode stage: each message within maxBytes is decoded
+// into an order; anything else is sent to dead with its reason. Each worker
+// has its own decoder, whose parser memory is reused from one message to the
+// next.
+func Decode(maxBytes int, dead chan<- Dead) pipeline.Stage[Message, Decoded] {
+	return func(ctx context.Context, in <-chan Message, out chan<- Decoded) error {
+		var dec order.Decoder
+		for msg := range in {
+			if len(msg.Value) > maxBytes {
+				err := &TooLargeError{Size: len(msg.Value), Limit: maxBytes}
+				if err := condemn(ctx, dead, msg, err); err != nil {
+					return err
+				}
+				continue
+			}
+			o := new(order.Order)
+			if err := dec.Decode(msg.Value, o); err != nil {
+				if err := condemn(ctx, dead, msg, err); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := pipeline.Send(ctx, out, pipeline.Carry(msg, o)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// condemn sends env to the dead-letter stage with the reason Classify gives
+// cause. A cause that is not poison is a programming error in the calling
+// stage and stops the pipeline rather than losing or retrying the message
+// silently.
+func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope[T], cause error) error {
+	reason, poison := Classify(cause)
+	if !poison {
+		return fmt.Errorf("dead-letter %s[%d]@%d: not a poison error: %w",
+			env.Src.Topic, env.Src.Partition, env.Src.Offset, cause)
+	}
+	return pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()}))
+}

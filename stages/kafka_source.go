@@ -1,0 +1,151 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/pipeline"
+)
+
+// KafkaSource consumes the orders topic as a member of a consumer group and
+// feeds every message into the pipeline. It is the sarama
+// ConsumerGroupHandler: each claimed partition gets a PartitionTracker,
+// which marks offsets on the session only as far as the pipeline has
+// finished without gaps.
+type KafkaSource struct {
+	Group  sarama.ConsumerGroup
+	Topics []string
+	// Out receives every consumed message; Run closes it when it returns.
+	Out chan<- Message
+	// InFlight bounds the messages inside the pipeline across partitions.
+	InFlight *pipeline.InFlight
+	// DrainTimeout bounds how long a partition being let go (rebalance or
+	// shutdown) waits for its messages already in the pipeline, so that the
+	// session's final commit includes them.
+	DrainTimeout time.Duration
+	Health       *health.Component
+	Log          zerolog.Logger
+	// Retry spaces out new sessions after Consume fails.
+	Retry pipeline.Backoff
+}
+
+// Run consumes until ctx ends, then closes Out. sarama's Consume returns at
+// every rebalance, so it is called in a loop; the partitions' drains have
+// finished and the session's offsets are committed when it returns.
+func (s *KafkaSource) Run(ctx context.Context) error {
+	defer close(s.Out)
+	go s.logErrors()
+	for attempt := 1; ; {
+		err := s.Group.Consume(ctx, s.Topics, s)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, sarama.ErrClosedConsumerGroup):
+			return fmt.Errorf("consume %v: %w", s.Topics, err)
+		case err == nil: // a rebalance ended the session; join the next one
+			attempt = 1
+			continue
+		}
+		delay := s.Retry.Delay(attempt)
+		s.Health.Fail(fmt.Errorf("consume %v: %w", s.Topics, err))
+		s.Log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("consumer group session failed")
+		if pipeline.Sleep(ctx, delay) != nil {
+			return nil
+		}
+		attempt++
+	}
+}
+
+// logErrors reports what sarama returns on its error channel (with
+// Consumer.Return.Errors on) until the group is closed.
+func (s *KafkaSource) logErrors() {
+	for err := range s.Group.Errors() {
+		s.Log.Warn().Err(err).Msg("consumer error")
+	}
+}
+
+// Setup is called by sarama when a session starts.
+func (s *KafkaSource) Setup(sess sarama.ConsumerGroupSession) error {
+	s.Health.OK()
+	s.Log.Info().Int32("generation", sess.GenerationID()).Interface("claims", sess.Claims()).Msg("partitions claimed")
+	return nil
+}
+
+// Cleanup is called by sarama after every ConsumeClaim has returned, before
+// the session's offsets are committed for the last time.
+func (s *KafkaSource) Cleanup(sess sarama.ConsumerGroupSession) error {
+	s.Log.Info().Int32("generation", sess.GenerationID()).Msg("partitions released")
+	return nil
+}
+
+// ConsumeClaim feeds one partition into the pipeline. It runs in a sarama
+// goroutine and returns promptly once the session ends: every blocking step
+// selects on the session's context, and the final drain is bounded by
+// DrainTimeout.
+func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), sess, s.InFlight)
+	defer s.drain(tracker, claim)
+
+	ctx := sess.Context()
+	for {
+		select {
+		case msg, ok := <-claim.Messages():
+			if !ok { // revoked, or the session is ending
+				return nil
+			}
+			ticket, err := tracker.Track(ctx, msg.Offset)
+			if err != nil {
+				return nil // the session ended while waiting for an in-flight slot
+			}
+			env := pipeline.NewEnvelope(msg.Value, source(msg), pipeline.Acker(ticket))
+			if pipeline.Send(ctx, s.Out, env) != nil {
+				ticket.Nack()
+				return nil
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// drain waits, at most DrainTimeout, for the partition's messages still in
+// the pipeline, so their offsets are marked before sarama commits for the
+// last time. What does not finish in time is simply consumed again later.
+func (s *KafkaSource) drain(tracker *pipeline.PartitionTracker, claim sarama.ConsumerGroupClaim) {
+	if tracker.Pending() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.DrainTimeout)
+	defer cancel()
+	if err := tracker.Wait(ctx); err != nil {
+		s.Log.Warn().Str("topic", claim.Topic()).Int32("partition", claim.Partition()).
+			Int("unfinished", tracker.Pending()).Stringer("drain_timeout", s.DrainTimeout).
+			Msg("partition released with messages unfinished; they will be consumed again")
+	}
+}
+
+func source(msg *sarama.ConsumerMessage) *pipeline.Source {
+	src := &pipeline.Source{
+		Topic:     msg.Topic,
+		Partition: msg.Partition,
+		Offset:    msg.Offset,
+		Key:       msg.Key,
+		Value:     msg.Value,
+		Timestamp: msg.Timestamp,
+	}
+	if len(msg.Headers) > 0 {
+		src.Headers = make([]pipeline.Header, 0, len(msg.Headers))
+		for _, h := range msg.Headers {
+			if h != nil {
+				src.Headers = append(src.Headers, pipeline.Header{Key: h.Key, Value: h.Value})
+			}
+		}
+	}
+	return src
+}

@@ -1,0 +1,37 @@
+package stages
+
+import (
+	"context"
+
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/storage"
+)
+
+// Valid carries an order that passed validation, with its canonical JSON.
+type Valid = pipeline.Envelope[storage.Record]
+
+// Validate returns the validate stage: an order breaking a rule goes to dead
+// naming every broken rule; a valid one is encoded once, here, into the
+// canonical JSON that PostgreSQL stores and GET /order serves, so that the
+// single-threaded writer and the cache never encode.
+func Validate(dead chan<- Dead) pipeline.Stage[Decoded, Valid] {
+	return func(ctx context.Context, in <-chan Decoded, out chan<- Valid) error {
+		for env := range in {
+			o := env.Value
+			if err := order.Validate(o); err != nil {
+				if err := condemn(ctx, dead, env, err); err != nil {
+					return err
+				}
+				continue
+			}
+			// The raw size is usually enough room: the canonical form
+			// drops whitespace and unknown fields.
+			doc := order.AppendJSON(make([]byte, 0, len(env.Src.Value)+64), o)
+			if err := pipeline.Send(ctx, out, pipeline.Carry(env, storage.Record{Order: o, JSON: doc})); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
