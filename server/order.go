@@ -1,0 +1,54 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/storage"
+)
+
+var (
+	bodyNotFound  = []byte(`{"error":"order not found"}`)
+	bodyInvalidID = []byte(`{"error":"invalid order id: an order_uid is 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'"}`)
+	bodyMissingID = []byte(`{"error":"missing order id: use /order/{order_uid}"}`)
+	bodyBusy      = []byte(`{"error":"too many cache misses waiting for PostgreSQL; retry, or raise READ_CONCURRENCY / READ_QUEUE_TIMEOUT"}`)
+	bodyStoreDown = []byte(`{"error":"order store unavailable; retry later"}`)
+)
+
+// handleOrder serves GET /order/{id}. A cache hit writes the stored JSON as
+// it is: nothing is encoded or logged on this path.
+func handleOrder(orders OrderReader) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		// The id aliases fasthttp's request buffer; the read path copies it
+		// before keeping it.
+		id, _ := ctx.UserValue("id").(string)
+		if !order.ValidUID(id) {
+			writeStatic(ctx, fasthttp.StatusBadRequest, bodyInvalidID)
+			return
+		}
+		doc, err := orders.Get(ctx, id)
+		switch {
+		case err == nil:
+			ctx.SetContentType(contentTypeJSON)
+			// doc is a copy owned by this request, so the response may keep
+			// it without another copy.
+			ctx.Response.SetBodyRaw(doc)
+		case errors.Is(err, storage.ErrNotFound):
+			writeStatic(ctx, fasthttp.StatusNotFound, bodyNotFound)
+		case errors.Is(err, storage.ErrBusy):
+			ctx.Response.Header.Set("Retry-After", "1")
+			writeStatic(ctx, fasthttp.StatusServiceUnavailable, bodyBusy)
+		default:
+			ctx.Response.Header.Set("Retry-After", "1")
+			writeStatic(ctx, fasthttp.StatusServiceUnavailable, bodyStoreDown)
+		}
+	}
+}
+
+func handleMissingID() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		writeStatic(ctx, fasthttp.StatusBadRequest, bodyMissingID)
+	}
+}
