@@ -1,0 +1,203 @@
+package daemon
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is everything orderd can be told. Each field is a flag, and each
+// flag can also be set by the environment variable of the same name in upper
+// case with '_' for '-' (-http-addr and HTTP_ADDR); a flag on the command
+// line wins over the environment. The README's configuration table lists
+// them all.
+type Config struct {
+	HTTPAddr string // address GET /order, /health and the UI are served on
+
+	KafkaBrokers      []string // seed brokers; required unless -demo
+	KafkaTopic        string   // topic the orders arrive on
+	KafkaDLQTopic     string   // dead-letter topic
+	KafkaGroup        string   // consumer group; replicas sharing it split the partitions
+	KafkaCreateTopics bool     // create missing topics, and raise the DLQ's max.message.bytes to match the orders topic
+	KafkaPartitions   int      // partitions of topics orderd creates
+	KafkaHeartbeat    time.Duration
+	KafkaSession      time.Duration
+
+	DatabaseURL string // PostgreSQL URL (pgx); required unless -demo, where memory is used without it
+
+	LogLevel  string // trace, debug, info, warn, error
+	LogFormat string // json, console, or auto: console when stdout is a terminal
+
+	MaxMessageBytes  int           // larger messages are dead-lettered as too_large unparsed
+	MaxInFlight      int           // messages inside the pipeline at once; bounds memory
+	Workers          int           // goroutines decoding, and as many validating
+	BatchSize        int           // orders per PostgreSQL transaction, at most
+	BatchLinger      time.Duration // longest an order waits for its batch to fill
+	Writers          int           // batches written concurrently
+	DrainTimeout     time.Duration // how long a released partition waits for its work in flight
+	ShutdownTimeout  time.Duration // how long shutdown may take before unfinished work is abandoned (it stays uncommitted)
+	RetryMaxBackoff  time.Duration // longest pause between retries of PostgreSQL, Kafka or the DLQ
+	CacheSizeMB      int           // memory for cached order JSON
+	NegativeTTL      time.Duration // how long an id found missing is answered 404 without asking PostgreSQL
+	ReadConcurrency  int           // cache-miss queries to PostgreSQL at once
+	ReadQueueTimeout time.Duration // how long a cache miss waits for a query slot before 503
+
+	Demo          bool    // run an in-process Kafka, and an in-memory store unless DATABASE_URL is set
+	DemoRate      float64 // generated orders per second in demo mode
+	DemoBroken    float64 // share of broken messages among them
+	DemoKafkaPort int     // 127.0.0.1 port of the demo's in-process Kafka; 0 picks a free one
+}
+
+// LoadConfig reads the flags in args (without the program name) over the
+// environment read through getenv, and validates the result.
+func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("orderd", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "orderd ingests orders from Kafka into PostgreSQL and serves them over HTTP.\n\n"+
+			"Usage: orderd [flags]\n\nEvery flag can also be set by its environment variable, e.g. -http-addr by HTTP_ADDR.\n\n")
+		fs.PrintDefaults()
+	}
+
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":8081", "HTTP listen address")
+	fs.Var((*listFlag)(&c.KafkaBrokers), "kafka-brokers", "comma-separated Kafka seed brokers (required unless -demo)")
+	fs.StringVar(&c.KafkaTopic, "kafka-topic", "orders", "topic to consume orders from")
+	fs.StringVar(&c.KafkaDLQTopic, "kafka-dlq-topic", "orders.dlq", "dead-letter topic")
+	fs.StringVar(&c.KafkaGroup, "kafka-group", "orderd", "consumer group id")
+	fs.BoolVar(&c.KafkaCreateTopics, "kafka-create-topics", true, "create missing topics and size the DLQ's max.message.bytes to the orders topic")
+	fs.IntVar(&c.KafkaPartitions, "kafka-partitions", 3, "partitions of the topics orderd creates")
+	fs.DurationVar(&c.KafkaHeartbeat, "kafka-heartbeat", 3*time.Second, "consumer group heartbeat interval (rebalances take about this long)")
+	fs.DurationVar(&c.KafkaSession, "kafka-session", 10*time.Second, "consumer group session timeout")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db (required unless -demo)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
+	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", 1<<20, "largest message decoded; larger ones are dead-lettered as too_large")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 20000, "messages inside the pipeline at once; the consumer pauses beyond it")
+	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "decode goroutines, and as many validate goroutines")
+	fs.IntVar(&c.BatchSize, "batch-size", 1000, "most orders written in one PostgreSQL transaction")
+	fs.DurationVar(&c.BatchLinger, "batch-linger", 20*time.Millisecond, "longest an order waits for its batch to fill")
+	fs.IntVar(&c.Writers, "writers", 2, "batches written to PostgreSQL concurrently")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Second, "how long a released partition waits for its messages in flight")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown may take before unfinished work is left uncommitted")
+	fs.DurationVar(&c.RetryMaxBackoff, "retry-max-backoff", 10*time.Second, "longest pause between retries of PostgreSQL, Kafka or the DLQ")
+	fs.IntVar(&c.CacheSizeMB, "cache-size-mb", 1024, "memory for cached order JSON, in MiB")
+	fs.DurationVar(&c.NegativeTTL, "negative-ttl", time.Second, "how long an id found missing is answered 404 without asking PostgreSQL")
+	fs.IntVar(&c.ReadConcurrency, "read-concurrency", 8, "cache-miss queries to PostgreSQL at once")
+	fs.DurationVar(&c.ReadQueueTimeout, "read-queue-timeout", 100*time.Millisecond, "how long a cache miss waits for a query slot before answering 503")
+	fs.BoolVar(&c.Demo, "demo", false, "run everything in-process: Kafka (kfake), generated orders, and memory storage unless DATABASE_URL is set")
+	fs.Float64Var(&c.DemoRate, "demo-rate", 2, "generated orders per second in demo mode")
+	fs.Float64Var(&c.DemoBroken, "demo-broken", 0.1, "share of broken messages in demo mode, 0 to 1")
+	fs.IntVar(&c.DemoKafkaPort, "demo-kafka-port", 0, "127.0.0.1 port of the demo's in-process Kafka (0 picks a free one)")
+
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return Config{}, err
+	}
+	return c, c.validate()
+}
+
+// EnvName is the environment variable for a flag.
+func EnvName(flagName string) string {
+	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment variable, through the flag's own parser.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// listFlag is a comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	*l = (*l)[:0]
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l = append(*l, part)
+		}
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.Demo || len(c.KafkaBrokers) > 0, "KAFKA_BROKERS is required (or run with -demo)")
+	check(c.Demo || c.DatabaseURL != "", "DATABASE_URL is required (or run with -demo)")
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"),
+			"DATABASE_URL must be a postgres:// URL")
+	}
+	check(c.KafkaTopic != "" && c.KafkaDLQTopic != "" && c.KafkaGroup != "", "KAFKA_TOPIC, KAFKA_DLQ_TOPIC and KAFKA_GROUP must not be empty")
+	check(c.KafkaTopic != c.KafkaDLQTopic, "KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC")
+	check(c.KafkaPartitions > 0, "KAFKA_PARTITIONS must be positive")
+	check(c.KafkaHeartbeat > 0 && c.KafkaSession >= 3*c.KafkaHeartbeat,
+		"KAFKA_SESSION must be at least three KAFKA_HEARTBEAT intervals")
+	check(c.MaxMessageBytes > 0, "MAX_MESSAGE_BYTES must be positive")
+	check(c.BatchSize > 0, "BATCH_SIZE must be positive")
+	check(c.MaxInFlight >= c.BatchSize, "MAX_IN_FLIGHT (%d) must be at least BATCH_SIZE (%d), or batches never fill", c.MaxInFlight, c.BatchSize)
+	check(c.Workers > 0 && c.Writers > 0, "WORKERS and WRITERS must be positive")
+	check(c.BatchLinger > 0, "BATCH_LINGER must be positive")
+	check(c.DrainTimeout > 0 && c.ShutdownTimeout > c.DrainTimeout, "SHUTDOWN_TIMEOUT must be longer than DRAIN_TIMEOUT")
+	check(c.RetryMaxBackoff >= 100*time.Millisecond, "RETRY_MAX_BACKOFF must be at least 100ms")
+	check(c.CacheSizeMB > 0, "CACHE_SIZE_MB must be positive")
+	check(c.NegativeTTL >= 0, "NEGATIVE_TTL must not be negative")
+	check(c.ReadConcurrency > 0 && c.ReadQueueTimeout > 0, "READ_CONCURRENCY and READ_QUEUE_TIMEOUT must be positive")
+	check(c.DemoRate > 0, "DEMO_RATE must be positive")
+	check(c.DemoBroken >= 0 && c.DemoBroken <= 1, "DEMO_BROKEN must be between 0 and 1")
+	check(c.DemoKafkaPort >= 0 && c.DemoKafkaPort < 65536, "DEMO_KAFKA_PORT must be a port number")
+	switch c.LogFormat {
+	case "json", "console", "auto":
+	default:
+		check(false, "LOG_FORMAT must be json, console or auto")
+	}
+	return errors.Join(errs...)
+}
+
+// redactedDatabaseURL is DATABASE_URL with its password masked, for logs.
+func (c Config) redactedDatabaseURL() string {
+	if c.DatabaseURL == "" {
+		return ""
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}

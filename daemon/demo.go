@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/orderd/orderd/feed"
+	"github.com/orderd/orderd/order/orderfake"
+)
+
+// demoMode is what -demo adds: an in-process Kafka cluster that sarama
+// reaches over real TCP, and a trickle of generated orders into it.
+type demoMode struct {
+	cfg     Config
+	log     zerolog.Logger
+	cluster *kfake.Cluster
+	brokers []string
+	// baseURL is where orderd serves HTTP, for the hint in the log.
+	baseURL string
+}
+
+func startDemo(cfg Config, log zerolog.Logger) (*demoMode, error) {
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	if cfg.DemoKafkaPort != 0 {
+		opts = append(opts, kfake.Ports(cfg.DemoKafkaPort))
+	}
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("demo: start in-process kafka (DEMO_KAFKA_PORT=%d): %w", cfg.DemoKafkaPort, err)
+	}
+	m := &demoMode{cfg: cfg, log: log, cluster: cluster, brokers: cluster.ListenAddrs()}
+	log.Info().Strs("brokers", m.brokers).
+		Msg("demo: in-process Kafka started; it keeps nothing across restarts (inspect it with e.g. kcat -b " + m.brokers[0] + " -L)")
+	return m, nil
+}
+
+// feed publishes the canonical order, then generated orders at DEMO_RATE
+// with DEMO_BROKEN of them broken, until ctx ends.
+func (m *demoMode) feed(ctx context.Context) {
+	pub, err := feed.NewPublisher(m.brokers, m.cfg.KafkaTopic)
+	if err != nil {
+		m.log.Error().Err(err).Msg("demo: cannot publish orders")
+		return
+	}
+	defer func() {
+		if err := pub.Close(); err != nil {
+			m.log.Warn().Err(err).Msg("demo: publisher")
+		}
+	}()
+	model := orderfake.Model()
+	if err := pub.Send(ctx, []byte(model.OrderUID), orderfake.ModelJSON); err != nil {
+		return
+	}
+	m.log.Info().Str("order_uid", model.OrderUID).
+		Msgf("demo: canonical order published; try %s/order/%s", m.baseURL, model.OrderUID)
+
+	stats, err := feed.Generate(ctx, pub, feed.Options{
+		Rate:       m.cfg.DemoRate,
+		Broken:     m.cfg.DemoBroken,
+		Duplicates: 0.05,
+		Seed:       uint64(time.Now().UnixNano()),
+	})
+	if err != nil {
+		m.log.Warn().Err(err).Msg("demo: generating orders")
+	}
+	m.log.Info().Int("valid", stats.Valid).Int("broken", stats.Broken).Int("duplicates", stats.Duplicates).
+		Msg("demo: stopped publishing")
+}
+
+func (m *demoMode) close() {
+	m.log.Info().Msg("stopping demo kafka")
+	m.cluster.Close()
+	m.log.Info().Msg("demo kafka stopped")
+}

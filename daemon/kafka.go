@@ -1,0 +1,190 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/pipeline"
+)
+
+// dlqHeaderAllowance is the room a dead-letter record needs beyond the
+// original message for its dlq-* headers (dlq-error is capped at 4 KiB).
+const dlqHeaderAllowance = 16 << 10
+
+// defaultMaxMessageBytes is Kafka's default max.message.bytes, assumed when
+// the broker does not report the orders topic's own.
+const defaultMaxMessageBytes = 1048588
+
+// kafkaClients are orderd's connections to Kafka.
+type kafkaClients struct {
+	group sarama.ConsumerGroup
+	dlq   sarama.SyncProducer
+}
+
+// close leaves the consumer group, then closes the dead-letter producer.
+func (k *kafkaClients) close() error {
+	return errors.Join(k.group.Close(), k.dlq.Close())
+}
+
+// connectKafka connects to the brokers, retrying with backoff while they are
+// unreachable and reporting why on comp, until it succeeds or ctx ends.
+func connectKafka(ctx context.Context, cfg Config, brokers []string, log zerolog.Logger, comp *health.Component) (*kafkaClients, error) {
+	retry := pipeline.Backoff{Min: 200 * time.Millisecond, Max: cfg.RetryMaxBackoff}
+	for attempt := 1; ; attempt++ {
+		k, err := openKafka(cfg, brokers, log)
+		if err == nil {
+			return k, nil
+		}
+		delay := retry.Delay(attempt)
+		comp.Fail(fmt.Errorf("connect to kafka %v: %w", brokers, err))
+		log.Warn().Err(err).Strs("brokers", brokers).Int("attempt", attempt).Stringer("retry_in", delay).
+			Msg("kafka unavailable; retrying")
+		if err := pipeline.Sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func openKafka(cfg Config, brokers []string, log zerolog.Logger) (*kafkaClients, error) {
+	admin, err := sarama.NewClusterAdmin(brokers, clientConfig("orderd-admin"))
+	if err != nil {
+		return nil, fmt.Errorf("admin client: %w", err)
+	}
+	defer admin.Close()
+	dlqMax, err := ensureTopics(admin, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+
+	dlq, err := sarama.NewSyncProducer(brokers, dlqProducerConfig(dlqMax))
+	if err != nil {
+		return nil, fmt.Errorf("dead-letter producer: %w", err)
+	}
+	group, err := sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg))
+	if err != nil {
+		dlq.Close()
+		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
+	}
+	return &kafkaClients{group: group, dlq: dlq}, nil
+}
+
+func clientConfig(clientID string) *sarama.Config {
+	c := sarama.NewConfig()
+	c.ClientID = clientID
+	// orderd creates its topics itself (KAFKA_CREATE_TOPICS) with the
+	// settings they need; a topic auto-created by a metadata request would
+	// get the broker's defaults.
+	c.Metadata.AllowAutoTopicCreation = false
+	// Fail fast on an unreachable broker: connectKafka retries with backoff
+	// and reports the outage on /health meanwhile.
+	c.Net.DialTimeout = 5 * time.Second
+	return c
+}
+
+func consumerConfig(cfg Config) *sarama.Config {
+	c := clientConfig("orderd")
+	// A new group starts at the oldest offset so that no order published
+	// before orderd first ran is skipped.
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Auto-commit commits only offsets that were MARKED, and orderd marks
+	// an offset only once its message and every earlier one of the
+	// partition are stored or dead-lettered (pipeline.PartitionTracker).
+	// So auto-commit never commits unfinished work.
+	c.Consumer.Offsets.AutoCommit.Enable = true
+	c.Consumer.Offsets.AutoCommit.Interval = time.Second
+	c.Consumer.Return.Errors = true
+	c.Consumer.Group.Heartbeat.Interval = cfg.KafkaHeartbeat
+	c.Consumer.Group.Session.Timeout = cfg.KafkaSession
+	return c
+}
+
+func dlqProducerConfig(maxMessageBytes int) *sarama.Config {
+	c := clientConfig("orderd-dlq")
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Return.Successes = true
+	c.Producer.Idempotent = true // a retried send never writes a record twice
+	c.Net.MaxOpenRequests = 1    // required by the idempotent producer
+	// sarama's default of 1,000,000 bytes is smaller than what the orders
+	// topic may accept: the DLQ must take any message that arrived.
+	c.Producer.MaxMessageBytes = maxMessageBytes
+	return c
+}
+
+// ensureTopics makes sure the orders and dead-letter topics exist and that
+// the dead-letter topic accepts any message the orders topic accepted, with
+// its headers added. It returns the record size the DLQ producer must allow.
+func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (int, error) {
+	topics, err := admin.ListTopics()
+	if err != nil {
+		return 0, fmt.Errorf("list topics: %w", err)
+	}
+	orders, ok := topics[cfg.KafkaTopic]
+	if !ok {
+		if !cfg.KafkaCreateTopics {
+			return 0, fmt.Errorf("topic %s does not exist: create it, or set KAFKA_CREATE_TOPICS=true", cfg.KafkaTopic)
+		}
+		orders = sarama.TopicDetail{NumPartitions: int32(cfg.KafkaPartitions), ReplicationFactor: -1}
+		if err := createTopic(admin, cfg.KafkaTopic, &orders); err != nil {
+			return 0, err
+		}
+		log.Info().Str("topic", cfg.KafkaTopic).Int32("partitions", orders.NumPartitions).Msg("topic created")
+	}
+
+	need := topicMaxMessageBytes(orders) + dlqHeaderAllowance
+	needStr := strconv.Itoa(need)
+	dlq, ok := topics[cfg.KafkaDLQTopic]
+	switch {
+	case !ok && !cfg.KafkaCreateTopics:
+		return 0, fmt.Errorf("dead-letter topic %s does not exist: create it with max.message.bytes=%d, or set KAFKA_CREATE_TOPICS=true",
+			cfg.KafkaDLQTopic, need)
+	case !ok:
+		detail := &sarama.TopicDetail{
+			NumPartitions:     orders.NumPartitions,
+			ReplicationFactor: -1,
+			ConfigEntries:     map[string]*string{"max.message.bytes": &needStr},
+		}
+		if err := createTopic(admin, cfg.KafkaDLQTopic, detail); err != nil {
+			return 0, err
+		}
+		log.Info().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", need).Msg("dead-letter topic created")
+	case topicMaxMessageBytes(dlq) < need && cfg.KafkaCreateTopics:
+		err := admin.IncrementalAlterConfig(sarama.TopicResource, cfg.KafkaDLQTopic, map[string]sarama.IncrementalAlterConfigsEntry{
+			"max.message.bytes": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &needStr},
+		}, false)
+		if err != nil {
+			return 0, fmt.Errorf("raise max.message.bytes of %s to %d: %w", cfg.KafkaDLQTopic, need, err)
+		}
+		log.Info().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", need).Msg("dead-letter topic's max.message.bytes raised to match the orders topic")
+	case topicMaxMessageBytes(dlq) < need:
+		log.Warn().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", topicMaxMessageBytes(dlq)).Int("need", need).
+			Msg("the dead-letter topic may refuse the largest messages the orders topic accepts; raise its max.message.bytes")
+	}
+	return need, nil
+}
+
+func createTopic(admin sarama.ClusterAdmin, name string, detail *sarama.TopicDetail) error {
+	err := admin.CreateTopic(name, detail, false)
+	if errors.Is(err, sarama.ErrTopicAlreadyExists) {
+		return nil // another replica created it first
+	}
+	if err != nil {
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	return nil
+}
+
+func topicMaxMessageBytes(t sarama.TopicDetail) int {
+	if v, ok := t.ConfigEntries["max.message.bytes"]; ok && v != nil {
+		if n, err := strconv.Atoi(*v); err == nil && n > 0 {
+			return n
+		}
+	}
+	return defaultMaxMessageBytes
+}

@@ -1,0 +1,60 @@
+package daemon
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// newLogger builds the root logger: JSON lines on stdout, or human console
+// output when stdout is a terminal (LOG_FORMAT=auto) or LOG_FORMAT=console.
+func newLogger(c Config, stdout io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(c.LogLevel)
+	if err != nil {
+		return zerolog.Logger{}, err
+	}
+	out := stdout
+	if c.LogFormat == "console" || (c.LogFormat == "auto" && isTerminal(stdout)) {
+		out = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// MarshalZerologObject logs the configuration with secrets masked.
+func (c Config) MarshalZerologObject(e *zerolog.Event) {
+	e.Str("http_addr", c.HTTPAddr).
+		Strs("kafka_brokers", c.KafkaBrokers).
+		Str("kafka_topic", c.KafkaTopic).
+		Str("kafka_dlq_topic", c.KafkaDLQTopic).
+		Str("kafka_group", c.KafkaGroup).
+		Bool("kafka_create_topics", c.KafkaCreateTopics).
+		Int("kafka_partitions", c.KafkaPartitions).
+		Dur("kafka_heartbeat", c.KafkaHeartbeat).
+		Dur("kafka_session", c.KafkaSession).
+		Str("database_url", c.redactedDatabaseURL()).
+		Int("max_message_bytes", c.MaxMessageBytes).
+		Int("max_in_flight", c.MaxInFlight).
+		Int("workers", c.Workers).
+		Int("batch_size", c.BatchSize).
+		Dur("batch_linger", c.BatchLinger).
+		Int("writers", c.Writers).
+		Dur("drain_timeout", c.DrainTimeout).
+		Dur("shutdown_timeout", c.ShutdownTimeout).
+		Dur("retry_max_backoff", c.RetryMaxBackoff).
+		Int("cache_size_mb", c.CacheSizeMB).
+		Dur("negative_ttl", c.NegativeTTL).
+		Int("read_concurrency", c.ReadConcurrency).
+		Dur("read_queue_timeout", c.ReadQueueTimeout).
+		Bool("demo", c.Demo)
+	if c.Demo {
+		e.Float64("demo_rate", c.DemoRate).Float64("demo_broken", c.DemoBroken).Int("demo_kafka_port", c.DemoKafkaPort)
+	}
+}
