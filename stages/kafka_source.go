@@ -80,7 +80,8 @@ func (s *KafkaSource) Setup(sess sarama.ConsumerGroupSession) error {
 // Cleanup is called by sarama after every ConsumeClaim has returned, before
 // the session's offsets are committed for the last time.
 func (s *KafkaSource) Cleanup(sess sarama.ConsumerGroupSession) error {
-	s.Log.Info().Int32("generation", sess.GenerationID()).Msg("partitions released")
+	s.Log.Info().Int32("generation", sess.GenerationID()).AnErr("cause", context.Cause(sess.Context())).
+		Msg("partitions released")
 	return nil
 }
 

@@ -80,3 +80,28 @@ func redact(url string) string {
 	}
 	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 }
+
+// ViaAddr returns dbURL with its host and port replaced by addr, e.g. to reach
+// the database through a Proxy.
+func ViaAddr(t testing.TB, dbURL, addr string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: parse database URL: %v", err)
+	}
+	u.Host = addr
+	return u.String()
+}
+
+// HostPort returns the host:port of dbURL.
+func HostPort(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: parse database URL: %v", err)
+	}
+	if u.Port() == "" {
+		return u.Hostname() + ":5432"
+	}
+	return u.Host
+}

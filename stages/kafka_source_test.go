@@ -1,0 +1,169 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/pipeline"
+)
+
+// sourceRun is a KafkaSource consuming topic in a goroutine.
+type sourceRun struct {
+	out    chan Message
+	health *health.Registry
+	cancel context.CancelFunc
+	done   chan error
+	err    error
+	group  sarama.ConsumerGroup
+	once   sync.Once
+}
+
+// stop stops consuming and leaves the group, as orderd does at shutdown, and
+// returns Run's error.
+func (r *sourceRun) stop() error {
+	r.once.Do(func() {
+		r.cancel()
+		r.err = <-r.done
+		r.group.Close()
+	})
+	return r.err
+}
+
+func runSource(t *testing.T, brokers []string, group, topic string, inFlight int) *sourceRun {
+	t.Helper()
+	reg := health.New()
+	out := make(chan Message, 1000)
+	cg := consumerGroup(t, brokers, group)
+	src := &KafkaSource{
+		Group:        cg,
+		Topics:       []string{topic},
+		Out:          out,
+		InFlight:     pipeline.NewInFlight(inFlight),
+		DrainTimeout: 200 * time.Millisecond,
+		Health:       reg.Component("kafka"),
+		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		Retry:        pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &sourceRun{out: out, health: reg, cancel: cancel, done: make(chan error, 1), group: cg}
+	go func() { r.done <- src.Run(ctx) }()
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+// single-partition topic, so offsets are 0..n-1 in produce order.
+func singlePartition(t *testing.T, topic string, n int) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("m%d", i))})
+	}
+	produce(t, kgoClient(t, brokers), recs...)
+	return brokers
+}
+
+func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
+	brokers := singlePartition(t, "orders", 10)
+	run := runSource(t, brokers, "g1", "orders", 100)
+
+	msgs := make([]Message, 10)
+	for i := range msgs {
+		msgs[i] = recv(t, (<-chan Message)(run.out))
+		if msgs[i].Src.Offset != int64(i) || string(msgs[i].Value) != fmt.Sprintf("m%d", i) {
+			t.Fatalf("message %d: offset %d value %q", i, msgs[i].Src.Offset, msgs[i].Value)
+		}
+	}
+	if !run.health.Report().OK {
+		t.Fatal("kafka component unhealthy while consuming")
+	}
+	// Everything but offset 5, in reverse order.
+	for i := 9; i >= 0; i-- {
+		if i != 5 {
+			msgs[i].Ack()
+		}
+	}
+	eventually(t, "offset 5 committed", func() bool { return committed(t, brokers, "g1", "orders", 0) == 5 })
+	// Acks after the gap were done long ago; nothing past it may be
+	// committed while 5 is unfinished.
+	time.Sleep(200 * time.Millisecond)
+	if got := committed(t, brokers, "g1", "orders", 0); got != 5 {
+		t.Fatalf("committed %d with offset 5 unfinished, want 5", got)
+	}
+	msgs[5].Ack()
+	eventually(t, "offset 10 committed", func() bool { return committed(t, brokers, "g1", "orders", 0) == 10 })
+}
+
+func TestKafkaSource_StopsPullingWhenInFlightIsFull(t *testing.T) {
+	brokers := singlePartition(t, "orders", 20)
+	run := runSource(t, brokers, "g2", "orders", 5)
+
+	var msgs []Message
+	for range 5 {
+		msgs = append(msgs, recv(t, (<-chan Message)(run.out)))
+	}
+	quiet(t, (<-chan Message)(run.out), 300*time.Millisecond) // five in flight: the consumer waits
+	msgs[0].Ack()
+	msgs[1].Ack()
+	recv(t, (<-chan Message)(run.out))
+	recv(t, (<-chan Message)(run.out))
+	quiet(t, (<-chan Message)(run.out), 300*time.Millisecond)
+}
+
+func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) {
+	brokers := singlePartition(t, "orders", 5)
+	run := runSource(t, brokers, "g3", "orders", 1)
+
+	m := recv(t, (<-chan Message)(run.out)) // never acked; the source is blocked on the in-flight limit
+	stopped := make(chan error, 1)
+	go func() { stopped <- run.stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Run did not return after cancellation while ConsumeClaim was blocked")
+	}
+	closed(t, (<-chan Message)(run.out))
+	if got := committed(t, brokers, "g3", "orders", 0); got > m.Src.Offset {
+		t.Fatalf("committed %d past the unfinished offset %d", got, m.Src.Offset)
+	}
+}
+
+func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
+	brokers := singlePartition(t, "orders", 6)
+	first := runSource(t, brokers, "g4", "orders", 100)
+	for i := range 6 {
+		m := recv(t, (<-chan Message)(first.out))
+		if i < 3 {
+			m.Ack()
+		}
+	}
+	eventually(t, "offset 3 committed", func() bool { return committed(t, brokers, "g4", "orders", 0) == 3 })
+	if err := first.stop(); err != nil {
+		t.Fatalf("first member: %v", err)
+	}
+
+	// A new member of the group gets the unfinished messages again.
+	second := runSource(t, brokers, "g4", "orders", 100)
+	for want := int64(3); want < 6; want++ {
+		if m := recv(t, (<-chan Message)(second.out)); m.Src.Offset != want {
+			t.Fatalf("redelivered offset %d, want %d", m.Src.Offset, want)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package stages
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/internal/testenv"
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/storage"
+)
+
+// valid wraps o, with its canonical JSON, as the validate stage would.
+func valid(offset int64, o *order.Order) (Valid, *acks) {
+	msg, a := message(offset, []byte(o.OrderUID), nil)
+	return pipeline.Carry(msg, storage.Record{Order: o, JSON: order.AppendJSON(nil, o)}), a
+}
+
+func openPostgres(t *testing.T, dbURL string) *storage.Postgres {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pg, err := storage.OpenPostgres(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("OpenPostgres: %v", err)
+	}
+	t.Cleanup(pg.Close)
+	return pg
+}
+
+func newWriter(store storage.Store) (*Writer, *health.Registry) {
+	reg := health.New()
+	comp := reg.Component("writer")
+	comp.OK()
+	return &Writer{
+		Store:  store,
+		Health: comp,
+		Log:    zerolog.Nop(),
+		Retry:  pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+	}, reg
+}
+
+func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
+	pg := openPostgres(t, testenv.Postgres(t))
+	model := orderfake.Model()
+	if _, err := pg.SaveOrders(context.Background(), []storage.Record{{Order: &model, JSON: order.AppendJSON(nil, &model)}}); err != nil {
+		t.Fatalf("store the model order: %v", err)
+	}
+
+	fresh := orderfake.New(7).Order()
+	redelivered := orderfake.Model()
+	conflicting := orderfake.Model()
+	conflicting.Items = append(conflicting.Items, conflicting.Items[0]) // a different version of a stored order
+	refused := orderfake.New(8).Order()
+	refused.Delivery.City = "Kiryat\x00Mozkin" // PostgreSQL text cannot hold NUL; validation is bypassed here
+
+	w, reg := newWriter(pg)
+	in := make(chan []Valid, 1)
+	out := make(chan Valid, 4)
+	dead := make(chan Dead, 4)
+	var batch []Valid
+	var all []*acks
+	for i, o := range []*order.Order{&fresh, &redelivered, &conflicting, &refused} {
+		v, a := valid(int64(i), o)
+		batch = append(batch, v)
+		all = append(all, a)
+	}
+	in <- batch
+	close(in)
+	if err := w.Stage(dead)(context.Background(), in, out); err != nil {
+		t.Fatalf("write stage: %v", err)
+	}
+
+	if got := recv(t, (<-chan Valid)(out)); got.Src.Offset != 0 {
+		t.Fatalf("first stored = offset %d, want the new order (0)", got.Src.Offset)
+	}
+	if got := recv(t, (<-chan Valid)(out)); got.Src.Offset != 1 {
+		t.Fatalf("second stored = offset %d, want the identical redelivery (1)", got.Src.Offset)
+	}
+	quiet(t, (<-chan Valid)(out), 0)
+
+	d := recv(t, (<-chan Dead)(dead))
+	if d.Src.Offset != 2 || d.Value.Reason != ReasonConflict {
+		t.Fatalf("dead letter at %d as %s, want offset 2 as conflict", d.Src.Offset, d.Value.Reason)
+	}
+	d = recv(t, (<-chan Dead)(dead))
+	if d.Src.Offset != 3 || d.Value.Reason != ReasonInvalidOrder || !strings.Contains(d.Value.Err.Error(), "22021") {
+		t.Fatalf("dead letter at %d as %s: %v; want offset 3 as invalid_order with SQLSTATE 22021", d.Src.Offset, d.Value.Reason, d.Value.Err)
+	}
+	for _, a := range all {
+		a.assert(t, 0, 0) // the cache and dead-letter stages ack, not the writer
+	}
+	if !reg.Report().OK {
+		t.Fatal("writer unhealthy after a successful batch")
+	}
+}
+
+func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	pg := openPostgres(t, testenv.ViaAddr(t, dbURL, proxy.Addr()))
+
+	w, reg := newWriter(pg)
+	in := make(chan []Valid, 1)
+	out := make(chan Valid, 2)
+	dead := make(chan Dead, 2)
+	done := make(chan error, 1)
+	go func() { done <- w.Stage(dead)(context.Background(), in, out) }()
+
+	proxy.Cut() // PostgreSQL goes away
+	gen := orderfake.New(9)
+	o1, o2 := gen.Order(), gen.Order()
+	v1, _ := valid(0, &o1)
+	v2, _ := valid(1, &o2)
+	in <- []Valid{v1, v2}
+
+	eventually(t, "writer reported unhealthy", func() bool { return !reg.Report().OK })
+	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "retrying") {
+		t.Fatalf("health detail %q does not say the batch is being retried", detail)
+	}
+	quiet(t, (<-chan Valid)(out), 300*time.Millisecond) // nothing passes while the store is down
+	quiet(t, (<-chan Dead)(dead), 0)                    // and nothing is dead-lettered for it
+
+	proxy.Restore()
+	recv(t, (<-chan Valid)(out))
+	recv(t, (<-chan Valid)(out))
+	if !reg.Report().OK {
+		t.Fatal("writer still unhealthy after the batch was saved")
+	}
+	close(in)
+	if err := recv(t, (<-chan error)(done)); err != nil {
+		t.Fatalf("write stage: %v", err)
+	}
+}
+
+func TestWriter_StopsRetryingWhenContextEnds(t *testing.T) {
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	pg := openPostgres(t, testenv.ViaAddr(t, dbURL, proxy.Addr()))
+	proxy.Cut()
+
+	w, _ := newWriter(pg)
+	ctx, cancel := context.WithCancel(context.Background())
+	in := make(chan []Valid, 1)
+	o := orderfake.New(10).Order()
+	v, a := valid(0, &o)
+	in <- []Valid{v}
+	done := make(chan error, 1)
+	go func() { done <- w.Stage(make(chan Dead, 1))(ctx, in, make(chan Valid, 1)) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := recv(t, (<-chan error)(done)); err == nil {
+		t.Fatal("write stage returned nil after being cancelled mid-retry")
+	}
+	a.assert(t, 0, 0) // unfinished: its offset stays uncommitted
+}
