@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 
 	"github.com/valyala/fasthttp"
@@ -28,7 +29,10 @@ func handleOrder(orders OrderReader) fasthttp.RequestHandler {
 			writeStatic(ctx, fasthttp.StatusBadRequest, bodyInvalidID)
 			return
 		}
-		doc, err := orders.Get(ctx, id)
+		// Not ctx: a RequestCtx must not outlive the handler, and a read
+		// through to PostgreSQL may be shared with other requests. The read
+		// path bounds its own queries (QueryTimeout).
+		doc, err := orders.Get(context.Background(), id)
 		switch {
 		case err == nil:
 			ctx.SetContentType(contentTypeJSON)

@@ -28,6 +28,7 @@ type Orders struct {
 	flights      singleflight.Group
 	slots        chan struct{}
 	queueTimeout time.Duration
+	queryTimeout time.Duration
 
 	queries      atomic.Uint64
 	negativeHits atomic.Uint64
@@ -61,6 +62,10 @@ type OrdersOptions struct {
 	// ReadQueueTimeout is how long a cache miss waits for a free read slot
 	// before Get returns ErrBusy. Default 100ms.
 	ReadQueueTimeout time.Duration
+	// QueryTimeout bounds one read-through query, so a PostgreSQL that
+	// stops answering frees its read slot instead of holding it until TCP
+	// gives up. Default 5s.
+	QueryTimeout time.Duration
 }
 
 // OrdersStats is a snapshot of the read path's counters.
@@ -87,12 +92,16 @@ func NewOrders(store Store, cache *Cache, opts OrdersOptions) *Orders {
 	if opts.ReadQueueTimeout <= 0 {
 		opts.ReadQueueTimeout = 100 * time.Millisecond
 	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 5 * time.Second
+	}
 	return &Orders{
 		store:        store,
 		cache:        cache,
 		negative:     newNegativeCache(opts.NegativeSlots, int64(opts.NegativeTTL)),
 		slots:        make(chan struct{}, opts.MaxConcurrentReads),
 		queueTimeout: opts.ReadQueueTimeout,
+		queryTimeout: opts.QueryTimeout,
 	}
 }
 
@@ -115,7 +124,7 @@ func (o *Orders) Get(ctx context.Context, uid string) ([]byte, error) {
 	key := strings.Clone(uid)
 	// The query is shared by every caller waiting on key, so no single
 	// caller's cancellation may abort it: it runs detached (bounded by
-	// ReadQueueTimeout and the store's own timeouts) while each caller waits
+	// ReadQueueTimeout and QueryTimeout) while each caller waits
 	// only as long as its own ctx allows.
 	flight := o.flights.DoChan(key, func() (any, error) {
 		return o.readThrough(context.WithoutCancel(ctx), key)
@@ -151,6 +160,8 @@ func (o *Orders) readThrough(ctx context.Context, uid string) ([]byte, error) {
 	defer o.release()
 
 	o.queries.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, o.queryTimeout)
+	defer cancel()
 	b, err := o.store.OrderJSON(ctx, uid)
 	switch {
 	case err == nil:

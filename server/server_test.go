@@ -1,0 +1,228 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/storage"
+)
+
+// fixture is the server over a real read path (cache in front of a memory
+// store) holding the canonical order.
+type fixture struct {
+	handler fasthttp.RequestHandler
+	orders  *storage.Orders
+	store   storage.Store
+	health  *health.Registry
+}
+
+func newFixture(t testing.TB, store storage.Store) *fixture {
+	t.Helper()
+	cache, err := storage.NewCache(8 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cache.Close() })
+	model := orderfake.Model()
+	if _, err := store.SaveOrders(context.Background(), []storage.Record{{Order: &model, JSON: order.AppendJSON(nil, &model)}}); err != nil {
+		t.Fatal(err)
+	}
+	orders := storage.NewOrders(store, cache, storage.OrdersOptions{})
+	reg := health.New()
+	return &fixture{
+		handler: NewServer(Deps{Orders: orders, Health: reg, Log: zerolog.Nop()}),
+		orders:  orders,
+		store:   store,
+		health:  reg,
+	}
+}
+
+// do serves one request on ctx (reused if given, as fasthttp does).
+func (f *fixture) do(ctx *fasthttp.RequestCtx, method, uri string) *fasthttp.RequestCtx {
+	if ctx == nil {
+		ctx = &fasthttp.RequestCtx{}
+	}
+	ctx.Request.Reset()
+	ctx.Response.Reset()
+	ctx.ResetUserValues()
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(uri)
+	f.handler(ctx)
+	return ctx
+}
+
+// jsonError decodes an {"error": ...} body.
+func jsonError(t *testing.T, ctx *fasthttp.RequestCtx) string {
+	t.Helper()
+	if ct := string(ctx.Response.Header.ContentType()); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json", ct)
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(ctx.Response.Body(), &body); err != nil || body.Error == "" {
+		t.Fatalf("body %q is not a JSON error: %v", ctx.Response.Body(), err)
+	}
+	return body.Error
+}
+
+func TestGetOrder_ServesTheCanonicalOrderEqualToTheModel(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	ctx := f.do(nil, "GET", "/order/b563feb7b2b84b6test")
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if ct := string(ctx.Response.Header.ContentType()); ct != "application/json" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	var got, want any
+	if err := json.Unmarshal(ctx.Response.Body(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(orderfake.ModelJSON, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("served JSON differs from model.json:\n%s", ctx.Response.Body())
+	}
+}
+
+func TestGetOrder_ErrorsAreJSON(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	check := func(method, uri string, wantStatus int, wantInError string) {
+		t.Helper()
+		ctx := f.do(nil, method, uri)
+		if got := ctx.Response.StatusCode(); got != wantStatus {
+			t.Errorf("%s %s: status %d, want %d (%s)", method, uri, got, wantStatus, ctx.Response.Body())
+			return
+		}
+		if msg := jsonError(t, ctx); !strings.Contains(msg, wantInError) {
+			t.Errorf("%s %s: error %q, want it to mention %q", method, uri, msg, wantInError)
+		}
+	}
+	check("GET", "/order/unknown-order", 404, "order not found")
+	check("GET", "/order/"+strings.Repeat("a", 65), 400, "invalid order id")  // too long for an order_uid
+	check("GET", "/order/bad%20id", 400, "invalid order id")                  // space
+	check("GET", "/order/%3Cscript%3E", 400, "invalid order id")              // markup
+	check("GET", "/order/", 400, "missing order id")                          // empty
+	check("POST", "/order/b563feb7b2b84b6test", 405, "not allowed")           // reads only
+	check("GET", "/orders/b563feb7b2b84b6test", 404, "no such endpoint")      // unknown route
+	check("GET", "/order/b563feb7b2b84b6test/extra", 404, "no such endpoint") // deeper path
+}
+
+// blockingStore is a memory store whose reads wait until released, to hold
+// the read path's only query slot.
+type blockingStore struct {
+	*storage.Memory
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingStore) OrderJSON(ctx context.Context, uid string) ([]byte, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Memory.OrderJSON(ctx, uid)
+}
+
+func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
+	store := &blockingStore{Memory: storage.NewMemory(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	f := newFixture(t, store)
+	f.orders = storage.NewOrders(store, mustCache(t), storage.OrdersOptions{MaxConcurrentReads: 1, ReadQueueTimeout: 1})
+	f.handler = NewServer(Deps{Orders: f.orders, Health: f.health, Log: zerolog.Nop()})
+
+	done := make(chan struct{})
+	go func() { f.do(nil, "GET", "/order/first-miss"); close(done) }()
+	<-store.entered // the only slot is taken
+	ctx := f.do(nil, "GET", "/order/second-miss")
+	if ctx.Response.StatusCode() != 503 || string(ctx.Response.Header.Peek("Retry-After")) != "1" {
+		t.Fatalf("status %d, Retry-After %q; want 503 and 1", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"))
+	}
+	if msg := jsonError(t, ctx); !strings.Contains(msg, "READ_CONCURRENCY") {
+		t.Fatalf("error %q does not name the setting to raise", msg)
+	}
+	close(store.release)
+	<-done
+}
+
+func mustCache(t *testing.T) *storage.Cache {
+	t.Helper()
+	c, err := storage.NewCache(8 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// fasthttp reuses a RequestCtx and its buffers for the next request; the
+// router hands the handler an id that aliases them. The read path must keep
+// a copy, or the id it remembers as missing changes under it.
+func TestGetOrder_RemembersIDsNotRequestBuffers(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	ctx := &fasthttp.RequestCtx{}
+	f.do(ctx, "GET", "/order/missing-aaaaaaaa") // 404, remembered as missing
+	f.do(ctx, "GET", "/order/missing-bbbbbbbb") // same buffers, new id
+	f.do(ctx, "GET", "/order/missing-aaaaaaaa") // must be answered from memory
+	if ctx.Response.StatusCode() != 404 {
+		t.Fatalf("status %d", ctx.Response.StatusCode())
+	}
+	st := f.orders.Stats()
+	if st.Queries != 2 || st.NegativeHits != 1 {
+		t.Fatalf("%d store queries and %d negative hits; want 2 and 1", st.Queries, st.NegativeHits)
+	}
+}
+
+func TestHealth_503NamesTheFailingComponent(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	kafka := f.health.Component("kafka")
+	store := f.health.Component("store")
+	kafka.OK()
+	store.Fail(errors.New("dial tcp 127.0.0.1:5432: connection refused"))
+
+	ctx := f.do(nil, "GET", "/health")
+	if ctx.Response.StatusCode() != 503 {
+		t.Fatalf("status %d, want 503", ctx.Response.StatusCode())
+	}
+	var body healthBody
+	if err := json.Unmarshal(ctx.Response.Body(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Status != "unavailable" || !reflect.DeepEqual(body.Failing, []string{"store"}) ||
+		!strings.Contains(body.Components["store"].Detail, "connection refused") || body.Components["kafka"].Status != "ok" {
+		t.Fatalf("health body %s", ctx.Response.Body())
+	}
+
+	store.OK()
+	ctx = f.do(nil, "GET", "/health")
+	if ctx.Response.StatusCode() != 200 || !strings.Contains(string(ctx.Response.Body()), `"status":"ok"`) {
+		t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+func BenchmarkGetOrder_CacheHit(b *testing.B) {
+	f := newFixture(b, storage.NewMemory())
+	ctx := &fasthttp.RequestCtx{}
+	f.do(ctx, "GET", "/order/b563feb7b2b84b6test") // fills the cache
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI("/order/b563feb7b2b84b6test")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Response.Reset()
+		ctx.ResetUserValues()
+		f.handler(ctx)
+	}
+	if ctx.Response.StatusCode() != 200 {
+		b.Fatalf("status %d", ctx.Response.StatusCode())
+	}
+}
