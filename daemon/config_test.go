@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
+	env := map[string]string{
+		"KAFKA_BROKERS": "k1:9092, k2:9092",
+		"DATABASE_URL":  "postgres://u:secret@db:5432/orders",
+		"BATCH_SIZE":    "500",
+		"BATCH_LINGER":  "5ms",
+		"HTTP_ADDR":     ":9000",
+	}
+	c, err := LoadConfig([]string{"-http-addr", ":7000"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if c.HTTPAddr != ":7000" {
+		t.Errorf("HTTPAddr = %q: the flag must win over HTTP_ADDR", c.HTTPAddr)
+	}
+	if !reflect.DeepEqual(c.KafkaBrokers, []string{"k1:9092", "k2:9092"}) {
+		t.Errorf("KafkaBrokers = %q", c.KafkaBrokers)
+	}
+	if c.BatchSize != 500 || c.BatchLinger != 5*time.Millisecond {
+		t.Errorf("BatchSize %d, BatchLinger %s: the environment was not applied", c.BatchSize, c.BatchLinger)
+	}
+	if c.KafkaTopic != "orders" || c.KafkaDLQTopic != "orders.dlq" || c.KafkaGroup != "orderd" || c.LogLevel != "info" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if got := c.redactedDatabaseURL(); strings.Contains(got, "secret") {
+		t.Errorf("redacted URL %q shows the password", got)
+	}
+}
+
+func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
+	f := func(env map[string]string, args []string, wantInError string) {
+		t.Helper()
+		_, err := LoadConfig(args, func(k string) string { return env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), wantInError) {
+			t.Errorf("LoadConfig(%v, %v) = %v; want an error mentioning %q", env, args, err, wantInError)
+		}
+	}
+	ok := map[string]string{"KAFKA_BROKERS": "k:9092", "DATABASE_URL": "postgres://db/orders"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for key, val := range ok {
+			m[key] = val
+		}
+		m[k] = v
+		return m
+	}
+	f(map[string]string{"DATABASE_URL": "postgres://db/o"}, nil, "KAFKA_BROKERS is required")              // production needs a broker
+	f(map[string]string{"KAFKA_BROKERS": "k:9092"}, nil, "DATABASE_URL is required")                       // and a database
+	f(with("DATABASE_URL", "mysql://db/o"), nil, "postgres:// URL")                                        // wrong database
+	f(with("MAX_IN_FLIGHT", "10"), nil, "MAX_IN_FLIGHT (10) must be at least BATCH_SIZE")                  // batches could never fill
+	f(with("BATCH_SIZE", "abc"), nil, `BATCH_SIZE="abc"`)                                                  // unparsable value names the variable
+	f(with("KAFKA_DLQ_TOPIC", "orders"), nil, "must differ")                                               // DLQ into itself
+	f(with("LOG_FORMAT", "xml"), nil, "LOG_FORMAT")                                                        // unknown format
+	f(with("DEMO_BROKEN", "2"), nil, "DEMO_BROKEN")                                                        // a share above 1
+	f(ok, []string{"-no-such-flag"}, "no-such-flag")                                                       // unknown flag
+	f(ok, []string{"extra"}, "unexpected arguments")                                                       // stray argument
+	f(with("SHUTDOWN_TIMEOUT", "1s"), []string{"-drain-timeout", "5s"}, "SHUTDOWN_TIMEOUT must be longer") // drain must fit
+}
+
+func TestLoadConfig_DemoNeedsNothing(t *testing.T) {
+	c, err := LoadConfig([]string{"-demo"}, func(string) string { return "" }, io.Discard)
+	if err != nil || !c.Demo {
+		t.Fatalf("LoadConfig(-demo) = %+v, %v", c, err)
+	}
+}
+
+func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
+	var usage strings.Builder
+	_, err := LoadConfig([]string{"-h"}, func(string) string { return "" }, &usage)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(usage.String(), "-kafka-brokers") {
+		t.Fatalf("-h: %v\n%s", err, usage.String())
+	}
+}
+
+func TestWithPoolSize_KeepsAnExplicitSetting(t *testing.T) {
+	if got := withPoolSize("postgres://db/o?pool_max_conns=3", 12); got != "postgres://db/o?pool_max_conns=3" {
+		t.Errorf("explicit pool_max_conns replaced: %s", got)
+	}
+	if got := withPoolSize("postgres://db/o?sslmode=disable", 12); !strings.Contains(got, "pool_max_conns=12") || !strings.Contains(got, "sslmode=disable") {
+		t.Errorf("pool size not added: %s", got)
+	}
+}

@@ -1,0 +1,279 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const waitFor = 60 * time.Second
+
+// logBuffer collects a daemon's log lines; safe for concurrent writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// daemonRun is orderd started through Run, as main starts it.
+type daemonRun struct {
+	base   string // http://127.0.0.1:port
+	logs   *logBuffer
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// startDaemon runs orderd with env (HTTP_ADDR is chosen here) and stops it
+// when the test ends. Its log is printed if the test fails.
+func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun {
+	t.Helper()
+	addr := freeAddr(t)
+	full := map[string]string{
+		"HTTP_ADDR":       addr,
+		"LOG_FORMAT":      "json",
+		"KAFKA_HEARTBEAT": "200ms",
+		"DRAIN_TIMEOUT":   "2s",
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	r := &daemonRun{base: "http://" + addr, logs: &logBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		r.done <- Run(ctx, args, func(k string) string { return full[k] }, r.logs, r.logs)
+	}()
+	t.Cleanup(func() {
+		if err := r.stop(t); err != nil {
+			t.Errorf("orderd stopped with %v", err)
+		}
+		if t.Failed() {
+			t.Logf("orderd log:\n%s", r.logs)
+		}
+	})
+	return r
+}
+
+// stop cancels Run and returns its error; it fails the test if Run does
+// not return within waitFor.
+func (r *daemonRun) stop(t *testing.T) error {
+	t.Helper()
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case r.err = <-r.done:
+		case <-time.After(waitFor):
+			r.err = fmt.Errorf("Run did not return within %s of being stopped", waitFor)
+		}
+	})
+	return r.err
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// get fetches base+path and returns status and body.
+func (r *daemonRun) get(t *testing.T, path string) (int, []byte) {
+	t.Helper()
+	resp, err := httpClient.Get(r.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode, body
+}
+
+// health returns /health's status code and decoded body.
+func (r *daemonRun) health(t *testing.T) (int, healthReport) {
+	t.Helper()
+	resp, err := httpClient.Get(r.base + "/health")
+	if err != nil {
+		return 0, healthReport{}
+	}
+	defer resp.Body.Close()
+	var h healthReport
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	return resp.StatusCode, h
+}
+
+type healthReport struct {
+	Status     string   `json:"status"`
+	Failing    []string `json:"failing"`
+	Components map[string]struct {
+		Status string `json:"status"`
+		Detail string `json:"detail"`
+	} `json:"components"`
+}
+
+func (r *daemonRun) waitHealthy(t *testing.T) {
+	t.Helper()
+	eventually(t, "GET /health answers 200", func() bool {
+		code, _ := r.health(t)
+		return code == http.StatusOK
+	})
+}
+
+// eventually polls cond until it holds, failing the test after waitFor.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, waitFor)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// queryInt runs a query returning one integer against the test database.
+func queryInt(t *testing.T, dbURL, query string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
+		// Before orderd's migrations ran, the tables do not exist yet.
+		if strings.Contains(err.Error(), "does not exist") {
+			return 0
+		}
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func kgoClient(t *testing.T, brokers []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(2 << 20)}, opts...)...)
+	if err != nil {
+		t.Fatalf("kgo client: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func produce(t *testing.T, c *kgo.Client, recs []*kgo.Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := c.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d records: %v", len(recs), err)
+	}
+}
+
+// consumeAll reads every record of topic up to its current end.
+func consumeAll(t *testing.T, brokers []string, topic string) []*kgo.Record {
+	t.Helper()
+	adm := kadm.NewClient(kgoClient(t, brokers))
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	want := 0
+	ends.Each(func(o kadm.ListedOffset) { want += int(o.Offset) })
+	c := kgoClient(t, brokers, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var got []*kgo.Record
+	for len(got) < want {
+		fs := c.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records of %s", len(got), want, topic)
+		}
+		got = append(got, fs.Records()...)
+	}
+	return got
+}
+
+// endOffsets is the number of records in each partition of topic.
+func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
+	t.Helper()
+	adm := kadm.NewClient(kgoClient(t, brokers))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+// committedOffsets is the group's committed offset in each partition of
+// topic.
+func committedOffsets(t *testing.T, brokers []string, group, topic string) map[int32]int64 {
+	t.Helper()
+	adm := kadm.NewClient(kgoClient(t, brokers))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offs, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatalf("offsets of %s: %v", group, err)
+	}
+	out := map[int32]int64{}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
+
+// waitCommittedToEnd waits until the group has committed every partition of
+// topic up to its end.
+func waitCommittedToEnd(t *testing.T, brokers []string, group, topic string) {
+	t.Helper()
+	ends := endOffsets(t, brokers, topic)
+	eventually(t, "committed offsets reach the end of "+topic, func() bool {
+		got := committedOffsets(t, brokers, group, topic)
+		for p, end := range ends {
+			if got[p] != end {
+				return false
+			}
+		}
+		return true
+	})
+}
