@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/orderd/orderd/internal/testenv"
 )
 
 const waitFor = 60 * time.Second
@@ -154,13 +154,7 @@ func (r *daemonRun) waitHealthy(t *testing.T) {
 // eventually polls cond until it holds, failing the test after waitFor.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, waitFor)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, waitFor, what, cond)
 }
 
 // queryInt runs a query returning one integer against the test database.
@@ -184,91 +178,13 @@ func queryInt(t *testing.T, dbURL, query string) int {
 	return n
 }
 
-func kgoClient(t *testing.T, brokers []string, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(2 << 20)}, opts...)...)
-	if err != nil {
-		t.Fatalf("kgo client: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-func produce(t *testing.T, c *kgo.Client, recs []*kgo.Record) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	if err := c.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce %d records: %v", len(recs), err)
-	}
-}
-
-// consumeAll reads every record of topic up to its current end.
-func consumeAll(t *testing.T, brokers []string, topic string) []*kgo.Record {
-	t.Helper()
-	adm := kadm.NewClient(kgoClient(t, brokers))
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	want := 0
-	ends.Each(func(o kadm.ListedOffset) { want += int(o.Offset) })
-	c := kgoClient(t, brokers, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	var got []*kgo.Record
-	for len(got) < want {
-		fs := c.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records of %s", len(got), want, topic)
-		}
-		got = append(got, fs.Records()...)
-	}
-	return got
-}
-
-// endOffsets is the number of records in each partition of topic.
-func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
-	t.Helper()
-	adm := kadm.NewClient(kgoClient(t, brokers))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	out := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out
-}
-
-// committedOffsets is the group's committed offset in each partition of
-// topic.
-func committedOffsets(t *testing.T, brokers []string, group, topic string) map[int32]int64 {
-	t.Helper()
-	adm := kadm.NewClient(kgoClient(t, brokers))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatalf("offsets of %s: %v", group, err)
-	}
-	out := map[int32]int64{}
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
-}
-
 // waitCommittedToEnd waits until the group has committed every partition of
 // topic up to its end.
 func waitCommittedToEnd(t *testing.T, brokers []string, group, topic string) {
 	t.Helper()
-	ends := endOffsets(t, brokers, topic)
+	ends := testenv.EndOffsets(t, brokers, topic)
 	eventually(t, "committed offsets reach the end of "+topic, func() bool {
-		got := committedOffsets(t, brokers, group, topic)
+		got := testenv.CommittedOffsets(t, brokers, group, topic)
 		for p, end := range ends {
 			if got[p] != end {
 				return false

@@ -51,7 +51,7 @@ func TestEndToEnd(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: "orders", Value: []byte(payload)})
 	}
 	rand.Shuffle(len(recs)-1, func(i, j int) { recs[i+1], recs[j+1] = recs[j+1], recs[i+1] })
-	produce(t, kgoClient(t, brokers), recs)
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), recs...)
 
 	eventually(t, "1,001 orders in PostgreSQL", func() bool {
 		return queryInt(t, dbURL, "SELECT count(*) FROM orders") == 1001
@@ -78,7 +78,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Every broken message: on the DLQ, unchanged, with its reason.
-	dead := consumeAll(t, brokers, "orders.dlq")
+	dead := testenv.ReadTopic(t, brokers, "orders.dlq")
 	if len(dead) != len(brokenKinds) {
 		t.Fatalf("%d dead letters, want %d", len(dead), len(brokenKinds))
 	}
@@ -166,12 +166,12 @@ func TestRestartMidStream(t *testing.T) {
 		items += len(o.Items)
 		recs = append(recs, &kgo.Record{Topic: "orders", Key: []byte(o.OrderUID), Value: order.AppendJSON(nil, &o)})
 	}
-	producer := kgoClient(t, brokers)
+	producer := testenv.KafkaClient(t, brokers)
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
 		for i := 0; i < len(recs); i += 100 {
-			produce(t, producer, recs[i:i+100])
+			testenv.Produce(t, producer, recs[i:i+100]...)
 		}
 	}()
 
@@ -203,15 +203,7 @@ func TestRestartMidStream(t *testing.T) {
 			t.Errorf("%s = %d, want %d", query, got, want)
 		}
 	}
-	if dead := endOffsets(t, brokers, "orders.dlq"); sum(dead) != 0 {
-		t.Fatalf("%d dead letters for valid orders redelivered after a restart", sum(dead))
+	if dead := testenv.EndOffsets(t, brokers, "orders.dlq"); testenv.Sum(dead) != 0 {
+		t.Fatalf("%d dead letters for valid orders redelivered after a restart", testenv.Sum(dead))
 	}
-}
-
-func sum(m map[int32]int64) int64 {
-	var n int64
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

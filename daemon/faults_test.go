@@ -41,24 +41,24 @@ func TestPostgresOutageIsRetriedNotDeadLettered(t *testing.T) {
 	})
 	d.waitHealthy(t)
 	gen := orderfake.New(5)
-	producer := kgoClient(t, brokers)
-	produce(t, producer, generated(gen, 100))
+	producer := testenv.KafkaClient(t, brokers)
+	testenv.Produce(t, producer, generated(gen, 100)...)
 	eventually(t, "100 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") == 100 })
 	waitCommittedToEnd(t, brokers, "orderd", "orders")
-	before := committedOffsets(t, brokers, "orderd", "orders")
+	before := testenv.CommittedOffsets(t, brokers, "orderd", "orders")
 
 	proxy.Cut()
-	produce(t, producer, generated(gen, 200))
+	testenv.Produce(t, producer, generated(gen, 200)...)
 	eventually(t, "/health 503 naming the writer", func() bool {
 		code, h := d.health(t)
 		return code == http.StatusServiceUnavailable && contains(h.Failing, "writer") &&
 			strings.Contains(h.Components["writer"].Detail, "retrying")
 	})
 	time.Sleep(2 * time.Second) // several retries, and auto-commit ticks, while down
-	if got := committedOffsets(t, brokers, "orderd", "orders"); !equalOffsets(got, before) {
+	if got := testenv.CommittedOffsets(t, brokers, "orderd", "orders"); !equalOffsets(got, before) {
 		t.Fatalf("offsets committed during the outage: %v, before it %v", got, before)
 	}
-	if dead := sum(endOffsets(t, brokers, "orders.dlq")); dead != 0 {
+	if dead := testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")); dead != 0 {
 		t.Fatalf("%d orders dead-lettered because PostgreSQL was down", dead)
 	}
 
@@ -68,7 +68,7 @@ func TestPostgresOutageIsRetriedNotDeadLettered(t *testing.T) {
 	})
 	d.waitHealthy(t)
 	waitCommittedToEnd(t, brokers, "orderd", "orders")
-	if dead := sum(endOffsets(t, brokers, "orders.dlq")); dead != 0 {
+	if dead := testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")); dead != 0 {
 		t.Fatalf("%d dead letters after the outage", dead)
 	}
 }
@@ -109,7 +109,7 @@ func TestKafkaUnreachableAtStartIsRetried(t *testing.T) {
 	}
 	t.Cleanup(cluster.Close)
 	d.waitHealthy(t)
-	produce(t, kgoClient(t, []string{addr}), []*kgo.Record{{Topic: "orders", Key: []byte("b563feb7b2b84b6test"), Value: orderfake.ModelJSON}})
+	testenv.Produce(t, testenv.KafkaClient(t, []string{addr}), &kgo.Record{Topic: "orders", Key: []byte("b563feb7b2b84b6test"), Value: orderfake.ModelJSON})
 	eventually(t, "the canonical order served", func() bool {
 		code, _ := d.get(t, "/order/b563feb7b2b84b6test")
 		return code == http.StatusOK
@@ -128,14 +128,14 @@ func TestOversizedMessageIsDeadLetteredWhole(t *testing.T) {
 	})
 	d.waitHealthy(t)
 	big := bytes.Repeat([]byte("x"), 1_040_000) // under the topic's 1,048,588 limit
-	produce(t, kgoClient(t, brokers), []*kgo.Record{{Topic: "orders", Key: []byte("big"), Value: big}})
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), &kgo.Record{Topic: "orders", Key: []byte("big"), Value: big})
 
 	var dead []*kgo.Record
 	eventually(t, "the oversized message on the DLQ", func() bool {
-		if sum(endOffsets(t, brokers, "orders.dlq")) == 0 {
+		if testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")) == 0 {
 			return false
 		}
-		dead = consumeAll(t, brokers, "orders.dlq")
+		dead = testenv.ReadTopic(t, brokers, "orders.dlq")
 		return true
 	})
 	h := headers(dead[0])

@@ -3,33 +3,10 @@ package feed
 import (
 	"context"
 	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 )
-
-func readAll(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
-	t.Helper()
-	c, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := c.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records", len(recs), n)
-		}
-		recs = append(recs, fs.Records()...)
-	}
-	return recs
-}
 
 func TestGenerate_PublishesTheRequestedMix(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders")
@@ -53,7 +30,7 @@ func TestGenerate_PublishesTheRequestedMix(t *testing.T) {
 
 	var dec order.Decoder
 	valid, broken, seen := 0, 0, map[string]int{}
-	for _, r := range readAll(t, brokers, "orders", 500) {
+	for _, r := range testenv.ReadTopic(t, brokers, "orders") {
 		var o order.Order
 		if err := dec.Decode(r.Value, &o); err != nil || order.Validate(&o) != nil {
 			broken++

@@ -105,12 +105,18 @@ func (p *Publisher) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if n := p.failed.Load(); n > 0 {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return fmt.Errorf("publish to %s: %d messages failed, first: %w", p.topic, n, p.firstErr)
+	return p.failures()
+}
+
+// failures reports how many messages Kafka refused, with the first reason.
+func (p *Publisher) failures() error {
+	n := p.failed.Load()
+	if n == 0 {
+		return nil
 	}
-	return nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Errorf("publish to %s: %d messages failed, first: %w", p.topic, n, p.firstErr)
 }
 
 // Acked is how many messages Kafka has acknowledged.
@@ -123,10 +129,5 @@ func (p *Publisher) Close() error {
 	// channels itself, racing collect for the answers it counts.
 	p.producer.AsyncClose()
 	<-p.done
-	if n := p.failed.Load(); n > 0 {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return fmt.Errorf("publish to %s: %d messages failed, first: %w", p.topic, n, p.firstErr)
-	}
-	return nil
+	return p.failures()
 }

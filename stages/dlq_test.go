@@ -72,7 +72,7 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 	for _, s := range all {
 		bySourceOffset[fmt.Sprint(s.dead.Src.Offset)] = s
 	}
-	for _, r := range consumeAll(t, brokers, "orders.dlq", len(all)) {
+	for _, r := range testenv.ReadTopic(t, brokers, "orders.dlq") {
 		headers := map[string]string{}
 		for _, h := range r.Headers {
 			if _, dup := headers[h.Key]; dup {
@@ -105,6 +105,9 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 			t.Errorf("original header lost: %v", headers)
 		}
 	}
+	if len(bySourceOffset) != 0 {
+		t.Fatalf("no dead letter for source offsets %v", bySourceOffset)
+	}
 }
 
 func TestDLQ_FailureMarksNothing(t *testing.T) {
@@ -120,7 +123,7 @@ func TestDLQ_FailureMarksNothing(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- dl.Run(ctx, in) }()
 
-	eventually(t, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
+	testenv.Eventually(t, waitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
 	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "missing.dlq") {
 		t.Fatalf("health detail %q does not name the topic", detail)
 	}

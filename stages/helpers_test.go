@@ -74,15 +74,3 @@ func closed[T any](t *testing.T, ch <-chan T) {
 		t.Fatalf("channel not closed within %s", waitFor)
 	}
 }
-
-// eventually polls cond until it holds or waitFor passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, waitFor)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

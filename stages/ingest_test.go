@@ -84,7 +84,7 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	if q := orders.Stats().Queries; q != 0 {
 		t.Fatalf("%d read-through queries: stored orders should all be in the cache", q)
 	}
-	if recs := consumeAll(t, brokers, "orders.dlq", broken); len(recs) != broken {
+	if recs := testenv.ReadTopic(t, brokers, "orders.dlq"); len(recs) != broken {
 		t.Fatalf("%d dead letters, want %d", len(recs), broken)
 	}
 }

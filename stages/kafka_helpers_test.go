@@ -1,71 +1,11 @@
 package stages
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// kgoClient is an independent Kafka client (franz-go) for producing test
-// input and reading what orderd wrote, so sarama is never checked only
-// against itself.
-func kgoClient(t *testing.T, brokers []string, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
-	if err != nil {
-		t.Fatalf("kgo client: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// produce writes records synchronously.
-func produce(t *testing.T, c *kgo.Client, recs ...*kgo.Record) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	if err := c.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-}
-
-// consumeAll reads n records of topic from the start.
-func consumeAll(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
-	t.Helper()
-	c := kgoClient(t, brokers, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	var got []*kgo.Record
-	for len(got) < n {
-		fs := c.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("consumed %d of %d records from %s: %v", len(got), n, topic, err)
-		}
-		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
-		got = append(got, fs.Records()...)
-	}
-	return got
-}
-
-// committed returns the group's committed offset of topic's partition, or -1.
-func committed(t *testing.T, brokers []string, group, topic string, partition int32) int64 {
-	t.Helper()
-	adm := kadm.NewClient(kgoClient(t, brokers))
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	offsets, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatalf("fetch offsets of %s: %v", group, err)
-	}
-	if o, ok := offsets.Lookup(topic, partition); ok {
-		return o.At
-	}
-	return -1
-}
 
 func syncProducer(t *testing.T, brokers []string) sarama.SyncProducer {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/pipeline"
 )
 
@@ -73,7 +74,7 @@ func singlePartition(t *testing.T, topic string, n int) []string {
 	for i := range n {
 		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("m%d", i))})
 	}
-	produce(t, kgoClient(t, brokers), recs...)
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), recs...)
 	return brokers
 }
 
@@ -97,15 +98,15 @@ func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
 			msgs[i].Ack()
 		}
 	}
-	eventually(t, "offset 5 committed", func() bool { return committed(t, brokers, "g1", "orders", 0) == 5 })
+	testenv.Eventually(t, waitFor, "offset 5 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 5 })
 	// Acks after the gap were done long ago; nothing past it may be
 	// committed while 5 is unfinished.
 	time.Sleep(200 * time.Millisecond)
-	if got := committed(t, brokers, "g1", "orders", 0); got != 5 {
+	if got := testenv.CommittedOffsets(t, brokers, "g1", "orders")[0]; got != 5 {
 		t.Fatalf("committed %d with offset 5 unfinished, want 5", got)
 	}
 	msgs[5].Ack()
-	eventually(t, "offset 10 committed", func() bool { return committed(t, brokers, "g1", "orders", 0) == 10 })
+	testenv.Eventually(t, waitFor, "offset 10 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 10 })
 }
 
 func TestKafkaSource_StopsPullingWhenInFlightIsFull(t *testing.T) {
@@ -140,7 +141,7 @@ func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) 
 		t.Fatal("Run did not return after cancellation while ConsumeClaim was blocked")
 	}
 	closed(t, (<-chan Message)(run.out))
-	if got := committed(t, brokers, "g3", "orders", 0); got > m.Src.Offset {
+	if got := testenv.CommittedOffsets(t, brokers, "g3", "orders")[0]; got > m.Src.Offset {
 		t.Fatalf("committed %d past the unfinished offset %d", got, m.Src.Offset)
 	}
 }
@@ -154,7 +155,7 @@ func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
 			m.Ack()
 		}
 	}
-	eventually(t, "offset 3 committed", func() bool { return committed(t, brokers, "g4", "orders", 0) == 3 })
+	testenv.Eventually(t, waitFor, "offset 3 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g4", "orders")[0] == 3 })
 	if err := first.stop(); err != nil {
 		t.Fatalf("first member: %v", err)
 	}

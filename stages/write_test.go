@@ -120,7 +120,7 @@ func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 	v2, _ := valid(1, &o2)
 	in <- []Valid{v1, v2}
 
-	eventually(t, "writer reported unhealthy", func() bool { return !reg.Report().OK })
+	testenv.Eventually(t, waitFor, "writer reported unhealthy", func() bool { return !reg.Report().OK })
 	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "retrying") {
 		t.Fatalf("health detail %q does not say the batch is being retried", detail)
 	}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/orderd/orderd/internal/testenv"
 )
@@ -22,14 +19,7 @@ func TestRun_PublishesAFileKeyedByItsOrderUID(t *testing.T) {
 		t.Fatalf("output %q", out.String())
 	}
 
-	c, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	recs := c.PollFetches(ctx).Records()
+	recs := testenv.ReadTopic(t, brokers, "orders")
 	if len(recs) != 1 || string(recs[0].Key) != "b563feb7b2b84b6test" || !strings.Contains(string(recs[0].Value), `"order_uid": "b563feb7b2b84b6test"`) {
 		t.Fatalf("published %d records: %v", len(recs), recs)
 	}
@@ -45,6 +35,9 @@ func TestRun_GeneratesABoundedCount(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "published 50 messages to orders") {
 		t.Fatalf("output %q", out.String())
+	}
+	if n := len(testenv.ReadTopic(t, brokers, "orders")); n != 50 {
+		t.Fatalf("%d records on the topic, want 50", n)
 	}
 	if err := run(context.Background(), []string{"-n", "0"}, func(k string) string { return env[k] }, &out, &out); err == nil {
 		t.Fatal("-n 0 accepted: the producer must never run unbounded")
