@@ -17,7 +17,8 @@ import (
 // line wins over the environment. The README's configuration table lists
 // them all.
 type Config struct {
-	HTTPAddr string // address GET /order, /health and the UI are served on
+	HTTPAddr  string // address GET /order, /health, /metrics and the UI are served on
+	PprofAddr string // address of the opt-in pprof server; empty: off
 
 	KafkaBrokers      []string // seed brokers; required unless -demo
 	KafkaTopic        string   // topic the orders arrive on
@@ -66,6 +67,7 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	}
 
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8081", "HTTP listen address")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "listen address of the pprof profiling server, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.Var((*listFlag)(&c.KafkaBrokers), "kafka-brokers", "comma-separated Kafka seed brokers (required unless -demo)")
 	fs.StringVar(&c.KafkaTopic, "kafka-topic", "orders", "topic to consume orders from")
 	fs.StringVar(&c.KafkaDLQTopic, "kafka-dlq-topic", "orders.dlq", "dead-letter topic")
@@ -177,6 +179,7 @@ func (c Config) validate() error {
 	check(c.ReadConcurrency > 0 && c.ReadQueueTimeout > 0, "READ_CONCURRENCY and READ_QUEUE_TIMEOUT must be positive")
 	check(c.DemoRate > 0, "DEMO_RATE must be positive")
 	check(c.DemoBroken >= 0 && c.DemoBroken <= 1, "DEMO_BROKEN must be between 0 and 1")
+	check(c.PprofAddr == "" || c.PprofAddr != c.HTTPAddr, "PPROF_ADDR must differ from HTTP_ADDR")
 	check(c.DemoKafkaPort >= 0 && c.DemoKafkaPort < 65536, "DEMO_KAFKA_PORT must be a port number")
 	switch c.LogFormat {
 	case "json", "console", "auto":

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
@@ -52,8 +53,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 type daemon struct {
-	cfg Config
-	log zerolog.Logger
+	cfg     Config
+	log     zerolog.Logger
+	metrics *stages.Metrics
 }
 
 // component returns the sub-logger of one part of orderd.
@@ -69,6 +71,10 @@ func (d *daemon) run(ctx context.Context) error {
 	cfg := d.cfg
 	d.log.Info().Object("config", cfg).Msg("orderd starting")
 
+	promReg := newRegistry()
+	d.metrics = stages.NewMetrics(promReg)
+	warmUpMetrics := newWarmUpMetrics(promReg)
+
 	reg := health.New()
 	kafkaHealth := reg.Component("kafka")
 	storeHealth := reg.Component("store")
@@ -83,7 +89,13 @@ func (d *daemon) run(ctx context.Context) error {
 	// while PostgreSQL or Kafka are still being reached.
 	reads := &lateOrders{}
 	srv := &fasthttp.Server{
-		Handler:      server.NewServer(server.Deps{Orders: reads, Health: reg, Log: d.component("http")}),
+		Handler: server.NewServer(server.Deps{
+			Orders:         reads,
+			Health:         reg,
+			Metrics:        server.NewMetrics(promReg),
+			MetricsHandler: metricsHandler(promReg),
+			Log:            d.component("http"),
+		}),
 		Name:         "orderd",
 		ReadTimeout:  10 * time.Second,
 		WriteTimeout: 10 * time.Second,
@@ -96,6 +108,13 @@ func (d *daemon) run(ctx context.Context) error {
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 	d.log.Info().Str("addr", ln.Addr().String()).Msg("http serving")
+	if cfg.PprofAddr != "" {
+		addr, _, err := servePprof(ctx, cfg.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("listen on PPROF_ADDR %s: %w", cfg.PprofAddr, err)
+		}
+		d.log.Info().Str("addr", addr.String()).Msg("pprof serving")
+	}
 	defer func() {
 		d.log.Info().Msg("stopping http")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -130,7 +149,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}()
 	kafkaCh := make(chan *kafkaClients, 1)
 	go func() {
-		k, err := connectKafka(ctx, cfg, brokers, d.component("kafka"), kafkaHealth)
+		k, err := connectKafka(ctx, cfg, brokers, d.component("kafka"), kafkaHealth, d.metrics)
 		if err == nil {
 			kafkaCh <- k
 		}
@@ -165,8 +184,9 @@ func (d *daemon) run(ctx context.Context) error {
 		ReadQueueTimeout:   cfg.ReadQueueTimeout,
 	})
 	reads.set(orders)
+	promReg.MustRegister(storage.NewCollector(orders))
 
-	go d.warmUp(ctx, orders, warmupHealth)
+	go d.warmUp(ctx, orders, warmupHealth, warmUpMetrics)
 	go d.watchStore(ctx, store, storeHealth)
 
 	// work lives until the pipeline has drained after a shutdown signal;
@@ -177,14 +197,20 @@ func (d *daemon) run(ctx context.Context) error {
 	defer stopConsuming()
 
 	src := make(chan stages.Message, 256)
+	inFlight := pipeline.NewInFlight(cfg.MaxInFlight)
+	promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orderd_pipeline_in_flight",
+		Help: "Messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT.",
+	}, func() float64 { return float64(inFlight.Len()) }))
 	source := &stages.KafkaSource{
 		Group:        kafka.group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          src,
-		InFlight:     pipeline.NewInFlight(cfg.MaxInFlight),
+		InFlight:     inFlight,
 		DrainTimeout: cfg.DrainTimeout,
 		Health:       kafkaHealth,
 		Log:          d.component("consumer"),
+		Metrics:      d.metrics,
 		Retry:        d.retry(),
 	}
 	ingest := &stages.Ingest{
@@ -193,12 +219,15 @@ func (d *daemon) run(ctx context.Context) error {
 		BatchSize:       cfg.BatchSize,
 		BatchLinger:     cfg.BatchLinger,
 		Writers:         cfg.Writers,
-		Writer:          &stages.Writer{Store: store, Health: writerHealth, Log: d.component("writer"), Retry: d.retry()},
-		Orders:          orders,
+		Writer: &stages.Writer{
+			Store: store, Health: writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.retry(),
+		},
+		Orders: orders,
 		DeadLetters: &stages.DeadLetters{
 			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, Health: dlqHealth,
-			Log: d.component("dlq"), Retry: d.retry(), MaxBatch: 256,
+			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.retry(), MaxBatch: 256,
 		},
+		Metrics: d.metrics,
 	}
 	ingestDone := make(chan error, 1)
 	go func() { ingestDone <- ingest.Run(work, src) }()
@@ -308,6 +337,7 @@ func (d *daemon) openStore(ctx context.Context, comp *health.Component) (storage
 			return nil, ctx.Err()
 		}
 		delay := retry.Delay(attempt)
+		d.metrics.Retry(stages.RetryConnect)
 		comp.Fail(fmt.Errorf("connect to postgresql: %w", err))
 		log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("postgresql unavailable; retrying")
 		if err := pipeline.Sleep(ctx, delay); err != nil {
@@ -378,7 +408,7 @@ func (d *daemon) watchStore(ctx context.Context, s storage.Store, comp *health.C
 
 // warmUp loads every stored order into the cache before /health turns green,
 // retrying while the store fails.
-func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, comp *health.Component) {
+func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, comp *health.Component, m warmUpMetrics) {
 	log := d.component("warmup")
 	retry := d.retry()
 	for attempt := 1; ; attempt++ {
@@ -386,6 +416,8 @@ func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, comp *healt
 		start := time.Now()
 		n, err := orders.WarmUp(ctx)
 		if err == nil {
+			m.duration.Set(time.Since(start).Seconds())
+			m.orders.Set(float64(n))
 			comp.OK()
 			log.Info().Int("orders", n).Stringer("took", time.Since(start)).Msg("cache warmed up")
 			return
@@ -394,6 +426,7 @@ func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, comp *healt
 			return
 		}
 		delay := retry.Delay(attempt)
+		d.metrics.Retry(stages.RetryWarmUp)
 		comp.Fail(fmt.Errorf("cache warm-up: %w", err))
 		log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("cache warm-up failed; retrying")
 		if pipeline.Sleep(ctx, delay) != nil {

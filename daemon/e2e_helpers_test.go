@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,6 +133,29 @@ func (r *daemonRun) health(t *testing.T) (int, healthReport) {
 	var h healthReport
 	_ = json.NewDecoder(resp.Body).Decode(&h)
 	return resp.StatusCode, h
+}
+
+// metrics scrapes GET /metrics into series → value, the series written as
+// in the exposition format (name{label="value",...}).
+func (r *daemonRun) metrics(t *testing.T) map[string]float64 {
+	t.Helper()
+	code, body := r.get(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
 }
 
 type healthReport struct {

@@ -100,6 +100,33 @@ func TestEndToEnd(t *testing.T) {
 
 	waitCommittedToEnd(t, brokers, "orderd", "orders")
 
+	// The metrics tell the same story.
+	invalidJSON := 0
+	for _, kind := range brokenKinds {
+		if kind.Syntax() {
+			invalidJSON++
+		}
+	}
+	metrics := d.metrics(t)
+	for series, want := range map[string]float64{
+		`orderd_orders_stored_total{outcome="inserted"}`:         1001,
+		`orderd_dlq_records_total{reason="invalid_json"}`:        float64(invalidJSON),
+		`orderd_dlq_records_total{reason="invalid_order"}`:       float64(len(brokenKinds) - invalidJSON),
+		`orderd_stage_received_total{stage="decode"}`:            float64(len(recs)),
+		`orderd_http_requests_total{route="order",status="200"}`: 1001,
+		`orderd_cache_entries`:                                   1001,
+		`orderd_readthrough_queries_total`:                       0,
+		`orderd_pipeline_in_flight`:                              0,
+	} {
+		if got, ok := metrics[series]; !ok || got != want {
+			t.Errorf("%s = %v (present: %v), want %v", series, got, ok, want)
+		}
+	}
+	if metrics[`orderd_kafka_messages_consumed_total{partition="0"}`]+metrics[`orderd_kafka_messages_consumed_total{partition="1"}`]+
+		metrics[`orderd_kafka_messages_consumed_total{partition="2"}`] != float64(len(recs)) {
+		t.Errorf("consumed per partition does not add up to %d", len(recs))
+	}
+
 	// The orders are served from the cache: with PostgreSQL cut off they
 	// are still there, while a miss cannot be answered and /health says so.
 	proxy.Cut()

@@ -149,7 +149,8 @@ func TestOversizedMessageIsDeadLetteredWhole(t *testing.T) {
 // -demo runs everything in-process: the canonical order is served from
 // memory, with a warning that nothing is kept.
 func TestDemoMode(t *testing.T) {
-	d := startDaemon(t, map[string]string{"DEMO_RATE": "50"}, "-demo")
+	pprofAddr := freeAddr(t)
+	d := startDaemon(t, map[string]string{"DEMO_RATE": "50", "PPROF_ADDR": pprofAddr}, "-demo")
 	d.waitHealthy(t)
 	eventually(t, "the canonical order served", func() bool {
 		code, body := d.get(t, "/order/b563feb7b2b84b6test")
@@ -157,5 +158,15 @@ func TestDemoMode(t *testing.T) {
 	})
 	if !strings.Contains(d.logs.String(), "orders are kept in memory only and are lost when orderd stops") {
 		t.Fatal("demo mode did not say that nothing is kept")
+	}
+
+	// pprof is on its own address, and only there.
+	resp, err := httpClient.Get("http://" + pprofAddr + "/debug/pprof/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("pprof on PPROF_ADDR: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if code, _ := d.get(t, "/debug/pprof/"); code != http.StatusNotFound {
+		t.Fatalf("pprof on the public port: %d, want 404", code)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages"
 )
 
 // dlqHeaderAllowance is the room a dead-letter record needs beyond the
@@ -35,7 +36,7 @@ func (k *kafkaClients) close() error {
 
 // connectKafka connects to the brokers, retrying with backoff while they are
 // unreachable and reporting why on comp, until it succeeds or ctx ends.
-func connectKafka(ctx context.Context, cfg Config, brokers []string, log zerolog.Logger, comp *health.Component) (*kafkaClients, error) {
+func connectKafka(ctx context.Context, cfg Config, brokers []string, log zerolog.Logger, comp *health.Component, m *stages.Metrics) (*kafkaClients, error) {
 	retry := pipeline.Backoff{Min: 200 * time.Millisecond, Max: cfg.RetryMaxBackoff}
 	for attempt := 1; ; attempt++ {
 		k, err := openKafka(cfg, brokers, log)
@@ -43,6 +44,7 @@ func connectKafka(ctx context.Context, cfg Config, brokers []string, log zerolog
 			return k, nil
 		}
 		delay := retry.Delay(attempt)
+		m.Retry(stages.RetryConnect)
 		comp.Fail(fmt.Errorf("connect to kafka %v: %w", brokers, err))
 		log.Warn().Err(err).Strs("brokers", brokers).Int("attempt", attempt).Stringer("retry_in", delay).
 			Msg("kafka unavailable; retrying")

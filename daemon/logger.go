@@ -31,6 +31,7 @@ func isTerminal(w io.Writer) bool {
 // MarshalZerologObject logs the configuration with secrets masked.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("http_addr", c.HTTPAddr).
+		Str("pprof_addr", c.PprofAddr).
 		Strs("kafka_brokers", c.KafkaBrokers).
 		Str("kafka_topic", c.KafkaTopic).
 		Str("kafka_dlq_topic", c.KafkaDLQTopic).

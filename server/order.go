@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -18,21 +19,21 @@ var (
 	bodyStoreDown = []byte(`{"error":"order store unavailable; retry later"}`)
 )
 
-// handleOrder serves GET /order/{id}. A cache hit writes the stored JSON as
-// it is: nothing is encoded or logged on this path.
-func handleOrder(orders OrderReader) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		// The id aliases fasthttp's request buffer; the read path copies it
-		// before keeping it.
-		id, _ := ctx.UserValue("id").(string)
-		if !order.ValidUID(id) {
+// handleOrder answers GET /order/{id}. A cache hit writes the stored JSON as
+// it is: nothing is encoded, copied again or logged on this path.
+func handleOrder(orders OrderReader) func(ctx *fasthttp.RequestCtx, id []byte) {
+	return func(ctx *fasthttp.RequestCtx, id []byte) {
+		// The id is a view of fasthttp's request buffer, valid only until
+		// this handler returns; the read path copies it before keeping it.
+		uid := unsafe.String(unsafe.SliceData(id), len(id))
+		if !order.ValidUID(uid) {
 			writeStatic(ctx, fasthttp.StatusBadRequest, bodyInvalidID)
 			return
 		}
 		// Not ctx: a RequestCtx must not outlive the handler, and a read
 		// through to PostgreSQL may be shared with other requests. The read
 		// path bounds its own queries (QueryTimeout).
-		doc, err := orders.Get(context.Background(), id)
+		doc, err := orders.Get(context.Background(), uid)
 		switch {
 		case err == nil:
 			ctx.SetContentType(contentTypeJSON)

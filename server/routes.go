@@ -1,11 +1,60 @@
 package server
 
-import "github.com/fasthttp/router"
+import (
+	"bytes"
+	"time"
 
-// addRoutes lists every route orderd serves.
-func addRoutes(r *router.Router, d Deps) {
-	r.GET("/", handleIndex())
-	r.GET("/order/{id}", handleOrder(d.Orders))
-	r.GET("/order/", handleMissingID())
-	r.GET("/health", handleHealth(d.Health))
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+)
+
+// routes lists every route orderd serves.
+func routes(d Deps) fasthttp.RequestHandler {
+	m := d.Metrics
+	r := router.New()
+	r.RedirectTrailingSlash = false // /order/ is a bad request, not a redirect
+	r.NotFound = m.instrument("unmatched", handleNoRoute())
+	r.MethodNotAllowed = m.instrument("unmatched", handleMethodNotAllowed())
+	r.PanicHandler = handlePanic(d.Log)
+
+	getOrder := handleOrder(d.Orders)
+	r.GET("/", m.instrument("index", handleIndex()))
+	// Registered so that other methods get 405; every GET of it is taken
+	// by the fast path below.
+	r.GET("/order/{id}", m.instrument("order", func(ctx *fasthttp.RequestCtx) {
+		getOrder(ctx, orderIDFromPath(ctx.Path()))
+	}))
+	r.GET("/order/", m.instrument("order", handleMissingID()))
+	r.GET("/health", m.instrument("health", handleHealth(d.Health)))
+	if d.MetricsHandler != nil {
+		r.GET("/metrics", m.instrument("metrics", d.MetricsHandler))
+	}
+
+	// GET /order/{id} is the hot path and is matched before the router,
+	// which allocates three times per request for a path parameter. Other
+	// methods and paths go through the router, which answers 405 and 404.
+	order := m.route("order")
+	return func(ctx *fasthttp.RequestCtx) {
+		if ctx.IsGet() {
+			if id := orderIDFromPath(ctx.Path()); id != nil {
+				start := time.Now()
+				getOrder(ctx, id)
+				order.observe(ctx.Response.StatusCode(), time.Since(start))
+				return
+			}
+		}
+		r.Handler(ctx)
+	}
+}
+
+var orderPrefix = []byte("/order/")
+
+// orderIDFromPath returns the id of /order/{id}, or nil for any other path
+// (including /order/ and /order/{id}/more).
+func orderIDFromPath(path []byte) []byte {
+	id, ok := bytes.CutPrefix(path, orderPrefix)
+	if !ok || len(id) == 0 || bytes.IndexByte(id, '/') >= 0 {
+		return nil
+	}
+	return id
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
@@ -40,7 +42,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 	orders := storage.NewOrders(store, cache, storage.OrdersOptions{})
 	reg := health.New()
 	return &fixture{
-		handler: NewServer(Deps{Orders: orders, Health: reg, Log: zerolog.Nop()}),
+		handler: NewServer(Deps{Orders: orders, Health: reg, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop()}),
 		orders:  orders,
 		store:   store,
 		health:  reg,
@@ -138,7 +140,7 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	store := &blockingStore{Memory: storage.NewMemory(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	f := newFixture(t, store)
 	f.orders = storage.NewOrders(store, mustCache(t), storage.OrdersOptions{MaxConcurrentReads: 1, ReadQueueTimeout: 1})
-	f.handler = NewServer(Deps{Orders: f.orders, Health: f.health, Log: zerolog.Nop()})
+	f.handler = NewServer(Deps{Orders: f.orders, Health: f.health, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop()})
 
 	done := make(chan struct{})
 	go func() { f.do(nil, "GET", "/order/first-miss"); close(done) }()
@@ -206,6 +208,32 @@ func TestHealth_503NamesTheFailingComponent(t *testing.T) {
 	ctx = f.do(nil, "GET", "/health")
 	if ctx.Response.StatusCode() != 200 || !strings.Contains(string(ctx.Response.Body()), `"status":"ok"`) {
 		t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, storage.NewMemory())
+	m := NewMetrics(reg)
+	f.handler = NewServer(Deps{Orders: f.orders, Health: f.health, Metrics: m, Log: zerolog.Nop()})
+	f.do(nil, "GET", "/order/b563feb7b2b84b6test")
+	f.do(nil, "GET", "/order/b563feb7b2b84b6test")
+	f.do(nil, "GET", "/order/nope")
+	f.do(nil, "GET", "/order/bad id")
+	f.do(nil, "GET", "/nowhere")
+	f.do(nil, "GET", "/health")
+	for labels, want := range map[[2]string]float64{
+		{"order", "200"}: 2, {"order", "404"}: 1, {"order", "400"}: 1,
+		{"unmatched", "404"}: 1, {"health", "200"}: 1,
+	} {
+		if got := testutil.ToFloat64(m.requests.WithLabelValues(labels[0], labels[1])); got != want {
+			t.Errorf("requests{route=%s,status=%s} = %v, want %v", labels[0], labels[1], got, want)
+		}
+	}
+	// Every route's series exist from the start, so rates are defined
+	// before the first request.
+	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 4 {
+		t.Errorf("latency histograms for %d routes, want 4 (index, order, health, unmatched)", n)
 	}
 }
 

@@ -11,11 +11,13 @@ import (
 // goes into the read cache, then its message is acked. The store has the
 // order already, so a failed cache insert only means a later read goes to
 // PostgreSQL; it does not hold the offset back.
-func Cache(orders *storage.Orders) pipeline.Sink[Valid] {
+func Cache(orders *storage.Orders, count StageCounters) pipeline.Sink[Valid] {
 	return func(ctx context.Context, in <-chan Valid) error {
 		for env := range in {
+			count.In.Inc()
 			orders.Put(env.Value.Order.OrderUID, env.Value.JSON)
 			env.Ack()
+			count.Out.Inc()
 		}
 		return nil
 	}

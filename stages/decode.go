@@ -23,20 +23,21 @@ type (
 // into an order; anything else is sent to dead with its reason. Each worker
 // has its own decoder, whose parser memory is reused from one message to the
 // next.
-func Decode(maxBytes int, dead chan<- Dead) pipeline.Stage[Message, Decoded] {
+func Decode(maxBytes int, dead chan<- Dead, count StageCounters) pipeline.Stage[Message, Decoded] {
 	return func(ctx context.Context, in <-chan Message, out chan<- Decoded) error {
 		var dec order.Decoder
 		for msg := range in {
+			count.In.Inc()
 			if len(msg.Value) > maxBytes {
 				err := &TooLargeError{Size: len(msg.Value), Limit: maxBytes}
-				if err := condemn(ctx, dead, msg, err); err != nil {
+				if err := condemn(ctx, dead, msg, err, count); err != nil {
 					return err
 				}
 				continue
 			}
 			o := new(order.Order)
 			if err := dec.Decode(msg.Value, o); err != nil {
-				if err := condemn(ctx, dead, msg, err); err != nil {
+				if err := condemn(ctx, dead, msg, err, count); err != nil {
 					return err
 				}
 				continue
@@ -44,6 +45,7 @@ func Decode(maxBytes int, dead chan<- Dead) pipeline.Stage[Message, Decoded] {
 			if err := pipeline.Send(ctx, out, pipeline.Carry(msg, o)); err != nil {
 				return err
 			}
+			count.Out.Inc()
 		}
 		return nil
 	}
@@ -53,11 +55,15 @@ func Decode(maxBytes int, dead chan<- Dead) pipeline.Stage[Message, Decoded] {
 // cause. A cause that is not poison is a programming error in the calling
 // stage and stops the pipeline rather than losing or retrying the message
 // silently.
-func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope[T], cause error) error {
+func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope[T], cause error, count StageCounters) error {
 	reason, poison := Classify(cause)
 	if !poison {
 		return fmt.Errorf("dead-letter %s[%d]@%d: not a poison error: %w",
 			env.Src.Topic, env.Src.Partition, env.Src.Offset, cause)
 	}
-	return pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()}))
+	if err := pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()})); err != nil {
+		return err
+	}
+	count.Dead.Inc()
+	return nil
 }

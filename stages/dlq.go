@@ -41,6 +41,7 @@ type DeadLetters struct {
 	Topic    string
 	Health   *health.Component
 	Log      zerolog.Logger
+	Metrics  *Metrics
 	Retry    pipeline.Backoff
 	// MaxBatch is the most records sent in one request.
 	MaxBatch int
@@ -61,6 +62,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 			return ctx.Err()
 		}
 		batch = append(batch[:0], env)
+		d.Metrics.DeadLetter.In.Inc()
 		closed := false
 	fill: // take what is already waiting, without waiting for more
 		for len(batch) < cap(batch) {
@@ -71,6 +73,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 					break fill
 				}
 				batch = append(batch, env)
+				d.Metrics.DeadLetter.In.Inc()
 			default:
 				break fill
 			}
@@ -106,6 +109,10 @@ func (d *DeadLetters) publish(ctx context.Context, batch []Dead) error {
 			d.Log.Debug().Str("reason", string(env.Value.Reason)).Int32("partition", env.Src.Partition).
 				Int64("offset", env.Src.Offset).Err(env.Value.Err).Msg("dead-lettered")
 			env.Ack()
+			d.Metrics.DeadLetter.Out.Inc()
+			if c, ok := d.Metrics.deadLettered[env.Value.Reason]; ok {
+				c.Inc()
+			}
 		}
 		if len(retry) == 0 {
 			if attempt > 1 {
@@ -120,6 +127,7 @@ func (d *DeadLetters) publish(ctx context.Context, batch []Dead) error {
 		}
 		pending = retry
 		delay := d.Retry.Delay(attempt)
+		d.Metrics.Retry(RetryDeadLetter)
 		d.Health.Fail(fmt.Errorf("publishing to %s failing since %s, retrying: %w",
 			d.Topic, firstFailure.UTC().Format(time.RFC3339), err))
 		d.Log.Warn().Err(err).Int("records", len(pending)).Int("attempt", attempt).Stringer("retry_in", delay).

@@ -26,6 +26,7 @@ func deadLetters(t *testing.T, brokers []string, topic string) (*DeadLetters, *h
 		Topic:    topic,
 		Health:   comp,
 		Log:      zerolog.Nop(),
+		Metrics:  testMetrics(),
 		Retry:    pipeline.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		MaxBatch: 2,
 	}, reg

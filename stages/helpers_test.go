@@ -2,6 +2,8 @@ package stages
 
 import (
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"testing"
 	"time"
 
@@ -74,3 +76,6 @@ func closed[T any](t *testing.T, ch <-chan T) {
 		t.Fatalf("channel not closed within %s", waitFor)
 	}
 }
+
+// testMetrics returns pipeline metrics on a registry of the test's own.
+func testMetrics() *Metrics { return NewMetrics(prometheus.NewRegistry()) }

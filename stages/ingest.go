@@ -30,6 +30,7 @@ type Ingest struct {
 	Writer      *Writer
 	Orders      *storage.Orders
 	DeadLetters *DeadLetters
+	Metrics     *Metrics
 }
 
 // channelBuffer is the slack between two stages. It only smooths hand-offs:
@@ -48,6 +49,16 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		stored  = make(chan Valid, channelBuffer)
 		dead    = make(chan Dead, channelBuffer)
 	)
+	m := p.Metrics
+	m.watchQueues([]queue{
+		{"decode", func() int { return len(src) }},
+		{"validate", func() int { return len(decoded) }},
+		{"batch", func() int { return len(valid) }},
+		{"write", func() int { return len(batches) }},
+		{"cache", func() int { return len(stored) }},
+		{"dead_letter", func() int { return len(dead) }},
+	})
+	defer m.watchQueues(nil)
 	g, ctx := errgroup.WithContext(ctx)
 
 	// Three stages send to dead; it is closed once all three have returned,
@@ -61,10 +72,10 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		})
 	}
 	condemning(func() error {
-		return pipeline.Run(ctx, p.Workers, Decode(p.MaxMessageBytes, dead), src, decoded)
+		return pipeline.Run(ctx, p.Workers, Decode(p.MaxMessageBytes, dead, m.Decode), src, decoded)
 	})
 	condemning(func() error {
-		return pipeline.Run(ctx, p.Workers, Validate(dead), decoded, valid)
+		return pipeline.Run(ctx, p.Workers, Validate(dead, m.Validate), decoded, valid)
 	})
 	g.Go(func() error {
 		return pipeline.Run(ctx, 1, pipeline.Batch[Valid](p.BatchSize, p.BatchLinger), valid, batches)
@@ -78,7 +89,7 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		return nil
 	})
 
-	g.Go(func() error { return pipeline.RunSink(ctx, 1, Cache(p.Orders), stored) })
+	g.Go(func() error { return pipeline.RunSink(ctx, 1, Cache(p.Orders, m.Cache), stored) })
 	g.Go(func() error { return p.DeadLetters.Run(ctx, dead) })
 	return g.Wait()
 }

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
@@ -22,11 +25,14 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	}
 	defer cache.Close()
 	orders := storage.NewOrders(pg, cache, storage.OrdersOptions{})
+	m := testMetrics()
 	w, _ := newWriter(pg)
+	w.Metrics = m
 	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	dl.Metrics = m
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 50, BatchLinger: 5 * time.Millisecond, Writers: 2,
-		Writer: w, Orders: orders, DeadLetters: dl,
+		Writer: w, Orders: orders, DeadLetters: dl, Metrics: m,
 	}
 
 	gen := orderfake.New(42)
@@ -86,5 +92,20 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	}
 	if recs := testenv.ReadTopic(t, brokers, "orders.dlq"); len(recs) != broken {
 		t.Fatalf("%d dead letters, want %d", len(recs), broken)
+	}
+
+	// The counters agree with what happened.
+	n := func(c prometheus.Collector) int { return int(testutil.ToFloat64(c)) }
+	for name, got := range map[string][2]int{
+		"decode received":     {n(m.Decode.In), len(inputs)},
+		"cache acked":         {n(m.Cache.Out), len(inputs) - broken},
+		"dead-letters sent":   {n(m.DeadLetter.Out), broken},
+		"orders inserted":     {n(m.stored["inserted"]), len(valid)},
+		"conflicts":           {n(m.deadLettered[ReasonConflict]), 1},
+		"write dead-lettered": {n(m.Write.Dead), 1},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("%s: %d, want %d", name, got[0], got[1])
+		}
 	}
 }

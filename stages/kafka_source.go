@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/health"
@@ -31,6 +33,7 @@ type KafkaSource struct {
 	DrainTimeout time.Duration
 	Health       *health.Component
 	Log          zerolog.Logger
+	Metrics      *Metrics
 	// Retry spaces out new sessions after Consume fails.
 	Retry pipeline.Backoff
 }
@@ -53,6 +56,7 @@ func (s *KafkaSource) Run(ctx context.Context) error {
 			continue
 		}
 		delay := s.Retry.Delay(attempt)
+		s.Metrics.Retry(RetryKafka)
 		s.Health.Fail(fmt.Errorf("consume %v: %w", s.Topics, err))
 		s.Log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("consumer group session failed")
 		if pipeline.Sleep(ctx, delay) != nil {
@@ -90,7 +94,11 @@ func (s *KafkaSource) Cleanup(sess sarama.ConsumerGroupSession) error {
 // selects on the session's context, and the final drain is bounded by
 // DrainTimeout.
 func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), sess, s.InFlight)
+	consumed, lagGauge := s.Metrics.partition(claim.Partition())
+	lag := &lagMarker{session: sess, claim: claim, gauge: lagGauge}
+	lag.marked.Store(claim.InitialOffset())
+	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), lag, s.InFlight)
+	defer s.Metrics.forgetPartition(claim.Partition())
 	defer s.drain(tracker, claim)
 
 	ctx := sess.Context()
@@ -100,6 +108,13 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			if !ok { // revoked, or the session is ending
 				return nil
 			}
+			consumed.Inc()
+			if lag.marked.Load() < 0 {
+				// The claim started at "oldest": the committed position is
+				// the first message's offset.
+				lag.marked.Store(msg.Offset)
+			}
+			lag.update()
 			ticket, err := tracker.Track(ctx, msg.Offset)
 			if err != nil {
 				return nil // the session ended while waiting for an in-flight slot
@@ -128,6 +143,28 @@ func (s *KafkaSource) drain(tracker *pipeline.PartitionTracker, claim sarama.Con
 		s.Log.Warn().Str("topic", claim.Topic()).Int32("partition", claim.Partition()).
 			Int("unfinished", tracker.Pending()).Stringer("drain_timeout", s.DrainTimeout).
 			Msg("partition released with messages unfinished; they will be consumed again")
+	}
+}
+
+// lagMarker marks offsets on the session and keeps the partition's lag
+// gauge: the high-water mark minus the offset marked for commit, which is
+// how far the committed position trails the partition.
+type lagMarker struct {
+	session sarama.ConsumerGroupSession
+	claim   sarama.ConsumerGroupClaim
+	gauge   prometheus.Gauge
+	marked  atomic.Int64
+}
+
+func (l *lagMarker) MarkOffset(topic string, partition int32, offset int64, metadata string) {
+	l.session.MarkOffset(topic, partition, offset, metadata)
+	l.marked.Store(offset)
+	l.update()
+}
+
+func (l *lagMarker) update() {
+	if hwm := l.claim.HighWaterMarkOffset(); hwm >= 0 {
+		l.gauge.Set(float64(max(hwm-l.marked.Load(), 0)))
 	}
 }
 

@@ -51,6 +51,7 @@ func runSource(t *testing.T, brokers []string, group, topic string, inFlight int
 		InFlight:     pipeline.NewInFlight(inFlight),
 		DrainTimeout: 200 * time.Millisecond,
 		Health:       reg.Component("kafka"),
+		Metrics:      testMetrics(),
 		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		Retry:        pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 	}

@@ -34,7 +34,7 @@ func TestClassify_PoisonOnlyForTheMessagesOwnFaults(t *testing.T) {
 func TestCondemn_RefusesATransientError(t *testing.T) {
 	dead := make(chan Dead, 1)
 	msg, a := message(3, nil, []byte("{}"))
-	if err := condemn(context.Background(), dead, msg, errors.New("connection reset")); err == nil {
+	if err := condemn(context.Background(), dead, msg, errors.New("connection reset"), testMetrics().Decode); err == nil {
 		t.Fatal("condemn dead-lettered a message for a transient error")
 	}
 	quiet(t, (<-chan Dead)(dead), 0)

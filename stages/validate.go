@@ -15,12 +15,13 @@ type Valid = pipeline.Envelope[storage.Record]
 // naming every broken rule; a valid one is encoded once, here, into the
 // canonical JSON that PostgreSQL stores and GET /order serves, so that the
 // single-threaded writer and the cache never encode.
-func Validate(dead chan<- Dead) pipeline.Stage[Decoded, Valid] {
+func Validate(dead chan<- Dead, count StageCounters) pipeline.Stage[Decoded, Valid] {
 	return func(ctx context.Context, in <-chan Decoded, out chan<- Valid) error {
 		for env := range in {
+			count.In.Inc()
 			o := env.Value
 			if err := order.Validate(o); err != nil {
-				if err := condemn(ctx, dead, env, err); err != nil {
+				if err := condemn(ctx, dead, env, err, count); err != nil {
 					return err
 				}
 				continue
@@ -31,6 +32,7 @@ func Validate(dead chan<- Dead) pipeline.Stage[Decoded, Valid] {
 			if err := pipeline.Send(ctx, out, pipeline.Carry(env, storage.Record{Order: o, JSON: doc})); err != nil {
 				return err
 			}
+			count.Out.Inc()
 		}
 		return nil
 	}

@@ -14,9 +14,10 @@ import (
 
 // Writer stores batches of valid orders, one transaction per batch.
 type Writer struct {
-	Store  storage.Store
-	Health *health.Component
-	Log    zerolog.Logger
+	Store   storage.Store
+	Health  *health.Component
+	Log     zerolog.Logger
+	Metrics *Metrics
 	// Retry spaces out attempts while the store fails as a whole.
 	Retry pipeline.Backoff
 }
@@ -30,7 +31,9 @@ type Writer struct {
 func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
 	return func(ctx context.Context, in <-chan []Valid, out chan<- Valid) error {
 		var recs []storage.Record
+		count := w.Metrics.Write
 		for batch := range in {
+			count.In.Add(float64(len(batch)))
 			recs = recs[:0]
 			for _, env := range batch {
 				recs = append(recs, env.Value)
@@ -42,9 +45,12 @@ func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
 			for i, env := range batch {
 				switch res := results[i]; res.Outcome {
 				case storage.Inserted, storage.Duplicate:
-					err = pipeline.Send(ctx, out, env)
+					w.Metrics.stored[res.Outcome.String()].Inc()
+					if err = pipeline.Send(ctx, out, env); err == nil {
+						count.Out.Inc()
+					}
 				default:
-					err = condemn(ctx, dead, env, res.Err)
+					err = condemn(ctx, dead, env, res.Err, count)
 				}
 				if err != nil {
 					return err
@@ -60,8 +66,11 @@ func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
 func (w *Writer) save(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
 	var firstFailure time.Time
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		results, err := w.Store.SaveOrders(ctx, recs)
 		if err == nil {
+			w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
+			w.Metrics.batchSize.Observe(float64(len(recs)))
 			if attempt > 1 {
 				w.Log.Info().Int("attempts", attempt).Stringer("outage", time.Since(firstFailure)).
 					Msg("store answers again; batch saved")
@@ -76,6 +85,7 @@ func (w *Writer) save(ctx context.Context, recs []storage.Record) ([]storage.Res
 			firstFailure = time.Now()
 		}
 		delay := w.Retry.Delay(attempt)
+		w.Metrics.Retry(RetryStore)
 		w.Health.Fail(fmt.Errorf("save %d orders failing since %s, retrying: %w",
 			len(recs), firstFailure.UTC().Format(time.RFC3339), err))
 		w.Log.Warn().Err(err).Int("orders", len(recs)).Int("attempt", attempt).Stringer("retry_in", delay).

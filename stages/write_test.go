@@ -39,10 +39,11 @@ func newWriter(store storage.Store) (*Writer, *health.Registry) {
 	comp := reg.Component("writer")
 	comp.OK()
 	return &Writer{
-		Store:  store,
-		Health: comp,
-		Log:    zerolog.Nop(),
-		Retry:  pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Store:   store,
+		Health:  comp,
+		Log:     zerolog.Nop(),
+		Metrics: testMetrics(),
+		Retry:   pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 	}, reg
 }
 

@@ -1,0 +1,160 @@
+package stages
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the ingest pipeline's Prometheus metrics. Everything a stage
+// touches per message is bound to its labels up front, so the hot path does
+// an atomic add and no label lookup.
+type Metrics struct {
+	consumed *prometheus.CounterVec
+	lag      *prometheus.GaugeVec
+
+	Decode, Validate, Write, Cache, DeadLetter StageCounters
+
+	batchSize     prometheus.Histogram
+	batchDuration prometheus.Histogram
+	stored        map[string]prometheus.Counter // by storage outcome
+	deadLettered  map[Reason]prometheus.Counter
+	retries       *prometheus.CounterVec
+
+	queues atomic.Pointer[[]queue]
+}
+
+// queue is a channel in front of a stage, measured when scraped.
+type queue struct {
+	stage  string
+	length func() int
+}
+
+// StageCounters count what one stage received, passed on and condemned.
+type StageCounters struct {
+	In, Out, Dead prometheus.Counter
+}
+
+// Retry causes, the cause label of orderd_retries_total.
+const (
+	RetryStore      = "store"       // a batch write failed as a whole
+	RetryDeadLetter = "dead_letter" // publishing to the DLQ failed
+	RetryKafka      = "kafka"       // a consumer group session failed
+	RetryWarmUp     = "warmup"      // loading the cache from the store failed
+	RetryConnect    = "connect"     // connecting to Kafka or the store failed
+)
+
+// NewMetrics creates the pipeline's metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderd_kafka_messages_consumed_total",
+			Help: "Messages consumed from the orders topic, by partition.",
+		}, []string{"partition"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "orderd_kafka_consumer_lag",
+			Help: "Messages of a claimed partition not yet finished: its high-water mark minus the offset marked for commit.",
+		}, []string{"partition"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "orderd_write_batch_size",
+			Help:    "Orders per PostgreSQL transaction.",
+			Buckets: []float64{1, 5, 10, 50, 100, 250, 500, 1000, 2000, 5000},
+		}),
+		batchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "orderd_write_batch_duration_seconds",
+			Help:    "Time to store one batch, commit included, retries excluded.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14), // 1ms to 8s
+		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderd_retries_total",
+			Help: "Retries after a transient failure, by cause.",
+		}, []string{"cause"}),
+	}
+	stageIn := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderd_stage_received_total",
+		Help: "Messages a stage received.",
+	}, []string{"stage"})
+	stageOut := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderd_stage_sent_total",
+		Help: "Messages a stage passed on, by where to: next (the following stage) or dead_letter.",
+	}, []string{"stage", "to"})
+	stage := func(name string) StageCounters {
+		return StageCounters{
+			In:   stageIn.WithLabelValues(name),
+			Out:  stageOut.WithLabelValues(name, "next"),
+			Dead: stageOut.WithLabelValues(name, "dead_letter"),
+		}
+	}
+	m.Decode, m.Validate, m.Write, m.Cache, m.DeadLetter = stage("decode"), stage("validate"), stage("write"), stage("cache"), stage("dead_letter")
+
+	stored := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderd_orders_stored_total",
+		Help: "Orders the writer saved, by outcome: inserted (new) or duplicate (an identical redelivery).",
+	}, []string{"outcome"})
+	m.stored = map[string]prometheus.Counter{
+		"inserted":  stored.WithLabelValues("inserted"),
+		"duplicate": stored.WithLabelValues("duplicate"),
+	}
+	dead := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderd_dlq_records_total",
+		Help: "Messages published to the dead-letter topic, by reason.",
+	}, []string{"reason"})
+	m.deadLettered = map[Reason]prometheus.Counter{}
+	for _, r := range []Reason{ReasonInvalidJSON, ReasonInvalidOrder, ReasonTooLarge, ReasonConflict} {
+		m.deadLettered[r] = dead.WithLabelValues(string(r))
+	}
+	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect} {
+		m.retries.WithLabelValues(cause) // export zeros, so rate() works from the start
+	}
+
+	f(m.consumed)
+	f(m.lag)
+	f(stageIn)
+	f(stageOut)
+	f(m.batchSize)
+	f(m.batchDuration)
+	f(stored)
+	f(dead)
+	f(m.retries)
+	f(queueCollector{m})
+	return m
+}
+
+var queueDesc = prometheus.NewDesc("orderd_stage_queue_length",
+	"Messages waiting in the channel in front of a stage.", []string{"stage"}, nil)
+
+// queueCollector reports the lengths of the pipeline's channels when
+// scraped, so measuring them costs the hot path nothing.
+type queueCollector struct{ m *Metrics }
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	qs := c.m.queues.Load()
+	if qs == nil {
+		return
+	}
+	for _, q := range *qs {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(q.length()), q.stage)
+	}
+}
+
+// watchQueues makes the collector report qs until the next call.
+func (m *Metrics) watchQueues(qs []queue) { m.queues.Store(&qs) }
+
+// Retry counts one retry for cause.
+func (m *Metrics) Retry(cause string) { m.retries.WithLabelValues(cause).Inc() }
+
+// partition returns the per-partition series of one claim.
+func (m *Metrics) partition(p int32) (consumed prometheus.Counter, lag prometheus.Gauge) {
+	label := strconv.FormatInt(int64(p), 10)
+	return m.consumed.WithLabelValues(label), m.lag.WithLabelValues(label)
+}
+
+// forgetPartition removes a released partition's lag, which this replica no
+// longer knows.
+func (m *Metrics) forgetPartition(p int32) {
+	m.lag.DeleteLabelValues(strconv.FormatInt(int64(p), 10))
+}
