@@ -12,10 +12,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
-	"github.com/orderd/orderd/stages"
 )
 
 // The whole daemon, through Run: the canonical order, 1,000 generated ones
@@ -88,12 +88,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("dead letter with bytes that were not published broken: %.80q", r.Value)
 		}
 		h := headers(r)
-		wantReason := string(stages.ReasonInvalidOrder)
+		wantReason := string(dlq.ReasonInvalidOrder)
 		if kind.Syntax() {
-			wantReason = string(stages.ReasonInvalidJSON)
+			wantReason = string(dlq.ReasonInvalidJSON)
 		}
-		if h[stages.HeaderReason] != wantReason || h[stages.HeaderError] == "" || h[stages.HeaderSourceTopic] != "orders" ||
-			h[stages.HeaderSourcePartition] == "" || h[stages.HeaderSourceOffset] == "" || h[stages.HeaderFailedAt] == "" {
+		if h[dlq.HeaderReason] != wantReason || h[dlq.HeaderError] == "" || h[dlq.HeaderSourceTopic] != "orders" ||
+			h[dlq.HeaderSourcePartition] == "" || h[dlq.HeaderSourceOffset] == "" || h[dlq.HeaderFailedAt] == "" {
 			t.Fatalf("dead letter of a %s message has headers %v, want reason %s and all dlq-* headers", kind, h, wantReason)
 		}
 	}

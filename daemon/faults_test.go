@@ -12,10 +12,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
-	"github.com/orderd/orderd/stages"
 )
 
 func generated(gen *orderfake.Generator, n int) []*kgo.Record {
@@ -139,8 +139,8 @@ func TestOversizedMessageIsDeadLetteredWhole(t *testing.T) {
 		return true
 	})
 	h := headers(dead[0])
-	if !bytes.Equal(dead[0].Value, big) || h[stages.HeaderReason] != string(stages.ReasonTooLarge) ||
-		!strings.Contains(h[stages.HeaderError], "MAX_MESSAGE_BYTES") {
+	if !bytes.Equal(dead[0].Value, big) || h[dlq.HeaderReason] != string(dlq.ReasonTooLarge) ||
+		!strings.Contains(h[dlq.HeaderError], "MAX_MESSAGE_BYTES") {
 		t.Fatalf("dead letter: %d bytes, headers %v", len(dead[0].Value), h)
 	}
 	waitCommittedToEnd(t, brokers, "orderd", "orders")

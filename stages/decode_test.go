@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order/orderfake"
 )
 
 func TestDecode_RoutesEachMessage(t *testing.T) {
 	const limit = 64 << 10
-	f := func(payload []byte, wantReason Reason, wantInError string) {
+	f := func(payload []byte, wantReason dlq.Reason, wantInError string) {
 		t.Helper()
 		in := make(chan Message, 1)
 		out := make(chan Decoded, 1)
@@ -44,13 +45,13 @@ func TestDecode_RoutesEachMessage(t *testing.T) {
 	model := orderfake.ModelJSON
 	gen := orderfake.New(1)
 
-	f(model, "", "")                                                 // the canonical order
-	f(append([]byte("\xEF\xBB\xBF"), model...), "", "")              // a leading BOM is tolerated
-	f([]byte(`not json at all`), ReasonInvalidJSON, "invalid JSON")  // not JSON
-	f(append(bytes.Clone(model), '}'), ReasonInvalidJSON, "")        // trailing garbage
-	f(gen.BrokenOf(orderfake.Truncated), ReasonInvalidJSON, "")      // cut short
-	f([]byte(`[]`), ReasonInvalidOrder, "")                          // JSON, not an object
-	f(gen.BrokenOf(orderfake.MissingField), ReasonInvalidOrder, "")  // a required key missing
-	f(gen.BrokenOf(orderfake.WrongType), ReasonInvalidOrder, "want") // a value of the wrong type
-	f(bytes.Repeat([]byte(" "), limit+1), ReasonTooLarge, "MAX_MESSAGE_BYTES")
+	f(model, "", "")                                                     // the canonical order
+	f(append([]byte("\xEF\xBB\xBF"), model...), "", "")                  // a leading BOM is tolerated
+	f([]byte(`not json at all`), dlq.ReasonInvalidJSON, "invalid JSON")  // not JSON
+	f(append(bytes.Clone(model), '}'), dlq.ReasonInvalidJSON, "")        // trailing garbage
+	f(gen.BrokenOf(orderfake.Truncated), dlq.ReasonInvalidJSON, "")      // cut short
+	f([]byte(`[]`), dlq.ReasonInvalidOrder, "")                          // JSON, not an object
+	f(gen.BrokenOf(orderfake.MissingField), dlq.ReasonInvalidOrder, "")  // a required key missing
+	f(gen.BrokenOf(orderfake.WrongType), dlq.ReasonInvalidOrder, "want") // a value of the wrong type
+	f(bytes.Repeat([]byte(" "), limit+1), dlq.ReasonTooLarge, "MAX_MESSAGE_BYTES")
 }

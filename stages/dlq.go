@@ -12,19 +12,9 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
-)
-
-// Headers of a dead-letter record. The original key, value and headers are
-// kept unchanged; these are added.
-const (
-	HeaderReason          = "dlq-reason"           // one Reason code
-	HeaderError           = "dlq-error"            // human text naming the field and the rule
-	HeaderSourceTopic     = "dlq-source-topic"     // where the message was consumed from
-	HeaderSourcePartition = "dlq-source-partition" // decimal
-	HeaderSourceOffset    = "dlq-source-offset"    // decimal
-	HeaderFailedAt        = "dlq-failed-at"        // RFC 3339, UTC
 )
 
 // maxErrorHeader bounds dlq-error: a message breaking many rules must not
@@ -178,12 +168,12 @@ func DeadLetterRecord(topic string, env Dead) *sarama.ProducerMessage {
 	add := func(k, v string) {
 		headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})
 	}
-	add(HeaderReason, string(p.Reason))
-	add(HeaderError, truncateUTF8(p.Err.Error(), maxErrorHeader))
-	add(HeaderSourceTopic, src.Topic)
-	add(HeaderSourcePartition, strconv.FormatInt(int64(src.Partition), 10))
-	add(HeaderSourceOffset, strconv.FormatInt(src.Offset, 10))
-	add(HeaderFailedAt, p.FailedAt.UTC().Format(time.RFC3339))
+	add(dlq.HeaderReason, string(p.Reason))
+	add(dlq.HeaderError, truncateUTF8(p.Err.Error(), maxErrorHeader))
+	add(dlq.HeaderSourceTopic, src.Topic)
+	add(dlq.HeaderSourcePartition, strconv.FormatInt(int64(src.Partition), 10))
+	add(dlq.HeaderSourceOffset, strconv.FormatInt(src.Offset, 10))
+	add(dlq.HeaderFailedAt, p.FailedAt.UTC().Format(time.RFC3339))
 
 	msg := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(src.Value), Headers: headers}
 	if src.Key != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/pipeline"
@@ -32,7 +33,7 @@ func deadLetters(t *testing.T, brokers []string, topic string) (*DeadLetters, *h
 	}, reg
 }
 
-func condemned(offset int64, key []byte, value string, reason Reason, cause error, headers ...pipeline.Header) (Dead, *acks) {
+func condemned(offset int64, key []byte, value string, reason dlq.Reason, cause error, headers ...pipeline.Header) (Dead, *acks) {
 	msg, a := message(offset, key, []byte(value))
 	msg.Src.Headers = headers
 	return pipeline.Carry(msg, Poison{Reason: reason, Err: cause, FailedAt: time.Date(2026, 11, 26, 6, 22, 19, 0, time.UTC)}), a
@@ -48,11 +49,11 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 	}
 	var all []sent
 	add := func(d Dead, a *acks) { all = append(all, sent{d, a}) }
-	add(condemned(10, []byte("k1"), "not json", ReasonInvalidJSON, errors.New("invalid JSON: cannot parse")))
-	add(condemned(11, nil, `{"order_uid":"x"}`, ReasonInvalidOrder, errors.New("payment.amount: missing"),
+	add(condemned(10, []byte("k1"), "not json", dlq.ReasonInvalidJSON, errors.New("invalid JSON: cannot parse")))
+	add(condemned(11, nil, `{"order_uid":"x"}`, dlq.ReasonInvalidOrder, errors.New("payment.amount: missing"),
 		pipeline.Header{Key: []byte("trace"), Value: []byte("abc")},             // kept
 		pipeline.Header{Key: []byte("dlq-reason"), Value: []byte("too_large")})) // an earlier dead-lettering's: replaced
-	add(condemned(12, []byte("k3"), "{}", ReasonConflict, fmt.Errorf("order x: %w", storage.ErrConflict)))
+	add(condemned(12, []byte("k3"), "{}", dlq.ReasonConflict, fmt.Errorf("order x: %w", storage.ErrConflict)))
 
 	in := make(chan Dead, len(all))
 	for _, s := range all {
@@ -81,7 +82,7 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 			}
 			headers[h.Key] = string(h.Value)
 		}
-		at := headers[HeaderSourceOffset]
+		at := headers[dlq.HeaderSourceOffset]
 		src, ok := bySourceOffset[at]
 		if !ok {
 			t.Fatalf("record with dlq-source-offset %q, want one of 10, 11, 12", at)
@@ -91,11 +92,11 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 			t.Errorf("record %s: key %q value %q, want the original %q %q", at, r.Key, r.Value, src.dead.Src.Key, src.dead.Src.Value)
 		}
 		want := map[string]string{
-			HeaderReason:          string(src.dead.Value.Reason),
-			HeaderError:           src.dead.Value.Err.Error(),
-			HeaderSourceTopic:     "orders",
-			HeaderSourcePartition: "0",
-			HeaderFailedAt:        "2026-11-26T06:22:19Z",
+			dlq.HeaderReason:          string(src.dead.Value.Reason),
+			dlq.HeaderError:           src.dead.Value.Err.Error(),
+			dlq.HeaderSourceTopic:     "orders",
+			dlq.HeaderSourcePartition: "0",
+			dlq.HeaderFailedAt:        "2026-11-26T06:22:19Z",
 		}
 		for k, v := range want {
 			if headers[k] != v {
@@ -117,7 +118,7 @@ func TestDLQ_FailureMarksNothing(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders")
 	dl, reg := deadLetters(t, brokers, "missing.dlq")
 
-	d, a := condemned(5, nil, "garbage", ReasonInvalidJSON, errors.New("invalid JSON"))
+	d, a := condemned(5, nil, "garbage", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
 	in := make(chan Dead, 1)
 	in <- d
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,10 +142,10 @@ func TestDLQ_FailureMarksNothing(t *testing.T) {
 
 func TestDeadLetterRecord_TruncatesLongErrorsAtARuneBoundary(t *testing.T) {
 	long := strings.Repeat("é", maxErrorHeader) // two bytes each
-	d, _ := condemned(1, nil, "{}", ReasonInvalidOrder, errors.New(long))
+	d, _ := condemned(1, nil, "{}", dlq.ReasonInvalidOrder, errors.New(long))
 	rec := DeadLetterRecord("orders.dlq", d)
 	for _, h := range rec.Headers {
-		if string(h.Key) != HeaderError {
+		if string(h.Key) != dlq.HeaderError {
 			continue
 		}
 		if len(h.Value) > maxErrorHeader || !strings.HasSuffix(string(h.Value), "…") || !strings.HasPrefix(string(h.Value), "éé") {

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
@@ -101,7 +102,7 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 		"cache acked":         {n(m.Cache.Out), len(inputs) - broken},
 		"dead-letters sent":   {n(m.DeadLetter.Out), broken},
 		"orders inserted":     {n(m.stored["inserted"]), len(valid)},
-		"conflicts":           {n(m.deadLettered[ReasonConflict]), 1},
+		"conflicts":           {n(m.deadLettered[dlq.ReasonConflict]), 1},
 		"write dead-lettered": {n(m.Write.Dead), 1},
 	} {
 		if got[0] != got[1] {

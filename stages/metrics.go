@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderd/orderd/dlq"
 )
 
 // Metrics are the ingest pipeline's Prometheus metrics. Everything a stage
@@ -19,7 +21,7 @@ type Metrics struct {
 	batchSize     prometheus.Histogram
 	batchDuration prometheus.Histogram
 	stored        map[string]prometheus.Counter // by storage outcome
-	deadLettered  map[Reason]prometheus.Counter
+	deadLettered  map[dlq.Reason]prometheus.Counter
 	retries       *prometheus.CounterVec
 
 	queues atomic.Pointer[[]queue]
@@ -101,8 +103,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "orderd_dlq_records_total",
 		Help: "Messages published to the dead-letter topic, by reason.",
 	}, []string{"reason"})
-	m.deadLettered = map[Reason]prometheus.Counter{}
-	for _, r := range []Reason{ReasonInvalidJSON, ReasonInvalidOrder, ReasonTooLarge, ReasonConflict} {
+	m.deadLettered = map[dlq.Reason]prometheus.Counter{}
+	for _, r := range dlq.Reasons {
 		m.deadLettered[r] = dead.WithLabelValues(string(r))
 	}
 	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect} {

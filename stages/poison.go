@@ -5,20 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/storage"
-)
-
-// Reason is the stable code a dead-lettered message carries in its
-// dlq-reason header. Tools filter on it, so the codes never change.
-type Reason string
-
-// The reasons a message is dead-lettered.
-const (
-	ReasonInvalidJSON  Reason = "invalid_json"  // not JSON, or JSON followed by garbage
-	ReasonInvalidOrder Reason = "invalid_order" // JSON, but not a valid order (shape or rule), or a value PostgreSQL refused
-	ReasonTooLarge     Reason = "too_large"     // bigger than the configured limit; not parsed
-	ReasonConflict     Reason = "conflict"      // its order_uid is stored with different content
 )
 
 // TooLargeError says a message exceeded the size limit.
@@ -32,7 +21,7 @@ func (e *TooLargeError) Error() string {
 
 // Poison is why a message can never be processed.
 type Poison struct {
-	Reason   Reason
+	Reason   dlq.Reason
 	Err      error
 	FailedAt time.Time
 }
@@ -42,7 +31,7 @@ type Poison struct {
 // Only the errors listed here are poison: anything unknown is retried, since
 // dead-lettering a good order because of an outage loses it from the
 // store, while retrying a bad one only delays its partition.
-func Classify(err error) (Reason, bool) {
+func Classify(err error) (dlq.Reason, bool) {
 	var (
 		tooLarge   *TooLargeError
 		syntax     *order.SyntaxError
@@ -51,13 +40,13 @@ func Classify(err error) (Reason, bool) {
 	)
 	switch {
 	case errors.As(err, &tooLarge):
-		return ReasonTooLarge, true
+		return dlq.ReasonTooLarge, true
 	case errors.As(err, &syntax):
-		return ReasonInvalidJSON, true
+		return dlq.ReasonInvalidJSON, true
 	case errors.As(err, &field), errors.As(err, &validation), errors.Is(err, storage.ErrRefused):
-		return ReasonInvalidOrder, true
+		return dlq.ReasonInvalidOrder, true
 	case errors.Is(err, storage.ErrConflict):
-		return ReasonConflict, true
+		return dlq.ReasonConflict, true
 	default:
 		return "", false
 	}

@@ -6,24 +6,25 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/storage"
 )
 
 func TestClassify_PoisonOnlyForTheMessagesOwnFaults(t *testing.T) {
-	f := func(err error, wantReason Reason, wantPoison bool) {
+	f := func(err error, wantReason dlq.Reason, wantPoison bool) {
 		t.Helper()
 		reason, poison := Classify(err)
 		if reason != wantReason || poison != wantPoison {
 			t.Errorf("Classify(%v) = %q, %v; want %q, %v", err, reason, poison, wantReason, wantPoison)
 		}
 	}
-	f(&TooLargeError{Size: 10, Limit: 5}, ReasonTooLarge, true)
-	f(&order.SyntaxError{Detail: "x"}, ReasonInvalidJSON, true)
-	f(&order.FieldError{Field: "payment.amount", Problem: "missing"}, ReasonInvalidOrder, true)
-	f(&order.ValidationError{Violations: []order.Violation{{Field: "order_uid", Rule: "r"}}}, ReasonInvalidOrder, true)
-	f(fmt.Errorf("order x: %w: value", storage.ErrRefused), ReasonInvalidOrder, true) // PostgreSQL refused a value
-	f(fmt.Errorf("order x: %w", storage.ErrConflict), ReasonConflict, true)
+	f(&TooLargeError{Size: 10, Limit: 5}, dlq.ReasonTooLarge, true)
+	f(&order.SyntaxError{Detail: "x"}, dlq.ReasonInvalidJSON, true)
+	f(&order.FieldError{Field: "payment.amount", Problem: "missing"}, dlq.ReasonInvalidOrder, true)
+	f(&order.ValidationError{Violations: []order.Violation{{Field: "order_uid", Rule: "r"}}}, dlq.ReasonInvalidOrder, true)
+	f(fmt.Errorf("order x: %w: value", storage.ErrRefused), dlq.ReasonInvalidOrder, true) // PostgreSQL refused a value
+	f(fmt.Errorf("order x: %w", storage.ErrConflict), dlq.ReasonConflict, true)
 	// Everything else is transient: never dead-letter a good order because
 	// of an outage.
 	f(errors.New("dial tcp 127.0.0.1:5432: connection refused"), "", false)

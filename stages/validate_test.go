@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
@@ -40,7 +41,7 @@ func TestValidate_EncodesValidOrdersAndCondemnsInvalidOnes(t *testing.T) {
 
 	d := recv(t, (<-chan Dead)(dead))
 	msg := d.Value.Err.Error()
-	if d.Value.Reason != ReasonInvalidOrder || d.Src.Offset != 2 ||
+	if d.Value.Reason != dlq.ReasonInvalidOrder || d.Src.Offset != 2 ||
 		!strings.Contains(msg, "payment.amount") || !strings.Contains(msg, "payment.currency") {
 		t.Fatalf("dead letter %s at %d: %q; want invalid_order naming both broken rules", d.Value.Reason, d.Src.Offset, msg)
 	}

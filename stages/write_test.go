@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
@@ -87,11 +88,11 @@ func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
 	quiet(t, (<-chan Valid)(out), 0)
 
 	d := recv(t, (<-chan Dead)(dead))
-	if d.Src.Offset != 2 || d.Value.Reason != ReasonConflict {
+	if d.Src.Offset != 2 || d.Value.Reason != dlq.ReasonConflict {
 		t.Fatalf("dead letter at %d as %s, want offset 2 as conflict", d.Src.Offset, d.Value.Reason)
 	}
 	d = recv(t, (<-chan Dead)(dead))
-	if d.Src.Offset != 3 || d.Value.Reason != ReasonInvalidOrder || !strings.Contains(d.Value.Err.Error(), "22021") {
+	if d.Src.Offset != 3 || d.Value.Reason != dlq.ReasonInvalidOrder || !strings.Contains(d.Value.Err.Error(), "22021") {
 		t.Fatalf("dead letter at %d as %s: %v; want offset 3 as invalid_order with SQLSTATE 22021", d.Src.Offset, d.Value.Reason, d.Value.Err)
 	}
 	for _, a := range all {

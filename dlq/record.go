@@ -1,0 +1,153 @@
+// Package dlq is orderd's dead-letter topic: the format of its records (the
+// reason codes and dlq-* headers the pipeline writes), reading them back for
+// inspection with a plain consumer that joins no group and commits nothing,
+// and redriving chosen records to the orders topic.
+//
+// The topic is the source of truth: nothing about dead letters is kept
+// anywhere else.
+package dlq
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Reason is the stable code a dead-lettered message carries in its
+// dlq-reason header. Tools filter on it, so the codes never change.
+type Reason string
+
+// The reasons a message is dead-lettered.
+const (
+	ReasonInvalidJSON  Reason = "invalid_json"  // not JSON, or JSON followed by garbage
+	ReasonInvalidOrder Reason = "invalid_order" // JSON, but not a valid order (shape or rule), or a value PostgreSQL refused
+	ReasonTooLarge     Reason = "too_large"     // bigger than the configured limit; not parsed
+	ReasonConflict     Reason = "conflict"      // its order_uid is stored with different content
+)
+
+// Reasons lists every reason, in a stable order.
+var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidOrder, ReasonTooLarge, ReasonConflict}
+
+// Valid reports whether r is one of Reasons.
+func (r Reason) Valid() bool {
+	for _, known := range Reasons {
+		if r == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Headers of a dead-letter record. The original key, value and headers are
+// kept unchanged; these are added.
+const (
+	HeaderReason          = "dlq-reason"           // one Reason code
+	HeaderError           = "dlq-error"            // human text naming the field and the rule
+	HeaderSourceTopic     = "dlq-source-topic"     // where the message was consumed from
+	HeaderSourcePartition = "dlq-source-partition" // decimal
+	HeaderSourceOffset    = "dlq-source-offset"    // decimal
+	HeaderFailedAt        = "dlq-failed-at"        // RFC 3339, UTC
+	// HeaderRedrivenFrom names the dead-letter record a redriven message
+	// came from, as topic/partition/offset.
+	HeaderRedrivenFrom = "redriven-from"
+)
+
+// IsOwnHeader reports whether a header is one the dead-lettering or the
+// redrive adds: a message dead-lettered again or redriven again gets fresh
+// ones instead of a second copy.
+func IsOwnHeader(key string) bool {
+	return strings.HasPrefix(key, "dlq-") || key == HeaderRedrivenFrom
+}
+
+// Header is one record header.
+type Header struct {
+	Key, Value string
+}
+
+// Record is one dead-letter record as read back from the topic.
+type Record struct {
+	Partition int32
+	Offset    int64
+	Timestamp time.Time // when Kafka appended it
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+
+	// From the dlq-* headers; zero when a header is missing or malformed.
+	Reason          Reason
+	Error           string
+	SourceTopic     string
+	SourcePartition int32
+	SourceOffset    int64
+	FailedAt        time.Time
+}
+
+// Ref names a record: "partition:offset", as the tools print it.
+func (r Record) Ref() string { return Ref{r.Partition, r.Offset}.String() }
+
+// Preview is the first n bytes of the payload as text, for listings.
+func (r Record) Preview(n int) string {
+	b := r.Value
+	if len(b) > n {
+		b = b[:n]
+		for len(b) > 0 && !utf8.Valid(b) { // do not cut a character in half
+			b = b[:len(b)-1]
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// parseHeaders fills the fields derived from the dlq-* headers.
+func (r *Record) parseHeaders() {
+	for _, h := range r.Headers {
+		switch h.Key {
+		case HeaderReason:
+			r.Reason = Reason(h.Value)
+		case HeaderError:
+			r.Error = h.Value
+		case HeaderSourceTopic:
+			r.SourceTopic = h.Value
+		case HeaderSourcePartition:
+			if p, err := strconv.ParseInt(h.Value, 10, 32); err == nil {
+				r.SourcePartition = int32(p)
+			}
+		case HeaderSourceOffset:
+			if o, err := strconv.ParseInt(h.Value, 10, 64); err == nil {
+				r.SourceOffset = o
+			}
+		case HeaderFailedAt:
+			if t, err := time.Parse(time.RFC3339, h.Value); err == nil {
+				r.FailedAt = t
+			}
+		}
+	}
+}
+
+// Ref is the position of a record on the dead-letter topic.
+type Ref struct {
+	Partition int32
+	Offset    int64
+}
+
+func (r Ref) String() string {
+	return strconv.FormatInt(int64(r.Partition), 10) + ":" + strconv.FormatInt(r.Offset, 10)
+}
+
+// ParseRef parses "partition:offset".
+func ParseRef(s string) (Ref, error) {
+	p, o, ok := strings.Cut(s, ":")
+	part, err1 := strconv.ParseInt(p, 10, 32)
+	off, err2 := strconv.ParseInt(o, 10, 64)
+	if !ok || err1 != nil || err2 != nil || part < 0 || off < 0 {
+		return Ref{}, &RefError{Input: s}
+	}
+	return Ref{Partition: int32(part), Offset: off}, nil
+}
+
+// RefError is a record reference that is not "partition:offset".
+type RefError struct{ Input string }
+
+func (e *RefError) Error() string {
+	return "invalid record reference " + strconv.Quote(e.Input) + ": want PARTITION:OFFSET, e.g. 0:42"
+}

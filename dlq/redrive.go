@@ -1,0 +1,77 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/IBM/sarama"
+)
+
+// Redriver sends dead-letter records back to the orders topic, for orderd
+// to process again, typically after the producer's bug was fixed or with a
+// corrected payload.
+//
+// Redriving the same record twice does no harm: orderd stores an order once,
+// and an identical copy is a duplicate that changes nothing.
+type Redriver struct {
+	reader   *Reader
+	producer sarama.SyncProducer
+	topic    string
+}
+
+// NewRedriver reads records through reader and publishes them to topic (the
+// orders topic) through producer, which stays the caller's to close.
+func NewRedriver(reader *Reader, producer sarama.SyncProducer, topic string) *Redriver {
+	return &Redriver{reader: reader, producer: producer, topic: topic}
+}
+
+// Redriven says where a redriven record went.
+type Redriven struct {
+	From      Ref
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// ErrPayloadNeedsOneRecord is returned when a replacement payload is given
+// for more or fewer than one record.
+var ErrPayloadNeedsOneRecord = errors.New("a replacement payload applies to exactly one record")
+
+// Redrive publishes each record of refs to the orders topic with its
+// original key and headers, the dead-letter headers removed and a
+// redriven-from header added naming the record. With payload non-nil (only
+// for a single record) the payload replaces the record's value. It stops at
+// the first failure and returns what it redrove until then.
+func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]Redriven, error) {
+	if payload != nil && len(refs) != 1 {
+		return nil, ErrPayloadNeedsOneRecord
+	}
+	done := make([]Redriven, 0, len(refs))
+	for _, ref := range refs {
+		rec, err := d.reader.Get(ctx, ref)
+		if err != nil {
+			return done, err
+		}
+		msg := &sarama.ProducerMessage{Topic: d.topic, Value: sarama.ByteEncoder(rec.Value)}
+		if payload != nil {
+			msg.Value = sarama.ByteEncoder(payload)
+		}
+		if rec.Key != nil {
+			msg.Key = sarama.ByteEncoder(rec.Key)
+		}
+		for _, h := range rec.Headers {
+			if !IsOwnHeader(h.Key) {
+				msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: []byte(h.Value)})
+			}
+		}
+		from := d.reader.Topic() + "/" + fmt.Sprint(ref.Partition) + "/" + fmt.Sprint(ref.Offset)
+		msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(HeaderRedrivenFrom), Value: []byte(from)})
+		p, o, err := d.producer.SendMessage(msg)
+		if err != nil {
+			return done, fmt.Errorf("redrive %s to %s: %w", ref, d.topic, err)
+		}
+		done = append(done, Redriven{From: ref, Topic: d.topic, Partition: p, Offset: o})
+	}
+	return done, nil
+}
