@@ -17,6 +17,8 @@ type Memory struct {
 	// uids in insertion order, for EachOrderJSON. Append-only, so a reader
 	// may keep walking a prefix of it without holding the lock.
 	uids []string
+	// summaries in insertion order, for ListOrders; summaries[i].Seq = i+1.
+	summaries []OrderSummary
 }
 
 var _ Store = (*Memory)(nil)
@@ -45,6 +47,7 @@ func (m *Memory) SaveOrders(ctx context.Context, recs []Record) ([]Result, error
 			uid = strings.Clone(uid)
 			m.docs[uid] = slices.Clone(recs[i].JSON)
 			m.uids = append(m.uids, uid)
+			m.summaries = append(m.summaries, summaryOf(int64(len(m.summaries)+1), uid, recs[i].Order))
 			results[i] = Result{Outcome: Inserted}
 		case bytes.Equal(stored, recs[i].JSON):
 			results[i] = Result{Outcome: Duplicate}

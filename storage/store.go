@@ -94,6 +94,12 @@ type Store interface {
 	// cache warm-up). The slices passed to fn are only valid during the call.
 	// fn's error stops the iteration and is returned.
 	EachOrderJSON(ctx context.Context, fn func(uid string, json []byte) error) error
+	// ListOrders returns up to limit orders (at most MaxListLimit), newest
+	// first, stored before the one with Seq before (from the newest when
+	// before <= 0). The last summary's Seq is the next page's before.
+	ListOrders(ctx context.Context, before int64, limit int) ([]OrderSummary, error)
+	// CountOrders returns how many orders are stored.
+	CountOrders(ctx context.Context) (int64, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
