@@ -44,7 +44,13 @@ func ClientConfig(clientID string) *sarama.Config {
 	c.Producer.Return.Successes = true
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Metadata.AllowAutoTopicCreation = false
+	// Bound every request, which no context can: sarama's defaults (30s per
+	// read, three metadata retries) would let one silent broker hold a
+	// caller for minutes.
 	c.Net.DialTimeout = 5 * time.Second
+	c.Net.ReadTimeout = 10 * time.Second
+	c.Net.WriteTimeout = 10 * time.Second
+	c.Metadata.Timeout = 20 * time.Second
 	return c
 }
 
@@ -164,7 +170,10 @@ func (r *Reader) Get(ctx context.Context, ref Ref) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	if ref.Offset < oldest || ref.Offset >= end {
+	switch {
+	case oldest == end:
+		return Record{}, fmt.Errorf("record %s of %s: %w (partition %d is empty)", ref, r.topic, ErrNotFound, ref.Partition)
+	case ref.Offset < oldest || ref.Offset >= end:
 		return Record{}, fmt.Errorf("record %s of %s: %w (partition %d holds offsets %d to %d)",
 			ref, r.topic, ErrNotFound, ref.Partition, oldest, end-1)
 	}

@@ -62,7 +62,8 @@ func IsOwnHeader(key string) bool {
 
 // Header is one record header.
 type Header struct {
-	Key, Value string
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // Record is one dead-letter record as read back from the topic.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/IBM/sarama"
 )
@@ -53,25 +54,37 @@ func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]R
 		if err != nil {
 			return done, err
 		}
-		msg := &sarama.ProducerMessage{Topic: d.topic, Value: sarama.ByteEncoder(rec.Value)}
-		if payload != nil {
-			msg.Value = sarama.ByteEncoder(payload)
-		}
-		if rec.Key != nil {
-			msg.Key = sarama.ByteEncoder(rec.Key)
-		}
-		for _, h := range rec.Headers {
-			if !IsOwnHeader(h.Key) {
-				msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: []byte(h.Value)})
-			}
-		}
-		from := d.reader.Topic() + "/" + fmt.Sprint(ref.Partition) + "/" + fmt.Sprint(ref.Offset)
-		msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(HeaderRedrivenFrom), Value: []byte(from)})
-		p, o, err := d.producer.SendMessage(msg)
+		r, err := d.Send(rec, payload)
 		if err != nil {
-			return done, fmt.Errorf("redrive %s to %s: %w", ref, d.topic, err)
+			return done, err
 		}
-		done = append(done, Redriven{From: ref, Topic: d.topic, Partition: p, Offset: o})
+		done = append(done, r)
 	}
 	return done, nil
+}
+
+// Send publishes rec, already read, to the orders topic as Redrive does:
+// its key and headers, the dead-letter headers removed and redriven-from
+// added, and payload instead of its value when payload is not nil.
+func (d *Redriver) Send(rec Record, payload []byte) (Redriven, error) {
+	ref := Ref{Partition: rec.Partition, Offset: rec.Offset}
+	msg := &sarama.ProducerMessage{Topic: d.topic, Value: sarama.ByteEncoder(rec.Value)}
+	if payload != nil {
+		msg.Value = sarama.ByteEncoder(payload)
+	}
+	if rec.Key != nil {
+		msg.Key = sarama.ByteEncoder(rec.Key)
+	}
+	for _, h := range rec.Headers {
+		if !IsOwnHeader(h.Key) {
+			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: []byte(h.Value)})
+		}
+	}
+	from := d.reader.Topic() + "/" + strconv.FormatInt(int64(ref.Partition), 10) + "/" + strconv.FormatInt(ref.Offset, 10)
+	msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(HeaderRedrivenFrom), Value: []byte(from)})
+	p, o, err := d.producer.SendMessage(msg)
+	if err != nil {
+		return Redriven{}, fmt.Errorf("redrive %s to %s: %w", ref, d.topic, err)
+	}
+	return Redriven{From: ref, Topic: d.topic, Partition: p, Offset: o}, nil
 }

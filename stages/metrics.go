@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/orderd/orderd/dlq"
 )
@@ -159,4 +160,40 @@ func (m *Metrics) partition(p int32) (consumed prometheus.Counter, lag prometheu
 // longer knows.
 func (m *Metrics) forgetPartition(p int32) {
 	m.lag.DeleteLabelValues(strconv.FormatInt(int64(p), 10))
+}
+
+// Inserted is how many new orders the writer has stored since start.
+func (m *Metrics) Inserted() int64 { return int64(counterValue(m.stored["inserted"])) }
+
+// DeadLettered is how many messages were dead-lettered since start, by
+// reason.
+func (m *Metrics) DeadLettered() map[dlq.Reason]int64 {
+	out := make(map[dlq.Reason]int64, len(m.deadLettered))
+	for r, c := range m.deadLettered {
+		out[r] = int64(counterValue(c))
+	}
+	return out
+}
+
+// Lag is the consumer lag summed over the partitions claimed now.
+func (m *Metrics) Lag() int64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { m.lag.Collect(ch); close(ch) }()
+	var sum float64
+	for metric := range ch {
+		var pb dto.Metric
+		if metric.Write(&pb) == nil && pb.Gauge != nil {
+			sum += pb.Gauge.GetValue()
+		}
+	}
+	return int64(sum)
+}
+
+// counterValue reads a counter's current value.
+func counterValue(c prometheus.Counter) float64 {
+	var pb dto.Metric
+	if c.Write(&pb) != nil || pb.Counter == nil {
+		return 0
+	}
+	return pb.Counter.GetValue()
 }
