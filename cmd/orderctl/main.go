@@ -1,0 +1,27 @@
+// Command orderctl is the operator's tool for orderd: it lists, shows and
+// redrives the records of the dead-letter topic, and fetches orders from
+// orderd's HTTP API. Run it with -h for its commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	var usage *usageError
+	switch {
+	case errors.As(err, &usage):
+		os.Exit(2) // run has already printed what was wrong, with the usage
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "orderctl: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Everything orderctl prints from a dead letter (keys, headers, payloads)
+// is whatever some producer sent. Text is printed as it is only when it is
+// valid UTF-8 of printable characters; anything else is printed as a Go
+// quoted string (strconv.Quote), so a byte that is not UTF-8 shows as \xff
+// and no control character reaches the operator's terminal.
+
+// printable reports whether s can be printed as it is: valid UTF-8 whose
+// every character is printable or a tab.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) && r != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// shown is s as it is when printable, quoted otherwise.
+func shown(s string) string {
+	if printable(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// writeLines writes text line by line, each shown: a line that is not
+// printable is quoted on its own, so the rest stays readable.
+func writeLines(w io.Writer, text []byte) {
+	for line := range bytes.Lines(text) {
+		fmt.Fprintln(w, shown(string(bytes.TrimSuffix(line, []byte("\n")))))
+	}
+}
+
+// indentJSON returns b indented when it is JSON, and false when it is not.
+func indentJSON(b []byte) ([]byte, bool) {
+	if !json.Valid(b) {
+		return nil, false
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, false
+	}
+	// json.Indent drops leading white space but keeps the trailing.
+	return bytes.TrimRight(out.Bytes(), " \t\r\n"), true
+}
+
+// cell fits s into one table cell: white space collapsed, shown (quoted
+// when not printable), cut to width characters; "-" when empty.
+func cell(s string, width int) string {
+	s = shown(strings.Join(strings.Fields(s), " "))
+	if s == "" {
+		return "-"
+	}
+	return clip(s, width)
+}
+
+// clip cuts s to n characters, the last an ellipsis when anything was cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

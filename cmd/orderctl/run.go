@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// cli is one invocation of orderctl: the global settings and where to write.
+type cli struct {
+	brokers  []string
+	topic    string // the orders topic, where dlq redrive publishes
+	dlqTopic string
+	url      string        // orderd's HTTP address
+	timeout  time.Duration // bounds the whole command
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// globalEnv names the environment variable behind each global flag. They
+// are orderd's own names where orderd has the setting, so an operator's
+// shell set up for orderd points orderctl at the same cluster and topics.
+var globalEnv = []struct{ flag, env string }{
+	{"brokers", "KAFKA_BROKERS"},
+	{"topic", "KAFKA_TOPIC"},
+	{"dlq-topic", "KAFKA_DLQ_TOPIC"},
+	{"url", "ORDERD_URL"},
+	{"timeout", "ORDERCTL_TIMEOUT"},
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c := &cli{stdout: stdout, stderr: stderr}
+	root := c.newCommand(rootName)
+	root.summary = rootSummary
+	root.usage = rootUsage
+	root.flagsTitle = rootFlagsTitle
+	root.details = rootDetails
+	root.examples = rootExamples
+	var brokers string
+	fs := root.flags
+	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka broker `addresses`; env KAFKA_BROKERS")
+	fs.StringVar(&c.topic, "topic", "orders", "the orders `topic`, where dlq redrive publishes; env KAFKA_TOPIC")
+	fs.StringVar(&c.dlqTopic, "dlq-topic", "orders.dlq", "the dead-letter `topic`; env KAFKA_DLQ_TOPIC")
+	fs.StringVar(&c.url, "url", "http://127.0.0.1:8081", "the base `URL` of orderd's HTTP API, for order get; env ORDERD_URL")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up on the whole command after this `duration`; env ORDERCTL_TIMEOUT")
+
+	rest, err := root.parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return err
+	}
+	for _, b := range strings.Split(brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.brokers = append(c.brokers, b)
+		}
+	}
+	switch {
+	case len(c.brokers) == 0:
+		return root.failf("-brokers / KAFKA_BROKERS names no broker")
+	case c.topic == "" || c.dlqTopic == "":
+		return root.failf("-topic / KAFKA_TOPIC and -dlq-topic / KAFKA_DLQ_TOPIC must not be empty")
+	case c.timeout <= 0:
+		return root.failf("-timeout / ORDERCTL_TIMEOUT must be positive, got %s", c.timeout)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	err = root.dispatch(ctx, rest, map[string]subcommand{
+		"dlq":   c.dlq,
+		"order": c.order,
+	})
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w (gave up after -timeout %s)", err, c.timeout)
+	}
+	return err
+}
+
+// applyEnv sets each global flag not given on the command line from its
+// environment variable, if set: the command line wins, as with orderd.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, g := range globalEnv {
+		v := getenv(g.env)
+		if v == "" || given[g.flag] {
+			continue
+		}
+		if err := fs.Set(g.flag, v); err != nil {
+			return fmt.Errorf("environment variable %s=%q: %w", g.env, v, err)
+		}
+	}
+	return nil
+}
+
+// rootName is the command as typed.
+const rootName = "orderctl"
+
+const (
+	rootSummary = `orderctl is the operator's tool for orderd: it lists, shows and redrives the
+records of the dead-letter topic, and fetches orders from orderd's HTTP API.
+`
+	rootUsage = `Usage:
+  orderctl [global flags] COMMAND [flags] [arguments]
+
+Commands:
+  dlq ls        list dead letters, newest first
+  dlq show      print one dead letter: its headers and its payload
+  dlq redrive   publish dead letters to the orders topic again
+  order get     print an order as orderd serves it
+`
+	rootFlagsTitle = `Global flags, before the command. Each has an environment variable,
+which the flag overrides:`
+	rootDetails = `The dlq commands read the dead-letter topic with a plain consumer: they join
+no consumer group and commit nothing, so looking never moves orderd's place.
+A dead letter is named PARTITION:OFFSET on that topic, as dlq ls prints it.
+
+Run 'orderctl COMMAND -h' (e.g. 'orderctl dlq redrive -h') for a command's
+flags and examples. Exit status: 0 on success, 2 for a command called the
+wrong way, 1 for any other failure.
+`
+	rootExamples = `  orderctl dlq ls -reason invalid_order -since 1h
+  orderctl -brokers kafka1:9092,kafka2:9092 dlq show 1:5
+  ORDERD_URL=http://orderd:8081 orderctl order get b563feb7b2b84b6test
+`
+)
