@@ -9,8 +9,18 @@ import (
 )
 
 // routes lists every route orderd serves.
-func routes(d Deps) fasthttp.RequestHandler {
+func routes(d Deps) (fasthttp.RequestHandler, error) {
 	m := d.Metrics
+	index, assets, err := loadUI(d.UI)
+	if err != nil {
+		return nil, err
+	}
+	admin := func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+		if d.AdminToken == "" {
+			return m.instrument("admin", handleAdminDisabled())
+		}
+		return m.instrument("admin", requireAdmin(d.AdminToken, h))
+	}
 	r := router.New()
 	r.RedirectTrailingSlash = false // /order/ is a bad request, not a redirect
 	r.NotFound = m.instrument("unmatched", handleNoRoute())
@@ -18,7 +28,13 @@ func routes(d Deps) fasthttp.RequestHandler {
 	r.PanicHandler = handlePanic(d.Log)
 
 	getOrder := handleOrder(d.Orders)
-	r.GET("/", m.instrument("index", handleIndex()))
+	r.GET("/", m.instrument("ui", handleUI(index)))
+	r.GET("/assets/{name}", m.instrument("ui", handleAsset(assets)))
+	r.GET("/api/orders", m.instrument("api_orders", handleListOrders(d.List)))
+	r.GET("/api/stats", m.instrument("api_stats", handleStats(d.Stats)))
+	r.GET("/api/admin/dlq", admin(handleListDLQ(d.DLQ)))
+	r.GET("/api/admin/dlq/{partition}/{offset}", admin(handleShowDLQ(d.DLQ)))
+	r.POST("/api/admin/dlq/redrive", admin(handleRedriveDLQ(d.DLQ)))
 	// Registered so that other methods get 405; every GET of it is taken
 	// by the fast path below.
 	r.GET("/order/{id}", m.instrument("order", func(ctx *fasthttp.RequestCtx) {
@@ -35,6 +51,9 @@ func routes(d Deps) fasthttp.RequestHandler {
 	// methods and paths go through the router, which answers 405 and 404.
 	order := m.route("order")
 	return func(ctx *fasthttp.RequestCtx) {
+		// Every response: a browser must never guess a content type, for
+		// JSON holding untrusted order text least of all.
+		ctx.Response.Header.SetCanonical(headerNosniff, valueNosniff)
 		if ctx.IsGet() {
 			if id := orderIDFromPath(ctx.Path()); id != nil {
 				start := time.Now()
@@ -44,8 +63,13 @@ func routes(d Deps) fasthttp.RequestHandler {
 			}
 		}
 		r.Handler(ctx)
-	}
+	}, nil
 }
+
+var (
+	headerNosniff = []byte("X-Content-Type-Options")
+	valueNosniff  = []byte("nosniff")
+)
 
 var orderPrefix = []byte("/order/")
 

@@ -1,5 +1,6 @@
 // Package server is orderd's HTTP face: GET /order/{order_uid} served from
-// the cache in front of PostgreSQL, GET /health and GET /metrics. NewServer
+// the cache in front of PostgreSQL, the read API behind the web UI, the admin
+// API for dead letters, /health, /metrics and the UI itself. NewServer
 // returns the handler; every route is listed in routes.go.
 //
 // fasthttp reuses the request context and every byte slice it hands out once
@@ -9,6 +10,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
@@ -23,21 +26,29 @@ type OrderReader interface {
 	Get(ctx context.Context, uid string) ([]byte, error)
 }
 
-// Deps is what the handlers need. Every field but MetricsHandler is
-// required.
+// Deps is what the handlers need. Every field is required but
+// MetricsHandler, and AdminToken, without which the admin API answers 404.
 type Deps struct {
 	Orders  OrderReader
+	List    OrderLister
+	Stats   StatsSource
+	DLQ     DeadLetters
 	Health  *health.Registry
 	Metrics *Metrics
 	// MetricsHandler serves GET /metrics; nil leaves the route out.
 	MetricsHandler fasthttp.RequestHandler
-	Log            zerolog.Logger
+	// AdminToken guards /api/admin/; empty disables the admin API.
+	AdminToken string
+	// UI is the web UI's files: index.html and its assets (web.Static).
+	UI  fs.FS
+	Log zerolog.Logger
 }
 
-// NewServer returns orderd's HTTP handler.
-func NewServer(d Deps) fasthttp.RequestHandler {
-	if d.Orders == nil || d.Health == nil || d.Metrics == nil {
-		panic("server: NewServer needs Orders, Health and Metrics")
+// NewServer returns orderd's HTTP handler. It fails only if the UI files
+// cannot be read.
+func NewServer(d Deps) (fasthttp.RequestHandler, error) {
+	if d.Orders == nil || d.List == nil || d.Stats == nil || d.DLQ == nil || d.Health == nil || d.Metrics == nil || d.UI == nil {
+		return nil, errors.New("server: NewServer needs Orders, List, Stats, DLQ, Health, Metrics and UI")
 	}
 	return routes(d)
 }

@@ -7,12 +7,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
@@ -26,6 +28,41 @@ type fixture struct {
 	orders  *storage.Orders
 	store   storage.Store
 	health  *health.Registry
+	deps    Deps
+}
+
+// testUI stands in for the web package's files.
+var testUI = fstest.MapFS{
+	"index.html": {Data: []byte(`<!doctype html><title>orderd</title><script src="/assets/app.js" defer></script>`)},
+	"app.js":     {Data: []byte(`"use strict";`)},
+}
+
+// noDLQ is the dead-letter topic for tests that do not use it.
+type noDLQ struct{}
+
+func (noDLQ) List(context.Context, dlq.Filter) ([]dlq.Record, error) {
+	return nil, errors.New("no dead-letter topic in this test")
+}
+func (noDLQ) Get(context.Context, dlq.Ref) (dlq.Record, error) {
+	return dlq.Record{}, errors.New("no dead-letter topic in this test")
+}
+func (noDLQ) Redrive(context.Context, []dlq.Ref, []byte) ([]dlq.Redriven, error) {
+	return nil, errors.New("no dead-letter topic in this test")
+}
+
+// statsFunc is a StatsSource.
+type statsFunc func(context.Context) (Stats, error)
+
+func (f statsFunc) Stats(ctx context.Context) (Stats, error) { return f(ctx) }
+
+// rebuild makes the handler again after f.deps changed.
+func (f *fixture) rebuild(t testing.TB) {
+	t.Helper()
+	h, err := NewServer(f.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler = h
 }
 
 func newFixture(t testing.TB, store storage.Store) *fixture {
@@ -41,12 +78,18 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 	}
 	orders := storage.NewOrders(store, cache, storage.OrdersOptions{})
 	reg := health.New()
-	return &fixture{
-		handler: NewServer(Deps{Orders: orders, Health: reg, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop()}),
-		orders:  orders,
-		store:   store,
-		health:  reg,
-	}
+	f := &fixture{orders: orders, store: store, health: reg, deps: Deps{
+		Orders:  orders,
+		List:    store,
+		Stats:   statsFunc(func(context.Context) (Stats, error) { return Stats{}, errors.New("no stats in this test") }),
+		DLQ:     noDLQ{},
+		Health:  reg,
+		Metrics: NewMetrics(prometheus.NewRegistry()),
+		UI:      testUI,
+		Log:     zerolog.Nop(),
+	}}
+	f.rebuild(t)
+	return f
 }
 
 // do serves one request on ctx (reused if given, as fasthttp does).
@@ -140,7 +183,8 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	store := &blockingStore{Memory: storage.NewMemory(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	f := newFixture(t, store)
 	f.orders = storage.NewOrders(store, mustCache(t), storage.OrdersOptions{MaxConcurrentReads: 1, ReadQueueTimeout: 1})
-	f.handler = NewServer(Deps{Orders: f.orders, Health: f.health, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop()})
+	f.deps.Orders = f.orders
+	f.rebuild(t)
 
 	done := make(chan struct{})
 	go func() { f.do(nil, "GET", "/order/first-miss"); close(done) }()
@@ -215,7 +259,8 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := newFixture(t, storage.NewMemory())
 	m := NewMetrics(reg)
-	f.handler = NewServer(Deps{Orders: f.orders, Health: f.health, Metrics: m, Log: zerolog.Nop()})
+	f.deps.Metrics = m
+	f.rebuild(t)
 	f.do(nil, "GET", "/order/b563feb7b2b84b6test")
 	f.do(nil, "GET", "/order/b563feb7b2b84b6test")
 	f.do(nil, "GET", "/order/nope")
@@ -232,8 +277,10 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	}
 	// Every route's series exist from the start, so rates are defined
 	// before the first request.
-	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 4 {
-		t.Errorf("latency histograms for %d routes, want 4 (index, order, health, unmatched)", n)
+	// ui, api_orders, api_stats, admin, order, health, unmatched (no
+	// /metrics: this server has no MetricsHandler).
+	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 7 {
+		t.Errorf("latency histograms for %d routes, want 7", n)
 	}
 }
 

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/dlq"
+)
+
+// DeadLetters is the dead-letter topic as the admin API sees it.
+type DeadLetters interface {
+	List(ctx context.Context, f dlq.Filter) ([]dlq.Record, error)
+	Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error)
+	Redrive(ctx context.Context, refs []dlq.Ref, payload []byte) ([]dlq.Redriven, error)
+}
+
+// Limits of the admin API.
+const (
+	defaultDLQLimit = 50
+	maxDLQLimit     = 500
+	maxRedrive      = 500     // records per redrive request
+	maxAdminBody    = 4 << 20 // a redrive request body
+	previewBytes    = 120     // payload shown in a listing
+)
+
+// requireAdmin lets a request through only with "Authorization: Bearer
+// <token>". Both sides are hashed before the constant-time comparison, so
+// neither the token's bytes nor its length leak through timing. A refusal
+// carries no payload bytes.
+func requireAdmin(token string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	want := sha256.Sum256([]byte(token))
+	return func(ctx *fasthttp.RequestCtx) {
+		presented, ok := bytes.CutPrefix(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
+		got := sha256.Sum256(presented)
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="orderd admin"`)
+			writeError(ctx, fasthttp.StatusUnauthorized, "missing or invalid admin token: send Authorization: Bearer <ADMIN_TOKEN>")
+			return
+		}
+		h(ctx)
+	}
+}
+
+// handleAdminDisabled answers every admin route when ADMIN_TOKEN is not set.
+func handleAdminDisabled() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, fasthttp.StatusNotFound, "the admin API is disabled: start orderd with ADMIN_TOKEN set")
+	}
+}
+
+type dlqRecordJSON struct {
+	Ref             string     `json:"ref"`
+	Partition       int32      `json:"partition"`
+	Offset          int64      `json:"offset"`
+	FailedAt        *time.Time `json:"failed_at,omitempty"`
+	Reason          dlq.Reason `json:"reason"`
+	Error           string     `json:"error"`
+	SourceTopic     string     `json:"source_topic"`
+	SourcePartition int32      `json:"source_partition"`
+	SourceOffset    int64      `json:"source_offset"`
+	Key             string     `json:"key"`
+	Preview         string     `json:"preview,omitempty"`
+
+	// Only when one record is shown.
+	Headers       []dlq.Header `json:"headers,omitempty"`
+	Payload       *string      `json:"payload,omitempty"`
+	PayloadBase64 string       `json:"payload_base64,omitempty"`
+	PayloadIsJSON bool         `json:"payload_is_json,omitempty"`
+}
+
+func dlqRecord(r dlq.Record) dlqRecordJSON {
+	out := dlqRecordJSON{
+		Ref: r.Ref(), Partition: r.Partition, Offset: r.Offset, Reason: r.Reason, Error: r.Error,
+		SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
+		Key: strings.ToValidUTF8(string(r.Key), "\uFFFD"),
+	}
+	if !r.FailedAt.IsZero() {
+		out.FailedAt = &r.FailedAt
+	}
+	return out
+}
+
+// handleListDLQ serves GET /api/admin/dlq?reason=CODE&limit=N&since=DURATION.
+func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		args := ctx.QueryArgs()
+		limit, ok := intArg(ctx, args.Peek("limit"), defaultDLQLimit, 1, maxDLQLimit, "limit")
+		if !ok {
+			return
+		}
+		f := dlq.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason"))}
+		if f.Reason != "" && !f.Reason.Valid() {
+			writeError(ctx, fasthttp.StatusBadRequest, "invalid reason: want one of "+reasonList())
+			return
+		}
+		if s := args.Peek("since"); len(s) > 0 {
+			since, err := time.ParseDuration(string(s))
+			if err != nil || since <= 0 {
+				writeError(ctx, fasthttp.StatusBadRequest, "invalid since: want a duration such as 90m or 24h")
+				return
+			}
+			f.Since = since
+		}
+		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		recs, err := d.List(reqCtx, f)
+		if err != nil {
+			writeDLQError(ctx, err)
+			return
+		}
+		out := struct {
+			Records []dlqRecordJSON `json:"records"`
+		}{Records: make([]dlqRecordJSON, len(recs))}
+		for i, r := range recs {
+			out.Records[i] = dlqRecord(r)
+			out.Records[i].Preview = r.Preview(previewBytes)
+		}
+		writeJSON(ctx, fasthttp.StatusOK, out)
+	}
+}
+
+// handleShowDLQ serves GET /api/admin/dlq/{partition}/{offset}.
+func handleShowDLQ(d DeadLetters) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		p, _ := ctx.UserValue("partition").(string)
+		o, _ := ctx.UserValue("offset").(string)
+		ref, err := dlq.ParseRef(p + ":" + o)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		rec, err := d.Get(reqCtx, ref)
+		if err != nil {
+			writeDLQError(ctx, err)
+			return
+		}
+		out := dlqRecord(rec)
+		out.Headers = rec.Headers
+		payload := strings.ToValidUTF8(string(rec.Value), "\uFFFD")
+		out.Payload = &payload
+		out.PayloadBase64 = base64.StdEncoding.EncodeToString(rec.Value)
+		out.PayloadIsJSON = utf8.Valid(rec.Value) && json.Valid(rec.Value)
+		writeJSON(ctx, fasthttp.StatusOK, out)
+	}
+}
+
+type redriveRequest struct {
+	Records []string `json:"records"`
+	Payload *string  `json:"payload"`
+}
+
+type redrivenJSON struct {
+	From      string `json:"from"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// handleRedriveDLQ serves POST /api/admin/dlq/redrive.
+func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		body := ctx.PostBody()
+		if len(body) > maxAdminBody {
+			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		var req redriveRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, `invalid request body: want {"records":["PARTITION:OFFSET",...],"payload":"optional"}: `+err.Error())
+			return
+		}
+		if len(req.Records) == 0 || len(req.Records) > maxRedrive {
+			writeError(ctx, fasthttp.StatusBadRequest, "records: name 1 to "+strconv.Itoa(maxRedrive)+" records as PARTITION:OFFSET")
+			return
+		}
+		refs := make([]dlq.Ref, len(req.Records))
+		for i, s := range req.Records {
+			ref, err := dlq.ParseRef(s)
+			if err != nil {
+				writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+				return
+			}
+			refs[i] = ref
+		}
+		var payload []byte
+		if req.Payload != nil {
+			payload = []byte(*req.Payload)
+		}
+		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		done, err := d.Redrive(reqCtx, refs, payload)
+		out := struct {
+			Redriven []redrivenJSON `json:"redriven"`
+			Error    string         `json:"error,omitempty"`
+		}{Redriven: make([]redrivenJSON, len(done))}
+		for i, r := range done {
+			out.Redriven[i] = redrivenJSON{From: r.From.String(), Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+		}
+		if err != nil {
+			// Say what was redriven before the failure, so a retry can
+			// leave those out (redriving them again would be harmless).
+			out.Error = err.Error()
+			writeJSON(ctx, dlqErrorStatus(err), out)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, out)
+	}
+}
+
+func writeDLQError(ctx *fasthttp.RequestCtx, err error) {
+	writeError(ctx, dlqErrorStatus(err), err.Error())
+}
+
+func dlqErrorStatus(err error) int {
+	switch {
+	case errors.Is(err, dlq.ErrNotFound):
+		return fasthttp.StatusNotFound
+	case errors.Is(err, dlq.ErrPayloadNeedsOneRecord):
+		return fasthttp.StatusBadRequest
+	default: // Kafka unreachable, topic missing, timeout
+		return fasthttp.StatusServiceUnavailable
+	}
+}
+
+func reasonList() string {
+	s := make([]string, len(dlq.Reasons))
+	for i, r := range dlq.Reasons {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/storage"
+)
+
+// OrderLister lists stored orders newest first; *storage.Postgres and
+// *storage.Memory implement it.
+type OrderLister interface {
+	ListOrders(ctx context.Context, before int64, limit int) ([]storage.OrderSummary, error)
+}
+
+// Stats is what GET /api/stats reports: the UI's live strip.
+type Stats struct {
+	OrdersStored int64      `json:"orders_stored"`
+	IngestRate   float64    `json:"ingest_rate"` // new orders stored per second, recently
+	DLQ          DLQStats   `json:"dlq"`
+	Cache        CacheStats `json:"cache"`
+	ConsumerLag  int64      `json:"consumer_lag"` // summed over the partitions this replica consumes
+	InFlight     int        `json:"in_flight"`
+}
+
+// DLQStats counts dead letters.
+type DLQStats struct {
+	Total    int64            `json:"total"`     // records the dead-letter topic holds
+	ByReason map[string]int64 `json:"by_reason"` // dead-lettered since this orderd started
+}
+
+// CacheStats describes the read cache.
+type CacheStats struct {
+	Entries  int      `json:"entries"`
+	Hits     uint64   `json:"hits"`
+	Misses   uint64   `json:"misses"`
+	HitRatio *float64 `json:"hit_ratio"` // null before the first read
+}
+
+// StatsSource gathers Stats.
+type StatsSource interface {
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// apiTimeout bounds the work behind one API request.
+const apiTimeout = 10 * time.Second
+
+type orderSummaryJSON struct {
+	OrderUID    string    `json:"order_uid"`
+	DateCreated time.Time `json:"date_created"`
+	Customer    string    `json:"customer"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	Items       int       `json:"items"`
+}
+
+type orderListJSON struct {
+	Orders []orderSummaryJSON `json:"orders"`
+	// Next is the cursor of the following page, absent on the last one. It
+	// is opaque to clients: pass it back as ?before=.
+	Next string `json:"next,omitempty"`
+}
+
+// defaultListLimit is the page size of GET /api/orders without ?limit=.
+const defaultListLimit = 20
+
+// handleListOrders serves GET /api/orders?limit=N&before=CURSOR: newest
+// orders first, paged by keyset (the ingest sequence), never by OFFSET.
+func handleListOrders(list OrderLister) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		args := ctx.QueryArgs()
+		limit, ok := intArg(ctx, args.Peek("limit"), defaultListLimit, 1, storage.MaxListLimit, "limit")
+		if !ok {
+			return
+		}
+		before := int64(0)
+		if b := args.Peek("before"); len(b) > 0 {
+			n, err := strconv.ParseInt(string(b), 10, 64)
+			if err != nil || n <= 0 {
+				writeError(ctx, fasthttp.StatusBadRequest, "invalid before: pass back the next value of the previous page")
+				return
+			}
+			before = n
+		}
+		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		orders, err := list.ListOrders(reqCtx, before, limit)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "order store unavailable; retry later")
+			return
+		}
+		body := orderListJSON{Orders: make([]orderSummaryJSON, len(orders))}
+		for i, o := range orders {
+			body.Orders[i] = orderSummaryJSON{
+				OrderUID: o.OrderUID, DateCreated: o.DateCreated, Customer: o.Customer,
+				Amount: o.Amount, Currency: o.Currency, Items: o.Items,
+			}
+		}
+		if len(orders) == limit {
+			body.Next = strconv.FormatInt(orders[len(orders)-1].Seq, 10)
+		}
+		writeJSON(ctx, fasthttp.StatusOK, body)
+	}
+}
+
+// handleStats serves GET /api/stats.
+func handleStats(src StatsSource) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		st, err := src.Stats(reqCtx)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "stats unavailable: "+err.Error())
+			return
+		}
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		writeJSON(ctx, fasthttp.StatusOK, st)
+	}
+}
+
+// intArg parses an optional integer query argument within [lo, hi]; on a bad
+// value it answers 400 naming the argument and returns false.
+func intArg(ctx *fasthttp.RequestCtx, raw []byte, def, lo, hi int, name string) (int, bool) {
+	if len(raw) == 0 {
+		return def, true
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < lo || n > hi {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid "+name+": want an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+		return 0, false
+	}
+	return n, true
+}
+
+// writeJSON answers status with v encoded as JSON.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	writeStatic(ctx, status, body)
+}
