@@ -31,6 +31,8 @@ type Config struct {
 
 	DatabaseURL string // PostgreSQL URL (pgx); required unless -demo, where memory is used without it
 
+	AdminToken string // bearer token of the admin API (/api/admin/); empty disables it, except in demo mode
+
 	LogLevel  string // trace, debug, info, warn, error
 	LogFormat string // json, console, or auto: console when stdout is a terminal
 
@@ -77,6 +79,7 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.DurationVar(&c.KafkaHeartbeat, "kafka-heartbeat", 3*time.Second, "consumer group heartbeat interval (rebalances take about this long)")
 	fs.DurationVar(&c.KafkaSession, "kafka-session", 10*time.Second, "consumer group session timeout")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db (required unless -demo)")
+	fs.StringVar(&c.AdminToken, "admin-token", "", "bearer token for the admin API; empty disables it (in -demo one is generated and printed)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", 1<<20, "largest message decoded; larger ones are dead-lettered as too_large")
@@ -179,6 +182,7 @@ func (c Config) validate() error {
 	check(c.ReadConcurrency > 0 && c.ReadQueueTimeout > 0, "READ_CONCURRENCY and READ_QUEUE_TIMEOUT must be positive")
 	check(c.DemoRate > 0, "DEMO_RATE must be positive")
 	check(c.DemoBroken >= 0 && c.DemoBroken <= 1, "DEMO_BROKEN must be between 0 and 1")
+	check(c.AdminToken == "" || len(c.AdminToken) >= 16, "ADMIN_TOKEN must be at least 16 characters")
 	check(c.PprofAddr == "" || c.PprofAddr != c.HTTPAddr, "PPROF_ADDR must differ from HTTP_ADDR")
 	check(c.DemoKafkaPort >= 0 && c.DemoKafkaPort < 65536, "DEMO_KAFKA_PORT must be a port number")
 	switch c.LogFormat {

@@ -6,6 +6,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,11 +23,13 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/web"
 )
 
 // Run runs orderd until ctx ends or SIGINT/SIGTERM arrives, then shuts down
@@ -85,17 +89,37 @@ func (d *daemon) run(ctx context.Context) error {
 	writerHealth.OK()
 	dlqHealth.OK()
 
+	adminToken, err := d.adminToken()
+	if err != nil {
+		return err
+	}
+
 	// HTTP comes up first and goes down last: /health must answer (503)
-	// while PostgreSQL or Kafka are still being reached.
-	reads := &lateOrders{}
+	// while PostgreSQL or Kafka are still being reached. What it reads
+	// through is connected later (late*).
+	var (
+		reads  = &lateOrders{}
+		lister = &lateLister{}
+		stats  = &lateStats{}
+		dead   = &lateDLQ{}
+	)
+	handler, err := server.NewServer(server.Deps{
+		Orders:         reads,
+		List:           lister,
+		Stats:          stats,
+		DLQ:            dead,
+		Health:         reg,
+		Metrics:        server.NewMetrics(promReg),
+		MetricsHandler: metricsHandler(promReg),
+		AdminToken:     adminToken,
+		UI:             web.Static,
+		Log:            d.component("http"),
+	})
+	if err != nil {
+		return err
+	}
 	srv := &fasthttp.Server{
-		Handler: server.NewServer(server.Deps{
-			Orders:         reads,
-			Health:         reg,
-			Metrics:        server.NewMetrics(promReg),
-			MetricsHandler: metricsHandler(promReg),
-			Log:            d.component("http"),
-		}),
+		Handler:      handler,
 		Name:         "orderd",
 		ReadTimeout:  10 * time.Second,
 		WriteTimeout: 10 * time.Second,
@@ -184,6 +208,7 @@ func (d *daemon) run(ctx context.Context) error {
 		ReadQueueTimeout:   cfg.ReadQueueTimeout,
 	})
 	reads.set(orders)
+	lister.set(store)
 	promReg.MustRegister(storage.NewCollector(orders))
 
 	go d.warmUp(ctx, orders, warmupHealth, warmUpMetrics)
@@ -229,6 +254,12 @@ func (d *daemon) run(ctx context.Context) error {
 		},
 		Metrics: d.metrics,
 	}
+	reader := dlq.NewReader(kafka.admin, cfg.KafkaDLQTopic)
+	dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, kafka.adminProduce, cfg.KafkaTopic)})
+	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: reader, inFlight: inFlight}
+	go statsSrc.sampleRate(ctx)
+	stats.set(statsSrc)
+
 	ingestDone := make(chan error, 1)
 	go func() { ingestDone <- ingest.Run(work, src) }()
 	sourceDone := make(chan error, 1)
@@ -298,6 +329,25 @@ func (d *daemon) run(ctx context.Context) error {
 	//    (leave the group, close the DLQ producer), the cache, the store,
 	//    the demo's Kafka, and HTTP last, so reads are served throughout.
 	return fatal
+}
+
+// adminToken is ADMIN_TOKEN, or in demo mode without it a token made up for
+// this run and printed, so the demo's DLQ tab can be tried at once.
+func (d *daemon) adminToken() (string, error) {
+	if d.cfg.AdminToken != "" || !d.cfg.Demo {
+		if d.cfg.AdminToken == "" {
+			d.log.Info().Msg("admin API disabled: set ADMIN_TOKEN to enable /api/admin/ and the UI's DLQ tab")
+		}
+		return d.cfg.AdminToken, nil
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate the demo admin token: %w", err)
+	}
+	token := hex.EncodeToString(b[:])
+	d.log.Warn().Str("admin_token", token).
+		Msg("demo: admin API token for this run (the UI's DLQ tab asks for it; set ADMIN_TOKEN to choose one)")
+	return token, nil
 }
 
 // browseURL is how a person on this machine reaches addr.

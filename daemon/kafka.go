@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
@@ -27,11 +28,16 @@ const defaultMaxMessageBytes = 1048588
 type kafkaClients struct {
 	group sarama.ConsumerGroup
 	dlq   sarama.SyncProducer
+	// admin reads the dead-letter topic and redrives from it, for the
+	// admin API; a client of its own, so inspection never slows ingest.
+	admin        sarama.Client
+	adminProduce sarama.SyncProducer
 }
 
-// close leaves the consumer group, then closes the dead-letter producer.
+// close leaves the consumer group, then closes the producers and the admin
+// client.
 func (k *kafkaClients) close() error {
-	return errors.Join(k.group.Close(), k.dlq.Close())
+	return errors.Join(k.group.Close(), k.dlq.Close(), k.adminProduce.Close(), k.admin.Close())
 }
 
 // connectKafka connects to the brokers, retrying with backoff while they are
@@ -65,16 +71,29 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (*kafkaClients,
 		return nil, err
 	}
 
-	dlq, err := sarama.NewSyncProducer(brokers, dlqProducerConfig(dlqMax))
-	if err != nil {
+	k := &kafkaClients{}
+	if k.dlq, err = sarama.NewSyncProducer(brokers, dlqProducerConfig(dlqMax)); err != nil {
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
-	group, err := sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg))
-	if err != nil {
-		dlq.Close()
+	adminCfg := dlq.ClientConfig("orderd-admin")
+	// A redriven record is as large as the dead letter it came from.
+	adminCfg.Producer.MaxMessageBytes = dlqMax
+	if k.admin, err = sarama.NewClient(brokers, adminCfg); err != nil {
+		k.dlq.Close()
+		return nil, fmt.Errorf("admin client: %w", err)
+	}
+	if k.adminProduce, err = sarama.NewSyncProducerFromClient(k.admin); err != nil {
+		k.dlq.Close()
+		k.admin.Close()
+		return nil, fmt.Errorf("redrive producer: %w", err)
+	}
+	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg)); err != nil {
+		k.dlq.Close()
+		k.adminProduce.Close()
+		k.admin.Close()
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
-	return &kafkaClients{group: group, dlq: dlq}, nil
+	return k, nil
 }
 
 func clientConfig(clientID string) *sarama.Config {

@@ -41,6 +41,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Dur("kafka_heartbeat", c.KafkaHeartbeat).
 		Dur("kafka_session", c.KafkaSession).
 		Str("database_url", c.redactedDatabaseURL()).
+		Bool("admin_api", c.AdminToken != "").
 		Int("max_message_bytes", c.MaxMessageBytes).
 		Int("max_in_flight", c.MaxInFlight).
 		Int("workers", c.Workers).

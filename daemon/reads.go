@@ -5,23 +5,93 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/storage"
 )
 
-var errNotReady = errors.New("order store not connected yet")
+var errNotReady = errors.New("not connected yet: orderd is starting")
 
-// lateOrders lets the HTTP server start before the store is connected: until
-// then every read fails (503) instead of the server waiting for PostgreSQL.
-type lateOrders struct {
-	orders atomic.Pointer[storage.Orders]
+// late holds a dependency of the HTTP server that is connected after the
+// server starts: until then every use fails (503) instead of the server
+// waiting for PostgreSQL or Kafka.
+type late[T any] struct {
+	v atomic.Pointer[T]
 }
 
-func (l *lateOrders) set(o *storage.Orders) { l.orders.Store(o) }
+func (l *late[T]) set(v T) { l.v.Store(&v) }
+
+func (l *late[T]) get() (T, error) {
+	p := l.v.Load()
+	if p == nil {
+		var zero T
+		return zero, errNotReady
+	}
+	return *p, nil
+}
+
+// lateOrders is server.OrderReader once the read path exists.
+type lateOrders struct{ late[*storage.Orders] }
 
 func (l *lateOrders) Get(ctx context.Context, uid string) ([]byte, error) {
-	o := l.orders.Load()
-	if o == nil {
-		return nil, errNotReady
+	o, err := l.get()
+	if err != nil {
+		return nil, err
 	}
 	return o.Get(ctx, uid)
+}
+
+// lateLister is server.OrderLister once the store is connected.
+type lateLister struct{ late[storage.Store] }
+
+func (l *lateLister) ListOrders(ctx context.Context, before int64, limit int) ([]storage.OrderSummary, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.ListOrders(ctx, before, limit)
+}
+
+// lateStats is server.StatsSource once everything is connected.
+type lateStats struct{ late[*statsSource] }
+
+func (l *lateStats) Stats(ctx context.Context) (server.Stats, error) {
+	s, err := l.get()
+	if err != nil {
+		return server.Stats{}, err
+	}
+	return s.Stats(ctx)
+}
+
+// deadLetters reads and redrives the dead-letter topic.
+type deadLetters struct {
+	*dlq.Reader
+	*dlq.Redriver
+}
+
+// lateDLQ is server.DeadLetters once Kafka is connected.
+type lateDLQ struct{ late[deadLetters] }
+
+func (l *lateDLQ) List(ctx context.Context, f dlq.Filter) ([]dlq.Record, error) {
+	d, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return d.List(ctx, f)
+}
+
+func (l *lateDLQ) Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error) {
+	d, err := l.get()
+	if err != nil {
+		return dlq.Record{}, err
+	}
+	return d.Reader.Get(ctx, ref)
+}
+
+func (l *lateDLQ) Redrive(ctx context.Context, refs []dlq.Ref, payload []byte) ([]dlq.Redriven, error) {
+	d, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return d.Redrive(ctx, refs, payload)
 }

@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/server"
+	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/storage"
+)
+
+// Stats refresh intervals: GET /api/stats is polled by every open UI, and
+// an exact count of orders and of the dead-letter topic costs a query each.
+const (
+	countEvery = 2 * time.Second
+	rateWindow = 10 * time.Second
+)
+
+// statsSource gathers GET /api/stats from the store, the read path, the
+// pipeline's metrics and the dead-letter topic.
+type statsSource struct {
+	store    storage.Store
+	orders   *storage.Orders
+	metrics  *stages.Metrics
+	reader   *dlq.Reader
+	inFlight *pipeline.InFlight
+
+	mu        sync.Mutex
+	countedAt time.Time
+	stored    int64
+	dlqTotal  int64
+	samples   []rateSample // newest last, spanning at most rateWindow
+}
+
+type rateSample struct {
+	at       time.Time
+	inserted int64
+}
+
+func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if now.Sub(s.countedAt) >= countEvery {
+		stored, err := s.store.CountOrders(ctx)
+		if err != nil {
+			return server.Stats{}, err
+		}
+		total, err := s.reader.Size(ctx)
+		if err != nil {
+			return server.Stats{}, err
+		}
+		s.stored, s.dlqTotal, s.countedAt = stored, total, now
+	}
+
+	out := server.Stats{
+		OrdersStored: s.stored,
+		IngestRate:   s.rate(),
+		DLQ:          server.DLQStats{Total: s.dlqTotal, ByReason: map[string]int64{}},
+		ConsumerLag:  s.metrics.Lag(),
+		InFlight:     s.inFlight.Len(),
+	}
+	for reason, n := range s.metrics.DeadLettered() {
+		out.DLQ.ByReason[string(reason)] = n
+	}
+	cs := s.orders.Stats().Cache
+	out.Cache = server.CacheStats{Entries: cs.Entries, Hits: cs.Hits, Misses: cs.Misses}
+	if reads := cs.Hits + cs.Misses; reads > 0 {
+		ratio := float64(cs.Hits) / float64(reads)
+		out.Cache.HitRatio = &ratio
+	}
+	return out, nil
+}
+
+// sampleRate samples the writer's counter every second until ctx ends, so
+// that the first GET /api/stats already has a rate.
+func (s *statsSource) sampleRate(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		now := time.Now()
+		s.samples = append(s.samples, rateSample{at: now, inserted: s.metrics.Inserted()})
+		for len(s.samples) > 1 && now.Sub(s.samples[0].at) > rateWindow {
+			s.samples = s.samples[1:]
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// rate is new orders stored per second over the last rateWindow.
+func (s *statsSource) rate() float64 {
+	if len(s.samples) < 2 {
+		return 0
+	}
+	first, last := s.samples[0], s.samples[len(s.samples)-1]
+	return float64(last.inserted-first.inserted) / last.at.Sub(first.at).Seconds()
+}
