@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/feed"
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
+)
+
+const ingestSynopsis = `Produces -n generated orders to Kafka with sarama, as fast as possible or at
+-rate per second, and measures until every one is in PostgreSQL and served
+over HTTP: end-to-end orders/s, and produce-to-visible latency of a sample.
+Without -brokers it starts an in-process Kafka (kfake) and orderd itself,
+against DATABASE_URL. -raw then writes as many other orders straight to
+PostgreSQL through the store's batch path, without Kafka, and prints the
+ratio.
+`
+
+type ingestOptions struct {
+	n, samples          int
+	rate, broken        float64
+	brokers, url, dbURL string
+	raw, allowRemote    bool
+	batch, writers      int
+	timeout             time.Duration
+	jsonOut, plotOut    string
+	topic, dlqTopic     string
+}
+
+// maxIngest bounds -n: the orders are generated up front, in memory.
+const maxIngest = 2_000_000
+
+func runIngest(ctx context.Context, env environment, args []string) error {
+	var o ingestOptions
+	fs := env.flags("ingest", ingestSynopsis)
+	fs.IntVar(&o.n, "n", 100_000, "orders to produce (at most 2,000,000)")
+	fs.Float64Var(&o.rate, "rate", 0, "orders per second; 0 for as fast as Kafka takes them")
+	fs.Float64Var(&o.broken, "broken", 0, "share of broken messages, 0 to 1 (they go to the DLQ)")
+	fs.StringVar(&o.brokers, "brokers", "", "Kafka brokers of a running orderd (default: start kfake and orderd in-process)")
+	fs.StringVar(&o.url, "url", env.envOr("ORDERD_URL", "http://127.0.0.1:8081"), "orderd's base URL, with -brokers")
+	fs.StringVar(&o.dbURL, "database-url", env.getenv("DATABASE_URL"), "orderd's PostgreSQL (env DATABASE_URL); required")
+	fs.StringVar(&o.topic, "topic", "orders", "orders topic")
+	fs.StringVar(&o.dlqTopic, "dlq-topic", "orders.dlq", "dead-letter topic")
+	fs.IntVar(&o.samples, "samples", 1000, "orders whose produce-to-visible latency is measured")
+	fs.BoolVar(&o.raw, "raw", false, "also measure the store's batch path straight to PostgreSQL")
+	fs.IntVar(&o.batch, "raw-batch", 1000, "orders per transaction for -raw (orderd's BATCH_SIZE default)")
+	fs.IntVar(&o.writers, "raw-writers", 2, "concurrent transactions for -raw (orderd's WRITERS default)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.StringVar(&o.jsonOut, "json", "", "write the figures to this JSON file")
+	fs.StringVar(&o.plotOut, "plot", "", "write the produce-to-visible latency chart to this .svg or .png file")
+	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow brokers, -url or a database that are not loopback")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case o.n < 1 || o.n > maxIngest:
+		return usageError{fmt.Sprintf("-n must be 1 to %d", maxIngest)}
+	case o.dbURL == "":
+		return usageError{"-database-url (or DATABASE_URL) is required: the bench counts what reaches PostgreSQL"}
+	case o.broken < 0 || o.broken >= 1:
+		return usageError{"-broken must be at least 0 and below 1"}
+	case o.timeout <= 0 || o.timeout > maxDuration:
+		return usageError{fmt.Sprintf("-timeout must be positive and at most %s", maxDuration)}
+	}
+	if !o.allowRemote {
+		if err := checkLoopbackDB(o.dbURL); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	brokers := splitBrokers(o.brokers)
+	base := o.url
+	if len(brokers) == 0 {
+		cluster, err := startKafka()
+		if err != nil {
+			return err
+		}
+		defer cluster.Close()
+		brokers = cluster.ListenAddrs()
+		d, err := startInProcess(ctx, env, map[string]string{
+			"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": o.dbURL, "LOG_LEVEL": "warn",
+			"KAFKA_TOPIC": o.topic, "KAFKA_DLQ_TOPIC": o.dlqTopic,
+		})
+		if err != nil {
+			return err
+		}
+		defer d.stop()
+		base = d.base
+		fmt.Fprintf(env.stdout, "orderd started in-process against %s (log: %s)\n", redactDB(o.dbURL), d.log)
+	} else if err := checkLoopbackBrokers(brokers, o.allowRemote); err != nil {
+		return err
+	} else if _, err := checkLoopback(base, o.allowRemote); err != nil {
+		return err
+	}
+
+	res, err := ingest(ctx, env, o, brokers, base)
+	if err != nil {
+		return err
+	}
+	res.print(env)
+	if o.raw {
+		fmt.Fprintf(env.stderr, "raw: generating %d orders\n", o.n)
+		recs := generate(uint64(time.Now().UnixNano()), o.n)
+		fmt.Fprintf(env.stderr, "raw: writing them straight to PostgreSQL\n")
+		rate, err := saveRaw(ctx, o.dbURL, recs, o.batch, o.writers, env.stderr)
+		if err != nil {
+			return fmt.Errorf("raw: %w", err)
+		}
+		res.RawRate = rate
+		res.Ratio = res.Rate / rate
+		fmt.Fprintf(env.stdout, "raw store path: %.0f orders/s (%d per transaction, %d writers)\n", rate, o.batch, o.writers)
+		fmt.Fprintf(env.stdout, "end to end / raw: %.1f%%\n", 100*res.Ratio)
+	}
+	if o.jsonOut != "" {
+		if err := writeJSON(o.jsonOut, res); err != nil {
+			return err
+		}
+	}
+	if o.plotOut != "" && res.visible != nil {
+		lr := loadResult{Name: "produce to visible", hist: res.visible, RPS: res.Rate, Latency: res.Visible}
+		if err := plotLatency(o.plotOut, fmt.Sprintf("produce to visible, %d orders", o.n), []loadResult{lr}); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "latency chart: %s\n", o.plotOut)
+	}
+	return nil
+}
+
+type ingestResult struct {
+	Orders     int         `json:"orders"`
+	Broken     int         `json:"broken"`
+	Seconds    float64     `json:"seconds"`
+	Rate       float64     `json:"orders_per_second"`
+	ProduceSec float64     `json:"produce_seconds"`
+	Visible    latencyJSON `json:"produce_to_visible"`
+	Samples    int         `json:"samples"`
+	DeadLetter int64       `json:"dead_lettered"`
+	RawRate    float64     `json:"raw_orders_per_second,omitempty"`
+	Ratio      float64     `json:"end_to_end_over_raw,omitempty"`
+	visible    *histogram
+}
+
+func (r ingestResult) print(env environment) {
+	fmt.Fprintf(env.stdout, "end to end: %d orders in %.2fs = %.0f orders/s (producing took %.2fs); %d dead-lettered\n",
+		r.Orders, r.Seconds, r.Rate, r.ProduceSec, r.DeadLetter)
+	v := r.Visible
+	fmt.Fprintf(env.stdout, "produce to visible (%d samples): p50 %s  p90 %s  p99 %s  max %s\n", r.Samples, v.P50, v.P90, v.P99, v.Max)
+}
+
+// ingest produces the orders and watches them arrive.
+func ingest(ctx context.Context, env environment, o ingestOptions, brokers []string, base string) (ingestResult, error) {
+	conn, err := pgx.Connect(ctx, o.dbURL)
+	if err != nil {
+		return ingestResult{}, fmt.Errorf("connect to DATABASE_URL: %w", err)
+	}
+	defer conn.Close(context.Background())
+	before, err := countOnly(ctx, conn)
+	if err != nil {
+		return ingestResult{}, fmt.Errorf("count orders: %w", err)
+	}
+	dlqBefore, err := topicSize(brokers, o.dlqTopic)
+	if err != nil {
+		return ingestResult{}, err
+	}
+
+	fmt.Fprintf(env.stderr, "generating %d messages\n", o.n)
+	type msg struct {
+		key, value []byte
+		sample     bool
+	}
+	gen := orderfake.NewAt(uint64(time.Now().UnixNano()), time.Now())
+	msgs := make([]msg, o.n)
+	valid, sampled := 0, 0
+	every := max(1, o.n/max(o.samples, 1))
+	var last string // the last valid order produced
+	for i := range msgs {
+		if o.broken > 0 && float64(i%1000) < o.broken*1000 {
+			payload, _ := gen.Broken()
+			msgs[i] = msg{value: payload}
+			continue
+		}
+		ord := gen.Order()
+		msgs[i] = msg{key: []byte(ord.OrderUID), value: order.AppendJSON(nil, &ord), sample: valid%every == 0}
+		if msgs[i].sample {
+			sampled++
+		}
+		last = ord.OrderUID
+		valid++
+	}
+
+	pub, err := feed.NewPublisher(brokers, o.topic)
+	if err != nil {
+		return ingestResult{}, err
+	}
+	defer pub.Close()
+
+	// Watchers poll each sampled order until it is served: the time from
+	// just before it was sent to the first 200 is its produce-to-visible
+	// latency, everything included (producer batching, Kafka, the
+	// pipeline, the commit, the cache).
+	type sample struct {
+		uid  string
+		sent time.Time
+	}
+	samples := make(chan sample, sampled)
+	var (
+		visible histogram
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+	)
+	for range 16 {
+		wg.Go(func() {
+			for s := range samples {
+				uri := base + "/order/" + s.uid
+				for ctx.Err() == nil {
+					status, _, err := fasthttp.GetTimeout(nil, uri, 5*time.Second)
+					if err == nil && status == fasthttp.StatusOK {
+						mu.Lock()
+						visible.record(time.Since(s.sent))
+						mu.Unlock()
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+
+	fmt.Fprintf(env.stderr, "producing to %s\n", o.topic)
+	start := time.Now()
+	for i, m := range msgs {
+		if o.rate > 0 {
+			if wait := time.Until(start.Add(time.Duration(float64(i) / o.rate * float64(time.Second)))); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		sent := time.Now()
+		if err := pub.Send(ctx, m.key, m.value); err != nil {
+			close(samples)
+			return ingestResult{}, err
+		}
+		if m.sample {
+			samples <- sample{uid: string(m.key), sent: sent}
+		}
+	}
+	close(samples)
+	if err := pub.Flush(ctx); err != nil {
+		return ingestResult{}, err
+	}
+	produced := time.Since(start)
+
+	// Done when PostgreSQL holds every valid order and the last one is
+	// served.
+	for {
+		n, err := countOnly(ctx, conn)
+		if err != nil {
+			return ingestResult{}, fmt.Errorf("count orders: %w", err)
+		}
+		if n >= before+int64(valid) {
+			break
+		}
+		fmt.Fprintf(env.stderr, "\r  %d of %d stored", n-before, valid)
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return ingestResult{}, fmt.Errorf("waiting for the orders to be stored: %w", err)
+		}
+	}
+	for {
+		status, _, err := fasthttp.GetTimeout(nil, base+"/order/"+last, 5*time.Second)
+		if err == nil && status == fasthttp.StatusOK {
+			break
+		}
+		if err := sleepCtx(ctx, time.Millisecond); err != nil {
+			return ingestResult{}, fmt.Errorf("waiting for the last order to be served: %w", err)
+		}
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintln(env.stderr)
+	wg.Wait()
+
+	// The broken ones are dead-lettered in the same pass; give the DLQ
+	// stage a moment to finish its batch.
+	broken := o.n - valid
+	var dead int64
+	for {
+		after, err := topicSize(brokers, o.dlqTopic)
+		if err != nil {
+			return ingestResult{}, err
+		}
+		if dead = after - dlqBefore; dead >= int64(broken) {
+			break
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return ingestResult{}, fmt.Errorf("waiting for %d dead letters (have %d): %w", broken, dead, err)
+		}
+	}
+	return ingestResult{
+		Orders: valid, Broken: broken, Seconds: elapsed.Seconds(), Rate: float64(valid) / elapsed.Seconds(),
+		ProduceSec: produced.Seconds(), Visible: latencyOf(&visible), Samples: int(visible.n), DeadLetter: dead,
+		visible: &visible,
+	}, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// topicSize is the number of records topic holds.
+func topicSize(brokers []string, topic string) (int64, error) {
+	cfg := sarama.NewConfig()
+	cfg.Metadata.AllowAutoTopicCreation = false
+	client, err := sarama.NewClient(brokers, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("kafka %v: %w", brokers, err)
+	}
+	defer client.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		return 0, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	var n int64
+	for _, p := range parts {
+		oldest, err1 := client.GetOffset(topic, p, sarama.OffsetOldest)
+		newest, err2 := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("offsets of %s[%d]: %v %v", topic, p, err1, err2)
+		}
+		n += newest - oldest
+	}
+	return n, nil
+}
+
+func splitBrokers(s string) []string {
+	var out []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// checkLoopbackDB refuses a database that is not on this machine unless
+// allowed: the bench writes to it.
+func checkLoopbackDB(dbURL string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return usageError{"invalid -database-url: want postgres://user@127.0.0.1:5432/db"}
+	}
+	if _, err := checkLoopback("http://"+u.Host, false); err != nil {
+		return usageError{fmt.Sprintf("database %s is not loopback; pass -allow-remote to write to it on purpose", u.Host)}
+	}
+	return nil
+}
+
+// redactDB is a database URL without its password.
+func redactDB(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "(database)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,36 @@
+// Command bench measures orderd as a whole, in three modes:
+//
+//	bench http     closed-loop GET /order/{id} load, with an optional
+//	               fixed-bytes baseline measured in the same run
+//	bench ingest   orders produced to Kafka until all are stored and
+//	               servable, with the raw PostgreSQL write rate to compare
+//	bench restore  time from orderd's start to a warm cache and /health
+//	               green, with the memory it takes
+//
+// Every mode is bounded in time and count, targets 127.0.0.1 unless told
+// otherwise, and refuses to run unbounded. Run "go run ./bench MODE -h".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/storage"
+)
+
+// countOrders returns how many orders the database holds and the bytes of
+// their JSON.
+func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, 0, fmt.Errorf("connect to DATABASE_URL: %w", err)
+	}
+	defer conn.Close(context.Background())
+	err = conn.QueryRow(ctx, `SELECT count(*), coalesce(sum(octet_length(doc)), 0) FROM orders`).Scan(&n, &jsonBytes)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count orders: %w (has orderd's schema been applied to this database?)", err)
+	}
+	return n, jsonBytes, nil
+}
+
+// countOnly is countOrders without the byte sum, cheap enough to poll.
+func countOnly(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	var n int64
+	err := conn.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n)
+	return n, err
+}
+
+// generate makes n valid orders with their canonical JSON.
+func generate(seed uint64, n int) []storage.Record {
+	gen := orderfake.NewAt(seed, time.Now())
+	recs := make([]storage.Record, n)
+	for i := range recs {
+		o := gen.Order()
+		recs[i] = storage.Record{Order: &o, JSON: order.AppendJSON(nil, &o)}
+	}
+	return recs
+}
+
+// saveRaw writes recs straight to PostgreSQL through the store's batch
+// path, batch orders per transaction, writers transactions at once: what
+// orderd's writer does, without Kafka, decoding or the cache. It returns
+// the orders/s achieved.
+func saveRaw(ctx context.Context, dbURL string, recs []storage.Record, batch, writers int, progress io.Writer) (float64, error) {
+	pg, err := storage.OpenPostgres(ctx, withPool(dbURL, writers+1))
+	if err != nil {
+		return 0, err
+	}
+	defer pg.Close()
+	batches := make(chan []storage.Record)
+	var (
+		wg    sync.WaitGroup
+		done  atomic.Int64
+		first error
+		mu    sync.Mutex
+	)
+	start := time.Now()
+	for range writers {
+		wg.Go(func() {
+			for b := range batches {
+				if _, err := pg.SaveOrders(ctx, b); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+				if n := done.Add(int64(len(b))); progress != nil && n%(int64(batch)*50) == 0 {
+					fmt.Fprintf(progress, "\r  %d of %d orders written", n, len(recs))
+				}
+			}
+		})
+	}
+	for i := 0; i < len(recs); i += batch {
+		select {
+		case batches <- recs[i:min(i+batch, len(recs))]:
+		case <-ctx.Done():
+		}
+	}
+	close(batches)
+	wg.Wait()
+	if progress != nil {
+		fmt.Fprintln(progress)
+	}
+	if first != nil {
+		return 0, first
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return float64(len(recs)) / time.Since(start).Seconds(), nil
+}
+
+// withPool sets pool_max_conns in a PostgreSQL URL.
+func withPool(dbURL string, conns int) string {
+	sep := "?"
+	for _, c := range dbURL {
+		if c == '?' {
+			sep = "&"
+		}
+	}
+	return fmt.Sprintf("%s%spool_max_conns=%d", dbURL, sep, conns)
+}
