@@ -6,6 +6,7 @@ import (
 
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
 )
 
 func TestGenerate_PublishesTheRequestedMix(t *testing.T) {
@@ -50,5 +51,31 @@ func TestGenerate_PublishesTheRequestedMix(t *testing.T) {
 func TestGenerate_RefusesImpossibleShares(t *testing.T) {
 	if _, err := Generate(context.Background(), nil, Options{Count: 1, Broken: 0.7, Duplicates: 0.5}); err == nil {
 		t.Fatal("broken + duplicate shares above 1 accepted")
+	}
+}
+
+// Sent faster than the broker answers, sarama packs many orders into one
+// request; every batch must still fit the topic's max.message.bytes.
+func TestPublisher_FullSpeedBatchesFitTheTopic(t *testing.T) {
+	brokers, _ := testenv.Kafka(t, "orders")
+	pub, err := NewPublisher(brokers, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := orderfake.New(5)
+	msgs := make([][]byte, 20000)
+	for i := range msgs {
+		msgs[i] = gen.OrderJSON() // about 2.5 KB each: 50 MB in all
+	}
+	for _, m := range msgs {
+		if err := pub.Send(context.Background(), nil, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pub.Close(); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	if pub.Acked() != int64(len(msgs)) {
+		t.Fatalf("acknowledged %d of %d", pub.Acked(), len(msgs))
 	}
 }

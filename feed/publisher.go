@@ -38,9 +38,9 @@ func NewPublisher(brokers []string, topic string) (*Publisher, error) {
 	cfg.Net.MaxOpenRequests = 1
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
-	// The broker's max.message.bytes decides what is too big; the producer
-	// must not refuse first, or oversized test messages never reach it.
-	cfg.Producer.MaxMessageBytes = 64 << 20
+	// Producer.MaxMessageBytes stays sarama's default (1,000,000): sarama
+	// also caps each record batch at it, and a batch larger than the
+	// topic's max.message.bytes is refused whole by the broker.
 	producer, err := sarama.NewAsyncProducer(brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("producer for %s: %w", topic, err)
