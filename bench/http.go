@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	crand "crypto/rand"
@@ -11,6 +12,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +41,7 @@ type httpOptions struct {
 	idCount     int
 	miss        float64
 	baseline    bool
+	baselineOut bool // run the baseline server as a separate process
 	timeout     time.Duration
 	jsonOut     string
 	plotOut     string
@@ -62,6 +66,7 @@ func runHTTP(ctx context.Context, env environment, args []string) error {
 	fs.IntVar(&o.idCount, "id-count", 1000, "how many ids to fetch from /api/orders")
 	fs.Float64Var(&o.miss, "miss", 0, "share of requests for ids that do not exist, 0 to 1")
 	fs.BoolVar(&o.baseline, "baseline", false, "also measure a fixed-bytes fasthttp server in this process")
+	fs.BoolVar(&o.baselineOut, "baseline-process", false, "with -baseline, run that server as a separate process, as orderd is")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.StringVar(&o.jsonOut, "json", "", "write the figures to this JSON file")
 	fs.StringVar(&o.plotOut, "plot", "", "write a latency distribution chart to this .svg or .png file")
@@ -108,7 +113,11 @@ func runHTTP(ctx context.Context, env environment, args []string) error {
 	res.print(env.stdout)
 
 	if o.baseline {
-		base, stop, err := startBaseline(size)
+		start := startBaseline
+		if o.baselineOut {
+			start = startBaselineProcess
+		}
+		base, stop, err := start(size)
 		if err != nil {
 			return err
 		}
@@ -252,6 +261,53 @@ func startBaseline(size int) (addr string, stop func(), err error) {
 	}}
 	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown below
 	return ln.Addr().String(), func() { _ = srv.Shutdown() }, nil
+}
+
+// startBaselineProcess runs the baseline server in a child process (this
+// program's serve-baseline mode): the same topology as orderd, so the
+// comparison is not skewed by client and server sharing one Go scheduler.
+func startBaselineProcess(size int) (addr string, stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(self, "serve-baseline", "-size", strconv.Itoa(size))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("baseline process: %w", err)
+	}
+	return strings.TrimSpace(line), stop, nil
+}
+
+// serveBaseline is the hidden serve-baseline mode: the baseline server on
+// its own, printing its address, until SIGTERM.
+func serveBaseline(ctx context.Context, env environment, args []string) error {
+	fs := env.flags("serve-baseline", "The baseline server of http -baseline-process.\n")
+	size := fs.Int("size", 1500, "body size")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	addr, stop, err := startBaseline(*size)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintln(env.stdout, addr)
+	<-ctx.Done()
+	return nil
 }
 
 // loadResult is one measured run.
@@ -459,7 +515,7 @@ type httpReport struct {
 func (o httpOptions) report(ids, size int) map[string]any {
 	return map[string]any{
 		"url": o.url, "connections": o.conns, "duration": o.duration.String(), "count": o.count,
-		"miss": o.miss, "ids": ids, "order_bytes": size, "baseline": o.baseline,
+		"miss": o.miss, "ids": ids, "order_bytes": size, "baseline": o.baseline, "baseline_process": o.baselineOut,
 	}
 }
 

@@ -263,6 +263,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 
 	// Done when PostgreSQL holds every valid order and the last one is
 	// served.
+	lastProgress := time.Now()
 	for {
 		n, err := countOnly(ctx, conn)
 		if err != nil {
@@ -271,7 +272,10 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		if n >= before+int64(valid) {
 			break
 		}
-		fmt.Fprintf(env.stderr, "\r  %d of %d stored", n-before, valid)
+		if time.Since(lastProgress) >= time.Second {
+			fmt.Fprintf(env.stderr, "\r  %d of %d stored", n-before, valid)
+			lastProgress = time.Now()
+		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return ingestResult{}, fmt.Errorf("waiting for the orders to be stored: %w", err)
 		}

@@ -43,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runIngest(ctx, env, args[1:])
 	case "restore":
 		return runRestore(ctx, env, args[1:])
+	case "serve-baseline": // started by http -baseline-process
+		return serveBaseline(ctx, env, args[1:])
 	default:
 		fmt.Fprintf(stderr, "bench: unknown mode %q\n\n%s", args[0], overview)
 		return usageError{"unknown mode " + args[0]}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -78,5 +80,38 @@ func TestHTTP_MeasuresAServerAndTheBaseline(t *testing.T) {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+}
+
+// TestMain lets this test binary stand in for bench when http
+// -baseline-process starts "bench serve-baseline" as a child.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestHTTP_BaselineInAProcessOfItsOwn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"order_uid":"known"}`) }}
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+	ids := filepath.Join(t.TempDir(), "ids")
+	if err := os.WriteFile(ids, []byte("known\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runBench(t, "http", "-url", "http://"+ln.Addr().String(), "-ids", ids, "-n", "500", "-d", "0",
+		"-c", "2", "-warmup", "0", "-baseline", "-baseline-process")
+	if err != nil || !strings.Contains(out, "of the fixed-bytes rate") {
+		t.Fatalf("bench http -baseline-process: %v\n%s", err, out)
 	}
 }

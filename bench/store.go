@@ -16,8 +16,14 @@ import (
 )
 
 // countOrders returns how many orders the database holds and the bytes of
-// their JSON.
+// their JSON. It applies orderd's migrations first, as orderd would, so a
+// fresh database can be seeded.
 func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err error) {
+	pg, err := storage.OpenPostgres(ctx, dbURL)
+	if err != nil {
+		return 0, 0, fmt.Errorf("open DATABASE_URL: %w", err)
+	}
+	pg.Close()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return 0, 0, fmt.Errorf("connect to DATABASE_URL: %w", err)
@@ -25,9 +31,22 @@ func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err err
 	defer conn.Close(context.Background())
 	err = conn.QueryRow(ctx, `SELECT count(*), coalesce(sum(octet_length(doc)), 0) FROM orders`).Scan(&n, &jsonBytes)
 	if err != nil {
-		return 0, 0, fmt.Errorf("count orders: %w (has orderd's schema been applied to this database?)", err)
+		return 0, 0, fmt.Errorf("count orders: %w", err)
 	}
 	return n, jsonBytes, nil
+}
+
+// vacuum runs VACUUM (ANALYZE) on the orders table.
+func vacuum(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("connect to DATABASE_URL: %w", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) orders`); err != nil {
+		return fmt.Errorf("vacuum orders: %w", err)
+	}
+	return nil
 }
 
 // countOnly is countOrders without the byte sum, cheap enough to poll.

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -468,6 +469,12 @@ func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, comp *healt
 		if err == nil {
 			m.duration.Set(time.Since(start).Seconds())
 			m.orders.Set(float64(n))
+			// The cache grew by doubling while it filled; the buffers it
+			// outgrew are garbage the runtime would hand back to the OS only
+			// gradually. Hand them back now, once, so the resident memory
+			// after start is the cache's (about 1.1x the orders' JSON, not
+			// 1.5x).
+			debug.FreeOSMemory()
 			comp.OK()
 			log.Info().Int("orders", n).Stringer("took", time.Since(start)).Msg("cache warmed up")
 			return

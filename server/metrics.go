@@ -59,10 +59,20 @@ func (m *Metrics) route(route string) *routeMetrics {
 func (m *Metrics) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	rm := m.route(route)
 	return func(ctx *fasthttp.RequestCtx) {
-		start := time.Now()
+		start := requestStart(ctx)
 		h(ctx)
 		rm.observe(ctx.Response.StatusCode(), time.Since(start))
 	}
+}
+
+// requestStart is when fasthttp finished reading the request: it reads the
+// clock for every request anyway (RequestCtx.Time), so the latency costs
+// one clock read, not two.
+func requestStart(ctx *fasthttp.RequestCtx) time.Time {
+	if t := ctx.Time(); !t.IsZero() {
+		return t
+	}
+	return time.Now()
 }
 
 func (rm *routeMetrics) observe(status int, took time.Duration) {

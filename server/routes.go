@@ -56,7 +56,7 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 		ctx.Response.Header.SetCanonical(headerNosniff, valueNosniff)
 		if ctx.IsGet() {
 			if id := orderIDFromPath(ctx.Path()); id != nil {
-				start := time.Now()
+				start := requestStart(ctx)
 				getOrder(ctx, id)
 				order.observe(ctx.Response.StatusCode(), time.Since(start))
 				return
