@@ -324,13 +324,18 @@ type loadResult struct {
 }
 
 type latencyJSON struct {
-	Mean, P50, P90, P99, P999, Max string
-	MeanMS                         float64 `json:"mean_ms"`
-	P50MS                          float64 `json:"p50_ms"`
-	P90MS                          float64 `json:"p90_ms"`
-	P99MS                          float64 `json:"p99_ms"`
-	P999MS                         float64 `json:"p999_ms"`
-	MaxMS                          float64 `json:"max_ms"`
+	Mean   string  `json:"mean"`
+	P50    string  `json:"p50"`
+	P90    string  `json:"p90"`
+	P99    string  `json:"p99"`
+	P999   string  `json:"p999"`
+	Max    string  `json:"max"`
+	MeanMS float64 `json:"mean_ms"`
+	P50MS  float64 `json:"p50_ms"`
+	P90MS  float64 `json:"p90_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	P999MS float64 `json:"p999_ms"`
+	MaxMS  float64 `json:"max_ms"`
 }
 
 func latencyOf(h *histogram) latencyJSON {
