@@ -321,6 +321,7 @@ type loadResult struct {
 	Errors   map[string]uint64 `json:"errors"`
 	Latency  latencyJSON       `json:"latency"`
 	hist     *histogram
+	rateUnit string // for the chart's legend; req/s when empty
 }
 
 type latencyJSON struct {

@@ -129,7 +129,7 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 		}
 	}
 	if o.plotOut != "" && res.visible != nil {
-		lr := loadResult{Name: "produce to visible", hist: res.visible, RPS: res.Rate, Latency: res.Visible}
+		lr := loadResult{Name: "produce to visible", hist: res.visible, RPS: res.Rate, Latency: res.Visible, rateUnit: "orders/s"}
 		if err := plotLatency(o.plotOut, fmt.Sprintf("produce to visible, %d orders", o.n), []loadResult{lr}); err != nil {
 			return err
 		}

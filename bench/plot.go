@@ -32,7 +32,12 @@ func plotLatency(path, title string, results []loadResult) error {
 			ms := float64(lat[i]) / float64(time.Millisecond)
 			pts = append(pts, plotter.XY{X: max(ms, 0.001), Y: frac[i]}) // a log axis has no zero
 		}
-		lines = append(lines, fmt.Sprintf("%s: p99 %s, %.0f req/s", r.Name, r.Latency.P99, r.RPS), pts)
+		unit := r.rateUnit
+		if unit == "" {
+			unit = "req/s"
+		}
+		p99 := r.hist.quantile(0.99).Round(10 * time.Microsecond)
+		lines = append(lines, fmt.Sprintf("%s: p99 %s, %.0f %s", r.Name, p99, r.RPS, unit), pts)
 	}
 	if err := plotutil.AddLines(p, lines...); err != nil {
 		return fmt.Errorf("plot: %w", err)
