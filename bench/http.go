@@ -474,9 +474,12 @@ func loop(ctx context.Context, progress interface{ Write([]byte) (int, error) },
 			}
 		})
 	}
-	stop := make(chan struct{})
-	if progress != nil {
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	if progress == nil {
+		close(stopped)
+	} else {
 		go func() {
+			defer close(stopped)
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			start, last := time.Now(), uint64(0)
@@ -495,6 +498,7 @@ func loop(ctx context.Context, progress interface{ Write([]byte) (int, error) },
 	}
 	wg.Wait()
 	close(stop)
+	<-stopped // its last line is written before anyone else writes
 	return workers, ctx.Err()
 }
 
