@@ -15,6 +15,7 @@ import (
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/pipeline"
 )
 
 const ingestSynopsis = `Produces -n generated orders to Kafka with sarama, as fast as possible or at
@@ -276,7 +277,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 			fmt.Fprintf(env.stderr, "\r  %d of %d stored", n-before, valid)
 			lastProgress = time.Now()
 		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+		if err := pipeline.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return ingestResult{}, fmt.Errorf("waiting for the orders to be stored: %w", err)
 		}
 	}
@@ -285,7 +286,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		if err == nil && status == fasthttp.StatusOK {
 			break
 		}
-		if err := sleepCtx(ctx, time.Millisecond); err != nil {
+		if err := pipeline.Sleep(ctx, time.Millisecond); err != nil {
 			return ingestResult{}, fmt.Errorf("waiting for the last order to be served: %w", err)
 		}
 	}
@@ -305,7 +306,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		if dead = after - dlqBefore; dead >= int64(broken) {
 			break
 		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+		if err := pipeline.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return ingestResult{}, fmt.Errorf("waiting for %d dead letters (have %d): %w", broken, dead, err)
 		}
 	}
@@ -314,17 +315,6 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		ProduceSec: produced.Seconds(), Visible: latencyOf(&visible), Samples: int(visible.n), DeadLetter: dead,
 		visible: &visible,
 	}, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // topicSize is the number of records topic holds.
