@@ -52,9 +52,22 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 	panic("unreachable")
 }
 
-// quiet fails the test if ch yields a value within d.
+// quiet fails the test if ch yields a value now or within d. The
+// non-blocking look comes first: with d = 0, a select between a waiting value
+// and an expired timer would pick either, and miss the value half the time.
 func quiet[T any](t *testing.T, ch <-chan T, d time.Duration) {
 	t.Helper()
+	select {
+	case v, ok := <-ch:
+		if ok {
+			t.Fatalf("received %v, want nothing", v)
+		}
+		return
+	default:
+	}
+	if d <= 0 {
+		return
+	}
 	select {
 	case v, ok := <-ch:
 		if ok {
