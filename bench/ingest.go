@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/jackc/pgx/v5"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
@@ -162,16 +162,22 @@ func (r ingestResult) print(env environment) {
 
 // ingest produces the orders and watches them arrive.
 func ingest(ctx context.Context, env environment, o ingestOptions, brokers []string, base string) (ingestResult, error) {
-	conn, err := pgx.Connect(ctx, o.dbURL)
+	pg, err := openStore(ctx, o.dbURL, 1)
 	if err != nil {
-		return ingestResult{}, fmt.Errorf("connect to DATABASE_URL: %w", err)
+		return ingestResult{}, err
 	}
-	defer conn.Close(context.Background())
-	before, err := countOnly(ctx, conn)
+	defer pg.Close()
+	before, err := pg.CountOrders(ctx)
 	if err != nil {
-		return ingestResult{}, fmt.Errorf("count orders: %w", err)
+		return ingestResult{}, err
 	}
-	dlqBefore, err := topicSize(brokers, o.dlqTopic)
+	client, err := sarama.NewClient(brokers, dlq.ClientConfig("orderd-bench"))
+	if err != nil {
+		return ingestResult{}, fmt.Errorf("kafka %v: %w", brokers, err)
+	}
+	defer client.Close()
+	deadLetters := dlq.NewReader(client, o.dlqTopic)
+	dlqBefore, err := deadLetters.Size(ctx)
 	if err != nil {
 		return ingestResult{}, err
 	}
@@ -266,9 +272,9 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 	// served.
 	lastProgress := time.Now()
 	for {
-		n, err := countOnly(ctx, conn)
+		n, err := pg.CountOrders(ctx)
 		if err != nil {
-			return ingestResult{}, fmt.Errorf("count orders: %w", err)
+			return ingestResult{}, err
 		}
 		if n >= before+int64(valid) {
 			break
@@ -299,7 +305,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 	broken := o.n - valid
 	var dead int64
 	for {
-		after, err := topicSize(brokers, o.dlqTopic)
+		after, err := deadLetters.Size(ctx)
 		if err != nil {
 			return ingestResult{}, err
 		}
@@ -315,31 +321,6 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		ProduceSec: produced.Seconds(), Visible: latencyOf(&visible), Samples: int(visible.n), DeadLetter: dead,
 		visible: &visible,
 	}, nil
-}
-
-// topicSize is the number of records topic holds.
-func topicSize(brokers []string, topic string) (int64, error) {
-	cfg := sarama.NewConfig()
-	cfg.Metadata.AllowAutoTopicCreation = false
-	client, err := sarama.NewClient(brokers, cfg)
-	if err != nil {
-		return 0, fmt.Errorf("kafka %v: %w", brokers, err)
-	}
-	defer client.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		return 0, fmt.Errorf("partitions of %s: %w", topic, err)
-	}
-	var n int64
-	for _, p := range parts {
-		oldest, err1 := client.GetOffset(topic, p, sarama.OffsetOldest)
-		newest, err2 := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err1 != nil || err2 != nil {
-			return 0, fmt.Errorf("offsets of %s[%d]: %v %v", topic, p, err1, err2)
-		}
-		n += newest - oldest
-	}
-	return n, nil
 }
 
 func splitBrokers(s string) []string {

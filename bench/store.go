@@ -8,28 +8,30 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
 )
 
+// openStore opens orderd's store on dbURL, applying orderd's migrations as
+// orderd would, so a fresh database can be seeded and counted.
+func openStore(ctx context.Context, dbURL string, conns int) (*storage.Postgres, error) {
+	pg, err := storage.OpenPostgres(ctx, storage.WithPoolSize(dbURL, conns))
+	if err != nil {
+		return nil, fmt.Errorf("open DATABASE_URL: %w", err)
+	}
+	return pg, nil
+}
+
 // countOrders returns how many orders the database holds and the bytes of
-// their JSON. It applies orderd's migrations first, as orderd would, so a
-// fresh database can be seeded.
+// their JSON.
 func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err error) {
-	pg, err := storage.OpenPostgres(ctx, dbURL)
+	pg, err := openStore(ctx, dbURL, 1)
 	if err != nil {
-		return 0, 0, fmt.Errorf("open DATABASE_URL: %w", err)
+		return 0, 0, err
 	}
-	pg.Close()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return 0, 0, fmt.Errorf("connect to DATABASE_URL: %w", err)
-	}
-	defer conn.Close(context.Background())
-	err = conn.QueryRow(ctx, `SELECT count(*), coalesce(sum(octet_length(doc)), 0) FROM orders`).Scan(&n, &jsonBytes)
+	defer pg.Close()
+	err = pg.Pool().QueryRow(ctx, `SELECT count(*), coalesce(sum(octet_length(doc)), 0) FROM orders`).Scan(&n, &jsonBytes)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count orders: %w", err)
 	}
@@ -38,22 +40,15 @@ func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err err
 
 // vacuum runs VACUUM (ANALYZE) on the orders table.
 func vacuum(ctx context.Context, dbURL string) error {
-	conn, err := pgx.Connect(ctx, dbURL)
+	pg, err := openStore(ctx, dbURL, 1)
 	if err != nil {
-		return fmt.Errorf("connect to DATABASE_URL: %w", err)
+		return err
 	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) orders`); err != nil {
+	defer pg.Close()
+	if _, err := pg.Pool().Exec(ctx, `VACUUM (ANALYZE) orders`); err != nil {
 		return fmt.Errorf("vacuum orders: %w", err)
 	}
 	return nil
-}
-
-// countOnly is countOrders without the byte sum, cheap enough to poll.
-func countOnly(ctx context.Context, conn *pgx.Conn) (int64, error) {
-	var n int64
-	err := conn.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n)
-	return n, err
 }
 
 // generate makes n valid orders with their canonical JSON.
@@ -72,7 +67,7 @@ func generate(seed uint64, n int) []storage.Record {
 // orderd's writer does, without Kafka, decoding or the cache. It returns
 // the orders/s achieved.
 func saveRaw(ctx context.Context, dbURL string, recs []storage.Record, batch, writers int, progress io.Writer) (float64, error) {
-	pg, err := storage.OpenPostgres(ctx, withPool(dbURL, writers+1))
+	pg, err := openStore(ctx, dbURL, writers+1)
 	if err != nil {
 		return 0, err
 	}
@@ -120,15 +115,4 @@ func saveRaw(ctx context.Context, dbURL string, recs []storage.Record, batch, wr
 		return 0, err
 	}
 	return float64(len(recs)) / time.Since(start).Seconds(), nil
-}
-
-// withPool sets pool_max_conns in a PostgreSQL URL.
-func withPool(dbURL string, conns int) string {
-	sep := "?"
-	for _, c := range dbURL {
-		if c == '?' {
-			sep = "&"
-		}
-	}
-	return fmt.Sprintf("%s%spool_max_conns=%d", dbURL, sep, conns)
 }

@@ -83,12 +83,3 @@ func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
 		t.Fatalf("-h: %v\n%s", err, usage.String())
 	}
 }
-
-func TestWithPoolSize_KeepsAnExplicitSetting(t *testing.T) {
-	if got := withPoolSize("postgres://db/o?pool_max_conns=3", 12); got != "postgres://db/o?pool_max_conns=3" {
-		t.Errorf("explicit pool_max_conns replaced: %s", got)
-	}
-	if got := withPoolSize("postgres://db/o?sslmode=disable", 12); !strings.Contains(got, "pool_max_conns=12") || !strings.Contains(got, "sslmode=disable") {
-		t.Errorf("pool size not added: %s", got)
-	}
-}

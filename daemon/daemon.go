@@ -13,10 +13,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -374,7 +372,10 @@ func (d *daemon) openStore(ctx context.Context, comp *health.Component) (storage
 	}
 	log := d.component("store")
 	retry := d.retry()
-	dbURL := withPoolSize(d.cfg.DatabaseURL, d.cfg.ReadConcurrency+d.cfg.Writers+2)
+	// Enough connections for every writer, every read-through query and
+	// the health check, so a burst of cache misses never starves the
+	// writer; pgxpool would otherwise allow only max(4, GOMAXPROCS).
+	dbURL := storage.WithPoolSize(d.cfg.DatabaseURL, d.cfg.ReadConcurrency+d.cfg.Writers+2)
 	for attempt := 1; ; attempt++ {
 		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		pg, err := storage.OpenPostgres(connectCtx, dbURL)
@@ -395,24 +396,6 @@ func (d *daemon) openStore(ctx context.Context, comp *health.Component) (storage
 			return nil, err
 		}
 	}
-}
-
-// withPoolSize sets pool_max_conns in a PostgreSQL URL that does not set it:
-// enough connections for every writer, every read-through query and the
-// health check, so a burst of cache misses never starves the writer. pgxpool
-// would otherwise allow only max(4, GOMAXPROCS).
-func withPoolSize(dbURL string, conns int) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return dbURL // validated at start; OpenPostgres reports it
-	}
-	q := u.Query()
-	if q.Has("pool_max_conns") {
-		return dbURL
-	}
-	q.Set("pool_max_conns", strconv.Itoa(conns))
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func (d *daemon) closeStore(s storage.Store) {

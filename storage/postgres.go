@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,7 +50,24 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	return &Postgres{pool: pool}, nil
 }
 
-// Pool returns the connection pool, for tests and health checks.
+// WithPoolSize returns dbURL with pool_max_conns set to conns, unless the URL
+// sets it already (the operator's choice wins), or unchanged if it is not a
+// URL (OpenPostgres reports that).
+func WithPoolSize(dbURL string, conns int) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		return dbURL
+	}
+	q := u.Query()
+	if q.Has("pool_max_conns") {
+		return dbURL
+	}
+	q.Set("pool_max_conns", strconv.Itoa(conns))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Pool returns the connection pool, for tests and tools.
 func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
 
 // Ping implements Store.
