@@ -101,7 +101,7 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 		"decode received":     {n(m.Decode.In), len(inputs)},
 		"cache acked":         {n(m.Cache.Out), len(inputs) - broken},
 		"dead-letters sent":   {n(m.DeadLetter.Out), broken},
-		"orders inserted":     {n(m.stored["inserted"]), len(valid)},
+		"orders inserted":     {n(m.stored[storage.Inserted]), len(valid)},
 		"conflicts":           {n(m.deadLettered[dlq.ReasonConflict]), 1},
 		"write dead-lettered": {n(m.Write.Dead), 1},
 	} {

@@ -8,6 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/storage"
 )
 
 // Metrics are the ingest pipeline's Prometheus metrics. Everything a stage
@@ -21,7 +22,7 @@ type Metrics struct {
 
 	batchSize     prometheus.Histogram
 	batchDuration prometheus.Histogram
-	stored        map[string]prometheus.Counter // by storage outcome
+	stored        [storage.Refused + 1]prometheus.Counter // by storage outcome; set for Inserted and Duplicate
 	deadLettered  map[dlq.Reason]prometheus.Counter
 	retries       *prometheus.CounterVec
 
@@ -96,9 +97,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "orderd_orders_stored_total",
 		Help: "Orders the writer saved, by outcome: inserted (new) or duplicate (an identical redelivery).",
 	}, []string{"outcome"})
-	m.stored = map[string]prometheus.Counter{
-		"inserted":  stored.WithLabelValues("inserted"),
-		"duplicate": stored.WithLabelValues("duplicate"),
+	for _, o := range []storage.Outcome{storage.Inserted, storage.Duplicate} {
+		m.stored[o] = stored.WithLabelValues(o.String())
 	}
 	dead := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orderd_dlq_records_total",
@@ -163,7 +163,7 @@ func (m *Metrics) forgetPartition(p int32) {
 }
 
 // Inserted is how many new orders the writer has stored since start.
-func (m *Metrics) Inserted() int64 { return int64(counterValue(m.stored["inserted"])) }
+func (m *Metrics) Inserted() int64 { return int64(counterValue(m.stored[storage.Inserted])) }
 
 // DeadLettered is how many messages were dead-lettered since start, by
 // reason.

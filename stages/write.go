@@ -45,7 +45,7 @@ func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
 			for i, env := range batch {
 				switch res := results[i]; res.Outcome {
 				case storage.Inserted, storage.Duplicate:
-					w.Metrics.stored[res.Outcome.String()].Inc()
+					w.Metrics.stored[res.Outcome].Inc()
 					if err = pipeline.Send(ctx, out, env); err == nil {
 						count.Out.Inc()
 					}
