@@ -66,7 +66,8 @@ func (d *daemon) component(name string) zerolog.Logger {
 	return d.log.With().Str("component", name).Logger()
 }
 
-func (d *daemon) retry() pipeline.Backoff {
+// backoff spaces out every retry of the daemon and its stages.
+func (d *daemon) backoff() pipeline.Backoff {
 	return pipeline.Backoff{Min: 100 * time.Millisecond, Max: d.cfg.RetryMaxBackoff}
 }
 
@@ -172,7 +173,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}()
 	kafkaCh := make(chan *kafkaClients, 1)
 	go func() {
-		k, err := connectKafka(ctx, cfg, brokers, d.component("kafka"), kafkaHealth, d.metrics)
+		k, err := d.connectKafka(ctx, brokers, kafkaHealth)
 		if err == nil {
 			kafkaCh <- k
 		}
@@ -235,7 +236,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Health:       kafkaHealth,
 		Log:          d.component("consumer"),
 		Metrics:      d.metrics,
-		Retry:        d.retry(),
+		Retry:        d.backoff(),
 	}
 	ingest := &stages.Ingest{
 		Workers:         cfg.Workers,
@@ -244,12 +245,12 @@ func (d *daemon) run(ctx context.Context) error {
 		BatchLinger:     cfg.BatchLinger,
 		Writers:         cfg.Writers,
 		Writer: &stages.Writer{
-			Store: store, Health: writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.retry(),
+			Store: store, Health: writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.backoff(),
 		},
 		Orders: orders,
 		DeadLetters: &stages.DeadLetters{
 			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, Health: dlqHealth,
-			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.retry(), MaxBatch: 256,
+			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,
 	}
@@ -371,31 +372,24 @@ func (d *daemon) openStore(ctx context.Context, comp *health.Component) (storage
 		return storage.NewMemory(), nil
 	}
 	log := d.component("store")
-	retry := d.retry()
 	// Enough connections for every writer, every read-through query and
 	// the health check, so a burst of cache misses never starves the
 	// writer; pgxpool would otherwise allow only max(4, GOMAXPROCS).
 	dbURL := storage.WithPoolSize(d.cfg.DatabaseURL, d.cfg.ReadConcurrency+d.cfg.Writers+2)
-	for attempt := 1; ; attempt++ {
-		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		pg, err := storage.OpenPostgres(connectCtx, dbURL)
-		cancel()
-		if err == nil {
-			comp.OK()
-			log.Info().Str("database_url", d.cfg.redactedDatabaseURL()).Msg("postgresql connected, migrations applied")
-			return pg, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		delay := retry.Delay(attempt)
-		d.metrics.Retry(stages.RetryConnect)
-		comp.Fail(fmt.Errorf("connect to postgresql: %w", err))
-		log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("postgresql unavailable; retrying")
-		if err := pipeline.Sleep(ctx, delay); err != nil {
-			return nil, err
-		}
+	var pg *storage.Postgres
+	err := d.keepTrying(ctx, log, comp, stages.RetryConnect, "connect to postgresql", "postgresql unavailable; retrying",
+		func(ctx context.Context) (err error) {
+			connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			pg, err = storage.OpenPostgres(connectCtx, dbURL)
+			return err
+		})
+	if err != nil {
+		return nil, err
 	}
+	comp.OK()
+	log.Info().Str("database_url", d.cfg.redactedDatabaseURL()).Msg("postgresql connected, migrations applied")
+	return pg, nil
 }
 
 func (d *daemon) closeStore(s storage.Store) {
@@ -444,33 +438,27 @@ func (d *daemon) watchStore(ctx context.Context, s storage.Store, comp *health.C
 // retrying while the store fails.
 func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, comp *health.Component, m warmUpMetrics) {
 	log := d.component("warmup")
-	retry := d.retry()
-	for attempt := 1; ; attempt++ {
-		comp.Wait("loading stored orders into the cache")
-		start := time.Now()
-		n, err := orders.WarmUp(ctx)
-		if err == nil {
-			m.duration.Set(time.Since(start).Seconds())
-			m.orders.Set(float64(n))
-			// The cache grew by doubling while it filled; the buffers it
-			// outgrew are garbage the runtime would hand back to the OS only
-			// gradually. Hand them back now, once, so the resident memory
-			// after start is the cache's (about 1.1x the orders' JSON, not
-			// 1.5x).
-			debug.FreeOSMemory()
-			comp.OK()
-			log.Info().Int("orders", n).Stringer("took", time.Since(start)).Msg("cache warmed up")
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		delay := retry.Delay(attempt)
-		d.metrics.Retry(stages.RetryWarmUp)
-		comp.Fail(fmt.Errorf("cache warm-up: %w", err))
-		log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("cache warm-up failed; retrying")
-		if pipeline.Sleep(ctx, delay) != nil {
-			return
-		}
+	var (
+		n     int
+		start time.Time
+	)
+	err := d.keepTrying(ctx, log, comp, stages.RetryWarmUp, "cache warm-up", "cache warm-up failed; retrying",
+		func(ctx context.Context) (err error) {
+			comp.Wait("loading stored orders into the cache")
+			start = time.Now()
+			n, err = orders.WarmUp(ctx)
+			return err
+		})
+	if err != nil {
+		return // stopped before it finished
 	}
+	m.duration.Set(time.Since(start).Seconds())
+	m.orders.Set(float64(n))
+	// The cache grew by doubling while it filled; the buffers it outgrew
+	// are garbage the runtime would hand back to the OS only gradually.
+	// Hand them back now, once, so the resident memory after start is the
+	// cache's (about 1.1x the orders' JSON, not 1.5x).
+	debug.FreeOSMemory()
+	comp.OK()
+	log.Info().Int("orders", n).Stringer("took", time.Since(start)).Msg("cache warmed up")
 }

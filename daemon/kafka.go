@@ -12,7 +12,6 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
-	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
 )
 
@@ -35,32 +34,38 @@ type kafkaClients struct {
 }
 
 // close leaves the consumer group, then closes the producers and the admin
-// client.
+// client: whichever of them were opened.
 func (k *kafkaClients) close() error {
-	return errors.Join(k.group.Close(), k.dlq.Close(), k.adminProduce.Close(), k.admin.Close())
-}
-
-// connectKafka connects to the brokers, retrying with backoff while they are
-// unreachable and reporting why on comp, until it succeeds or ctx ends.
-func connectKafka(ctx context.Context, cfg Config, brokers []string, log zerolog.Logger, comp *health.Component, m *stages.Metrics) (*kafkaClients, error) {
-	retry := pipeline.Backoff{Min: 200 * time.Millisecond, Max: cfg.RetryMaxBackoff}
-	for attempt := 1; ; attempt++ {
-		k, err := openKafka(cfg, brokers, log)
-		if err == nil {
-			return k, nil
-		}
-		delay := retry.Delay(attempt)
-		m.Retry(stages.RetryConnect)
-		comp.Fail(fmt.Errorf("connect to kafka %v: %w", brokers, err))
-		log.Warn().Err(err).Strs("brokers", brokers).Int("attempt", attempt).Stringer("retry_in", delay).
-			Msg("kafka unavailable; retrying")
-		if err := pipeline.Sleep(ctx, delay); err != nil {
-			return nil, err
-		}
+	var errs []error
+	if k.group != nil {
+		errs = append(errs, k.group.Close())
 	}
+	if k.dlq != nil {
+		errs = append(errs, k.dlq.Close())
+	}
+	if k.adminProduce != nil {
+		errs = append(errs, k.adminProduce.Close())
+	}
+	if k.admin != nil {
+		errs = append(errs, k.admin.Close())
+	}
+	return errors.Join(errs...)
 }
 
-func openKafka(cfg Config, brokers []string, log zerolog.Logger) (*kafkaClients, error) {
+// connectKafka connects to the brokers, retrying while they are
+// unreachable and reporting why on comp, until it succeeds or ctx ends.
+func (d *daemon) connectKafka(ctx context.Context, brokers []string, comp *health.Component) (*kafkaClients, error) {
+	log := d.component("kafka")
+	var k *kafkaClients
+	err := d.keepTrying(ctx, log, comp, stages.RetryConnect, fmt.Sprintf("connect to kafka %v", brokers), "kafka unavailable; retrying",
+		func(context.Context) (err error) {
+			k, err = openKafka(d.cfg, brokers, log)
+			return err
+		})
+	return k, err
+}
+
+func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClients, err error) {
 	admin, err := sarama.NewClusterAdmin(brokers, clientConfig("orderd-admin"))
 	if err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
@@ -72,6 +77,11 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (*kafkaClients,
 	}
 
 	k := &kafkaClients{}
+	defer func() {
+		if err != nil {
+			k.close() // what was opened before the failure; err says why
+		}
+	}()
 	if k.dlq, err = sarama.NewSyncProducer(brokers, dlqProducerConfig(dlqMax)); err != nil {
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
@@ -79,18 +89,12 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (*kafkaClients,
 	// A redriven record is as large as the dead letter it came from.
 	adminCfg.Producer.MaxMessageBytes = dlqMax
 	if k.admin, err = sarama.NewClient(brokers, adminCfg); err != nil {
-		k.dlq.Close()
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
 	if k.adminProduce, err = sarama.NewSyncProducerFromClient(k.admin); err != nil {
-		k.dlq.Close()
-		k.admin.Close()
 		return nil, fmt.Errorf("redrive producer: %w", err)
 	}
 	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg)); err != nil {
-		k.dlq.Close()
-		k.adminProduce.Close()
-		k.admin.Close()
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
 	return k, nil
