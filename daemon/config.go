@@ -112,8 +112,8 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	return c, c.validate()
 }
 
-// EnvName is the environment variable for a flag.
-func EnvName(flagName string) string {
+// envName is the environment variable for a flag.
+func envName(flagName string) string {
 	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
@@ -127,9 +127,9 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		if given[f.Name] {
 			return
 		}
-		if v := getenv(EnvName(f.Name)); v != "" {
+		if v := getenv(envName(f.Name)); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
 			}
 		}
 	})

@@ -30,9 +30,6 @@ func NewInFlight(n int) *InFlight {
 // Len is the number of messages in flight now.
 func (f *InFlight) Len() int { return len(f.slots) }
 
-// Cap is the most messages allowed in flight.
-func (f *InFlight) Cap() int { return cap(f.slots) }
-
 func (f *InFlight) acquire(ctx context.Context) error {
 	select {
 	case f.slots <- struct{}{}:
