@@ -4,6 +4,7 @@
 package health
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -11,20 +12,39 @@ import (
 // Registry holds the components in the order they were registered.
 type Registry struct {
 	mu    sync.Mutex
-	comps []*Component
+	comps []interface{ status() Status }
 }
 
 // New returns an empty registry.
 func New() *Registry { return &Registry{} }
 
 // Component registers a component that is not ready yet: a component is
-// unhealthy until it first reports OK.
+// unhealthy until it first reports OK. It must have one writer; work done
+// by several goroutines at once reports through an Aggregate.
 func (r *Registry) Component(name string) *Component {
-	c := &Component{name: name, detail: "starting", since: time.Now()}
+	c := newComponent(name)
+	r.add(c)
+	return c
+}
+
+// Aggregate registers one component made of n parts, for work that n
+// goroutines do at once: each reports on its own part, so one's success never
+// clears another's failure. It is healthy while every part is; otherwise
+// its detail says how many of the n (called noun, plural) fail and why the
+// first of them does. Parts start unhealthy, like components.
+func (r *Registry) Aggregate(name, noun string, n int) []*Component {
+	a := &aggregate{name: name, noun: noun, parts: make([]*Component, max(n, 1))}
+	for i := range a.parts {
+		a.parts[i] = newComponent(name)
+	}
+	r.add(a)
+	return a.parts
+}
+
+func (r *Registry) add(c interface{ status() Status }) {
 	r.mu.Lock()
 	r.comps = append(r.comps, c)
 	r.mu.Unlock()
-	return c
 }
 
 // Report is a snapshot of every component.
@@ -56,6 +76,40 @@ func (r *Registry) Report() Report {
 	return rep
 }
 
+// aggregate is a component made of parts with a writer each.
+type aggregate struct {
+	name, noun string
+	parts      []*Component
+}
+
+func (a *aggregate) status() Status {
+	out := Status{Name: a.name, OK: true}
+	var failing []Status
+	for _, p := range a.parts {
+		s := p.status()
+		if !s.OK {
+			failing = append(failing, s)
+		}
+		if s.Since.After(out.Since) {
+			out.Since = s.Since // the latest change: when the whole became what it is
+		}
+	}
+	if len(failing) == 0 {
+		return out
+	}
+	out.OK, out.Since = false, failing[0].Since
+	for _, s := range failing[1:] {
+		if s.Since.Before(out.Since) {
+			out.Since = s.Since // failing since the first part failed
+		}
+	}
+	out.Detail = failing[0].Detail
+	if len(a.parts) > 1 {
+		out.Detail = fmt.Sprintf("%d of %d %s failing: %s", len(failing), len(a.parts), a.noun, failing[0].Detail)
+	}
+	return out
+}
+
 // Component is one part of orderd whose health is reported.
 type Component struct {
 	name string
@@ -64,6 +118,10 @@ type Component struct {
 	ok     bool
 	detail string
 	since  time.Time
+}
+
+func newComponent(name string) *Component {
+	return &Component{name: name, detail: "starting", since: time.Now()}
 }
 
 // OK reports the component healthy.

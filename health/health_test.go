@@ -45,3 +45,37 @@ func TestComponent_SinceChangesOnlyWithHealth(t *testing.T) {
 		t.Fatalf("status = %+v, want since %v and the new detail", got, since)
 	}
 }
+
+// Two writers on one aggregate: one's success does not hide the other's
+// failure, and the detail says how many fail.
+func TestAggregate_OneWritersSuccessDoesNotClearAnothersFailure(t *testing.T) {
+	r := New()
+	parts := r.Aggregate("writer", "writers", 2)
+	parts[0].OK()
+	parts[1].OK()
+	if !r.Report().OK {
+		t.Fatal("not OK with both parts OK")
+	}
+	parts[0].Fail(errors.New("save 1000 orders: connection refused"))
+	parts[1].OK() // the other writer succeeds meanwhile
+	got := r.Report().Components[0]
+	if got.OK || got.Name != "writer" || got.Detail != "1 of 2 writers failing: save 1000 orders: connection refused" {
+		t.Fatalf("status = %+v", got)
+	}
+	parts[1].Fail(errors.New("timeout"))
+	if got := r.Report().Components[0]; got.Detail != "2 of 2 writers failing: save 1000 orders: connection refused" {
+		t.Fatalf("status = %+v", got)
+	}
+	parts[0].OK()
+	parts[1].OK()
+	if !r.Report().OK {
+		t.Fatal("not OK once both parts recovered")
+	}
+
+	// One part reads as a plain component.
+	single := r.Aggregate("dlq", "producers", 1)
+	single[0].Fail(errors.New("broker down"))
+	if got := r.Report().Components[1]; got.Detail != "broker down" {
+		t.Fatalf("single-part status = %+v", got)
+	}
+}
