@@ -24,10 +24,14 @@ const (
 	ReasonInvalidOrder Reason = "invalid_order" // JSON, but not a valid order (shape or rule), or a value PostgreSQL refused
 	ReasonTooLarge     Reason = "too_large"     // bigger than the configured limit; not parsed
 	ReasonConflict     Reason = "conflict"      // its order_uid is stored with different content
+	// ReasonInternalError: processing the message made orderd panic. The
+	// bug is orderd's, but the message is what triggers it, so it leaves
+	// the pipeline rather than crash every replica that takes it.
+	ReasonInternalError Reason = "internal_error"
 )
 
 // Reasons lists every reason, in a stable order.
-var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidOrder, ReasonTooLarge, ReasonConflict}
+var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidOrder, ReasonTooLarge, ReasonConflict, ReasonInternalError}
 
 // Valid reports whether r is one of Reasons.
 func (r Reason) Valid() bool {
@@ -48,16 +52,25 @@ const (
 	HeaderSourcePartition = "dlq-source-partition" // decimal
 	HeaderSourceOffset    = "dlq-source-offset"    // decimal
 	HeaderFailedAt        = "dlq-failed-at"        // RFC 3339, UTC
+
+	// Only on a record cut to fit the dead-letter topic (see Letter.Fit).
+	HeaderTruncated      = "dlq-truncated"       // "true"
+	HeaderOriginalBytes  = "dlq-original-bytes"  // decimal: the original payload's length
+	HeaderOriginalSHA256 = "dlq-original-sha256" // hex: the original payload's SHA-256
+
 	// HeaderRedrivenFrom names the dead-letter record a redriven message
-	// came from, as topic/partition/offset.
+	// came from, as topic/partition/offset. A redrive replaces it; a
+	// dead-lettering keeps it, so a redriven message that fails again
+	// says where it was redriven from.
 	HeaderRedrivenFrom = "redriven-from"
 )
 
-// IsOwnHeader reports whether a header is one the dead-lettering or the
-// redrive adds: a message dead-lettered again or redriven again gets fresh
-// ones instead of a second copy.
+// IsOwnHeader reports whether a header is one the dead-lettering adds. It is
+// the one rule for both directions: a message dead-lettered again gets fresh
+// dlq-* headers instead of a second copy, and a redriven message leaves them
+// all behind.
 func IsOwnHeader(key string) bool {
-	return strings.HasPrefix(key, "dlq-") || key == HeaderRedrivenFrom
+	return strings.HasPrefix(key, "dlq-")
 }
 
 // Header is one record header.
@@ -82,6 +95,14 @@ type Record struct {
 	SourcePartition int32
 	SourceOffset    int64
 	FailedAt        time.Time
+
+	// Truncated says the payload was cut to fit the dead-letter topic;
+	// OriginalBytes and OriginalSHA256 then describe the message as it
+	// arrived. Value holds only what fitted, so it is never redriven as it
+	// is (ErrTruncated).
+	Truncated      bool
+	OriginalBytes  int64
+	OriginalSHA256 string
 }
 
 // Ref names a record: "partition:offset", as the tools print it.
@@ -121,6 +142,14 @@ func (r *Record) parseHeaders() {
 			if t, err := time.Parse(time.RFC3339, h.Value); err == nil {
 				r.FailedAt = t
 			}
+		case HeaderTruncated:
+			r.Truncated = h.Value == "true"
+		case HeaderOriginalBytes:
+			if n, err := strconv.ParseInt(h.Value, 10, 64); err == nil {
+				r.OriginalBytes = n
+			}
+		case HeaderOriginalSHA256:
+			r.OriginalSHA256 = h.Value
 		}
 	}
 }

@@ -35,15 +35,23 @@ type Redriven struct {
 	Offset    int64
 }
 
-// ErrPayloadNeedsOneRecord is returned when a replacement payload is given
-// for more or fewer than one record.
-var ErrPayloadNeedsOneRecord = errors.New("a replacement payload applies to exactly one record")
+var (
+	// ErrPayloadNeedsOneRecord is returned when a replacement payload is
+	// given for more or fewer than one record.
+	ErrPayloadNeedsOneRecord = errors.New("a replacement payload applies to exactly one record")
+	// ErrTruncated is returned for a record whose payload was cut to fit
+	// the dead-letter topic, when no replacement payload is given: what is
+	// left is not the message that arrived, and redriving it would only
+	// dead-letter a fragment.
+	ErrTruncated = errors.New("its payload was cut to fit the dead-letter topic; redrive it with a corrected payload")
+)
 
 // Redrive publishes each record of refs to the orders topic with its
 // original key and headers, the dead-letter headers removed and a
 // redriven-from header added naming the record. With payload non-nil (only
-// for a single record) the payload replaces the record's value. It stops at
-// the first failure and returns what it redrove until then.
+// for a single record) the payload replaces the record's value; without it a
+// truncated record is refused with ErrTruncated. It stops at the first
+// failure and returns what it redrove until then.
 func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]Redriven, error) {
 	if payload != nil && len(refs) != 1 {
 		return nil, ErrPayloadNeedsOneRecord
@@ -65,9 +73,13 @@ func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]R
 
 // Send publishes rec, already read, to the orders topic as Redrive does:
 // its key and headers, the dead-letter headers removed and redriven-from
-// added, and payload instead of its value when payload is not nil.
+// set, and payload instead of its value when payload is not nil.
 func (d *Redriver) Send(rec Record, payload []byte) (Redriven, error) {
 	ref := Ref{Partition: rec.Partition, Offset: rec.Offset}
+	if rec.Truncated && payload == nil {
+		return Redriven{}, fmt.Errorf("redrive %s (%d of %d bytes kept, sha256 %s): %w",
+			ref, len(rec.Value), rec.OriginalBytes, rec.OriginalSHA256, ErrTruncated)
+	}
 	msg := &sarama.ProducerMessage{Topic: d.topic, Value: sarama.ByteEncoder(rec.Value)}
 	if payload != nil {
 		msg.Value = sarama.ByteEncoder(payload)
@@ -76,7 +88,7 @@ func (d *Redriver) Send(rec Record, payload []byte) (Redriven, error) {
 		msg.Key = sarama.ByteEncoder(rec.Key)
 	}
 	for _, h := range rec.Headers {
-		if !IsOwnHeader(h.Key) {
+		if !IsOwnHeader(h.Key) && h.Key != HeaderRedrivenFrom { // replaced below
 			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: []byte(h.Value)})
 		}
 	}
