@@ -83,11 +83,8 @@ func (d *daemon) run(ctx context.Context) error {
 	kafkaHealth := reg.Component("kafka")
 	storeHealth := reg.Component("store")
 	warmupHealth := reg.Component("warmup")
-	writerHealth := reg.Component("writer")
+	writerHealth := reg.Aggregate("writer", "writers", cfg.Writers)
 	dlqHealth := reg.Component("dlq")
-	// These two only ever fail while a write is being retried.
-	writerHealth.OK()
-	dlqHealth.OK()
 
 	adminToken, err := d.adminToken()
 	if err != nil {
@@ -233,10 +230,14 @@ func (d *daemon) run(ctx context.Context) error {
 		Out:          src,
 		InFlight:     inFlight,
 		DrainTimeout: cfg.DrainTimeout,
-		Health:       kafkaHealth,
 		Log:          d.component("consumer"),
 		Metrics:      d.metrics,
-		Retry:        d.backoff(),
+		Retry: (&stages.Report{Health: kafkaHealth, Log: d.component("consumer"), Metrics: d.metrics}).Retry(stages.Work{
+			Cause:   stages.RetryKafka,
+			What:    "consuming " + cfg.KafkaTopic,
+			Failing: "consumer group session failed",
+			Healed:  "consuming again",
+		}, d.backoff(), stages.IsClosed),
 	}
 	ingest := &stages.Ingest{
 		Workers:         cfg.Workers,
@@ -249,7 +250,7 @@ func (d *daemon) run(ctx context.Context) error {
 		},
 		Orders: orders,
 		DeadLetters: &stages.DeadLetters{
-			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, Health: dlqHealth,
+			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.dlqMaxRecord, Health: dlqHealth,
 			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,

@@ -15,10 +15,6 @@ import (
 	"github.com/orderd/orderd/stages"
 )
 
-// dlqHeaderAllowance is the room a dead-letter record needs beyond the
-// original message for its dlq-* headers (dlq-error is capped at 4 KiB).
-const dlqHeaderAllowance = 16 << 10
-
 // defaultMaxMessageBytes is Kafka's default max.message.bytes, assumed when
 // the broker does not report the orders topic's own.
 const defaultMaxMessageBytes = 1048588
@@ -27,6 +23,8 @@ const defaultMaxMessageBytes = 1048588
 type kafkaClients struct {
 	group sarama.ConsumerGroup
 	dlq   sarama.SyncProducer
+	// dlqMaxRecord is the largest dead-letter record the producer sends.
+	dlqMaxRecord int
 	// admin reads the dead-letter topic and redrives from it, for the
 	// admin API; a client of its own, so inspection never slows ingest.
 	admin        sarama.Client
@@ -76,18 +74,20 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 		return nil, err
 	}
 
-	k := &kafkaClients{}
+	// The broker compares max.message.bytes with a whole record batch,
+	// sarama's MaxMessageBytes only its records.
+	k := &kafkaClients{dlqMaxRecord: dlqMax - dlq.BatchOverhead}
 	defer func() {
 		if err != nil {
 			k.close() // what was opened before the failure; err says why
 		}
 	}()
-	if k.dlq, err = sarama.NewSyncProducer(brokers, dlqProducerConfig(dlqMax)); err != nil {
+	if k.dlq, err = sarama.NewSyncProducer(brokers, dlqProducerConfig(k.dlqMaxRecord)); err != nil {
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
 	adminCfg := dlq.ClientConfig("orderd-admin")
 	// A redriven record is as large as the dead letter it came from.
-	adminCfg.Producer.MaxMessageBytes = dlqMax
+	adminCfg.Producer.MaxMessageBytes = k.dlqMaxRecord
 	if k.admin, err = sarama.NewClient(brokers, adminCfg); err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
@@ -97,6 +97,11 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
+	go func() {
+		for err := range k.group.Errors() {
+			log.Warn().Err(err).Msg("consumer error")
+		}
+	}()
 	return k, nil
 }
 
@@ -162,7 +167,7 @@ func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (in
 		log.Info().Str("topic", cfg.KafkaTopic).Int32("partitions", orders.NumPartitions).Msg("topic created")
 	}
 
-	need := topicMaxMessageBytes(orders) + dlqHeaderAllowance
+	need := topicMaxMessageBytes(orders) + dlq.HeaderRoom
 	needStr := strconv.Itoa(need)
 	dlq, ok := topics[cfg.KafkaDLQTopic]
 	switch {

@@ -2,9 +2,11 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
 )
@@ -19,13 +21,20 @@ type (
 	Dead = pipeline.Envelope[Poison]
 )
 
+// Decoder turns a message's bytes into an order. *order.Decoder is the one
+// orderd uses; each decode worker has its own.
+type Decoder interface {
+	Decode(data []byte, o *order.Order) error
+}
+
 // Decode returns the decode stage: each message within maxBytes is decoded
 // into an order; anything else is sent to dead with its reason. Each worker
-// has its own decoder, whose parser memory is reused from one message to the
-// next.
-func Decode(maxBytes int, dead chan<- Dead, count StageCounters) pipeline.Stage[Message, Decoded] {
+// gets a decoder from newDecoder, whose parser memory is reused from one
+// message to the next. A panic while decoding condemns that message alone
+// (internal_error), and the worker goes on with a fresh decoder.
+func Decode(maxBytes int, newDecoder func() Decoder, dead chan<- Dead, count StageCounters) pipeline.Stage[Message, Decoded] {
 	return func(ctx context.Context, in <-chan Message, out chan<- Decoded) error {
-		var dec order.Decoder
+		dec := newDecoder()
 		for msg := range in {
 			count.In.Inc()
 			if len(msg.Value) > maxBytes {
@@ -36,7 +45,10 @@ func Decode(maxBytes int, dead chan<- Dead, count StageCounters) pipeline.Stage[
 				continue
 			}
 			o := new(order.Order)
-			if err := dec.Decode(msg.Value, o); err != nil {
+			if err := pipeline.Safely(func() error { return dec.Decode(msg.Value, o) }); err != nil {
+				if _, panicked := errors.AsType[*pipeline.PanicError](err); panicked {
+					dec = newDecoder() // its half-done state is not to be trusted
+				}
 				if err := condemn(ctx, dead, msg, err, count); err != nil {
 					return err
 				}
@@ -65,5 +77,8 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 		return err
 	}
 	count.Dead.Inc()
+	if reason == dlq.ReasonInternalError {
+		count.Panics.Inc()
+	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 )
 
@@ -20,7 +21,7 @@ func TestDecode_RoutesEachMessage(t *testing.T) {
 		msg, a := message(7, []byte("key"), payload)
 		in <- msg
 		close(in)
-		if err := Decode(limit, dead, testMetrics().Decode)(context.Background(), in, out); err != nil {
+		if err := Decode(limit, func() Decoder { return order.NewDecoder() }, dead, testMetrics().Decode)(context.Background(), in, out); err != nil {
 			t.Fatalf("Decode: %v", err)
 		}
 		if wantReason == "" {

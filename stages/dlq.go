@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"net"
+	"slices"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
@@ -17,28 +16,43 @@ import (
 	"github.com/orderd/orderd/pipeline"
 )
 
-// maxErrorHeader bounds dlq-error: a message breaking many rules must not
-// make its dead-letter record much bigger than the message itself.
-const maxErrorHeader = 4096
-
 // DeadLetters publishes condemned messages to the dead-letter topic and acks
-// each one once Kafka has acknowledged its record. A publish that fails is
-// retried with backoff for as long as ctx lives; if ctx ends first, the
-// messages still unpublished are nacked, so their offsets are never
-// committed and they are consumed again after a restart.
+// each one once Kafka has acknowledged its record.
+//
+// A record the topic or the producer finds too large is that message's own
+// fault: it is published cut to fit (dlq.Letter.Fit), never retried as it
+// is, so one large message cannot stall the stage. Any other failure (a
+// broker down, the topic missing, writes not authorized) is an outage or a
+// misconfiguration someone will fix: the records are retried with backoff
+// for as long as ctx lives, and /health says what the broker answered and
+// which setting to check. If ctx ends first, the records still unpublished
+// are nacked, so their offsets are never committed and they are consumed
+// again after a restart.
 type DeadLetters struct {
 	Producer sarama.SyncProducer
 	Topic    string
-	Health   *health.Component
-	Log      zerolog.Logger
-	Metrics  *Metrics
-	Retry    pipeline.Backoff
+	// MaxRecordBytes is the largest record sent, as sarama counts it
+	// (ProducerMessage.ByteSize): at most the producer's MaxMessageBytes,
+	// and the dead-letter topic's max.message.bytes less
+	// dlq.BatchOverhead. Larger dead letters are cut to fit.
+	MaxRecordBytes int
+	Health         *health.Component
+	Log            zerolog.Logger
+	Metrics        *Metrics
+	Retry          pipeline.Backoff
 	// MaxBatch is the most records sent in one request.
 	MaxBatch int
 }
 
 // Run publishes everything from in until it is closed.
 func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
+	retry := (&Report{Health: d.Health, Log: d.Log, Metrics: d.Metrics}).Retry(Work{
+		Cause:   RetryDeadLetter,
+		What:    "publishing dead letters to " + d.Topic,
+		Failing: "dead-letter publish failed; their offsets stay uncommitted",
+		Healed:  "dead-letter topic accepts records again",
+	}, d.Retry, nil)
+	retry.Succeeded() // healthy until a publish fails: it only fails while retrying
 	batch := make([]Dead, 0, max(d.MaxBatch, 1))
 	for {
 		var env Dead
@@ -68,7 +82,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 				break fill
 			}
 		}
-		if err := d.publish(ctx, batch); err != nil {
+		if err := d.publish(ctx, retry, batch); err != nil {
 			return err
 		}
 		if closed {
@@ -77,118 +91,211 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 	}
 }
 
-// publish sends batch and acks each record Kafka acknowledged, retrying the
-// rest.
-func (d *DeadLetters) publish(ctx context.Context, batch []Dead) error {
-	pending := batch
-	var firstFailure time.Time
-	for attempt := 1; ; attempt++ {
-		msgs := make([]*sarama.ProducerMessage, len(pending))
-		for i, env := range pending {
-			msgs[i] = DeadLetterRecord(d.Topic, env)
-			msgs[i].Metadata = i
+// outgoing is one dead letter on its way to the topic.
+type outgoing struct {
+	env       Dead
+	letter    dlq.Letter
+	msg       *sarama.ProducerMessage
+	truncated bool
+	err       error // why its last send failed
+}
+
+// publish sends batch, acking each record Kafka acknowledged and retrying
+// the rest.
+func (d *DeadLetters) publish(ctx context.Context, retry *pipeline.Retry, batch []Dead) error {
+	pending := make([]*outgoing, len(batch))
+	for i, env := range batch {
+		o := &outgoing{env: env, letter: letterOf(env)}
+		o.msg, o.truncated = o.letter.Fit(d.Topic, d.MaxRecordBytes)
+		pending[i] = o
+	}
+	err := retry.Do(ctx, func(context.Context) error {
+		pending = d.send(pending)
+		return d.failure(pending)
+	})
+	if err != nil {
+		for _, o := range pending {
+			o.env.Nack()
 		}
-		err := d.Producer.SendMessages(msgs)
-		failed := failedIndexes(err, len(msgs))
-		var retry []Dead
-		for i, env := range pending {
-			if failed[i] {
-				retry = append(retry, env)
-				continue
-			}
-			d.Log.Debug().Str("reason", string(env.Value.Reason)).Int32("partition", env.Src.Partition).
-				Int64("offset", env.Src.Offset).Err(env.Value.Err).Msg("dead-lettered")
-			env.Ack()
-			d.Metrics.DeadLetter.Out.Inc()
-			if c, ok := d.Metrics.deadLettered[env.Value.Reason]; ok {
-				c.Inc()
-			}
+		return fmt.Errorf("dead-letter %d records: %w", len(pending), err)
+	}
+	return nil
+}
+
+// send publishes pending in one request and returns the records that are
+// still unpublished, each with its own error. A record refused as too large
+// is sent again on its own, so that the records sharing its batch are never
+// blamed for its size, and cut smaller until it is accepted.
+func (d *DeadLetters) send(pending []*outgoing) []*outgoing {
+	msgs := make([]*sarama.ProducerMessage, len(pending))
+	for i, o := range pending {
+		o.msg.Metadata = i
+		msgs[i] = o.msg
+	}
+	failed := recordErrors(d.Producer.SendMessages(msgs), len(msgs))
+	var left []*outgoing
+	for i, o := range pending {
+		if o.err = failed[i]; o.err == nil {
+			d.done(o)
+			continue
 		}
-		if len(retry) == 0 {
-			if attempt > 1 {
-				d.Log.Info().Int("attempts", attempt).Stringer("outage", time.Since(firstFailure)).
-					Msg("dead-letter topic accepts records again")
-			}
-			d.Health.OK()
-			return nil
+		if isTooLarge(o.err) && d.sendAlone(o) == nil {
+			d.done(o)
+			continue
 		}
-		if attempt == 1 {
-			firstFailure = time.Now()
+		left = append(left, o)
+	}
+	return left
+}
+
+// sendAlone sends o as a batch of its own, halving the room it may take
+// while the topic refuses it as too large: the limit the producer was given
+// at start may be larger than the topic's now.
+func (d *DeadLetters) sendAlone(o *outgoing) error {
+	limit := d.MaxRecordBytes
+	for {
+		o.msg.Metadata = 0
+		_, _, err := d.Producer.SendMessage(o.msg)
+		if o.err = recordErrors(err, 1)[0]; o.err == nil || !isTooLarge(o.err) {
+			return o.err
 		}
-		pending = retry
-		delay := d.Retry.Delay(attempt)
-		d.Metrics.Retry(RetryDeadLetter)
-		d.Health.Fail(fmt.Errorf("publishing to %s failing since %s, retrying: %w",
-			d.Topic, firstFailure.UTC().Format(time.RFC3339), err))
-		d.Log.Warn().Err(err).Int("records", len(pending)).Int("attempt", attempt).Stringer("retry_in", delay).
-			Msg("dead-letter publish failed; their offsets stay uncommitted")
-		if serr := pipeline.Sleep(ctx, delay); serr != nil {
-			for _, env := range pending {
-				env.Nack()
-			}
-			return fmt.Errorf("dead-letter %d records: %w", len(pending), errors.Join(serr, err))
+		size := o.msg.ByteSize(2)
+		limit = min(limit, size) / 2
+		smaller, _ := o.letter.Fit(d.Topic, limit)
+		if smaller.ByteSize(2) >= size {
+			return o.err // as small as a dead letter gets
 		}
+		o.msg, o.truncated = smaller, true
 	}
 }
 
-// failedIndexes maps a SendMessages error to the indexes (Metadata) of the
-// records that were not acknowledged: all of them unless sarama says which.
-func failedIndexes(err error, n int) []bool {
-	failed := make([]bool, n)
+// done acks a published dead letter.
+func (d *DeadLetters) done(o *outgoing) {
+	env := o.env
+	ev := d.Log.Debug()
+	if env.Value.Reason == dlq.ReasonInternalError {
+		// A bug of orderd's that this message triggers: worth a line
+		// of its own, with the stack, whatever the log level.
+		ev = d.Log.Error()
+		if p, ok := errors.AsType[*pipeline.PanicError](env.Value.Err); ok {
+			ev = ev.Str("stack", string(p.Stack))
+		}
+	}
+	ev.Str("reason", string(env.Value.Reason)).Int32("partition", env.Src.Partition).
+		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Err(env.Value.Err).Msg("dead-lettered")
+	env.Ack()
+	d.Metrics.DeadLetter.Out.Inc()
+	if c, ok := d.Metrics.deadLettered[env.Value.Reason]; ok {
+		c.Inc()
+	}
+	if o.truncated {
+		d.Metrics.truncated.Inc()
+	}
+}
+
+// failure is why the records left unpublished failed: each distinct cause
+// once, with what to check.
+func (d *DeadLetters) failure(left []*outgoing) error {
+	if len(left) == 0 {
+		return nil
+	}
+	var causes []error
+	var seen []string
+	for _, o := range left {
+		if text := o.err.Error(); !slices.Contains(seen, text) {
+			seen = append(seen, text)
+			causes = append(causes, explainProduceError(d.Topic, o.err))
+		}
+	}
+	return fmt.Errorf("%d of the records not accepted: %w", len(left), errors.Join(causes...))
+}
+
+// recordErrors maps a SendMessages error to each record's own error, by the
+// record's index (its Metadata): sarama's ProducerErrors says only "Failed
+// to deliver N messages" until it is unwrapped. An error that names no
+// record is every record's.
+func recordErrors(err error, n int) []error {
+	out := make([]error, n)
 	if err == nil {
-		return failed
+		return out
 	}
 	var perrs sarama.ProducerErrors
-	if !errors.As(err, &perrs) {
-		for i := range failed {
-			failed[i] = true
+	var perr *sarama.ProducerError
+	switch {
+	case errors.As(err, &perrs):
+		for _, pe := range perrs {
+			if i, ok := pe.Msg.Metadata.(int); ok && i >= 0 && i < n {
+				out[i] = pe.Err
+			}
 		}
-		return failed
-	}
-	for _, pe := range perrs {
-		if i, ok := pe.Msg.Metadata.(int); ok && i >= 0 && i < n {
-			failed[i] = true
+	case errors.As(err, &perr):
+		for i := range out {
+			out[i] = perr.Err
+		}
+	default:
+		for i := range out {
+			out[i] = err
 		}
 	}
-	return failed
+	return out
 }
 
-// DeadLetterRecord builds the dead-letter record for env: the original key,
-// value and headers, unchanged, plus the dlq-* headers. Headers of an earlier
-// dead-lettering (a redriven message that failed again) are replaced, not
-// repeated.
-func DeadLetterRecord(topic string, env Dead) *sarama.ProducerMessage {
+// isTooLarge reports whether a record was refused for its size: by the
+// broker (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE) or by sarama's own check
+// against Producer.MaxMessageBytes.
+func isTooLarge(err error) bool {
+	var cfg sarama.ConfigurationError
+	return errors.Is(err, sarama.ErrMessageSizeTooLarge) || errors.Is(err, sarama.ErrMessageSetSizeTooLarge) ||
+		(errors.As(err, &cfg) && strings.Contains(string(cfg), "MaxMessageBytes"))
+}
+
+// hintedError is a failure with what the operator should check.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
+func (e *hintedError) Unwrap() error { return e.err }
+
+// explainProduceError adds to what the broker answered which setting to
+// check. The failures here are not any record's fault, so they are retried
+// until someone fixes them.
+func explainProduceError(topic string, err error) error {
+	var netErr net.Error
+	var hint string
+	switch {
+	case errors.Is(err, sarama.ErrUnknownTopicOrPartition):
+		hint = "topic " + topic + " does not exist: create it, or set KAFKA_CREATE_TOPICS=true and restart orderd"
+	case errors.Is(err, sarama.ErrTopicAuthorizationFailed):
+		hint = "orderd's Kafka principal may not write to " + topic + ": grant it WRITE on the topic"
+	case errors.Is(err, sarama.ErrClusterAuthorizationFailed):
+		hint = "the idempotent dead-letter producer needs IDEMPOTENT_WRITE on the cluster for orderd's Kafka principal"
+	case errors.Is(err, sarama.ErrNotEnoughReplicas), errors.Is(err, sarama.ErrNotEnoughReplicasAfterAppend):
+		hint = "fewer in-sync replicas of " + topic + " than its min.insync.replicas"
+	case isTooLarge(err):
+		hint = topic + " refuses even a dead letter cut to a few hundred bytes: raise its max.message.bytes"
+	case errors.Is(err, sarama.ErrOutOfBrokers), errors.As(err, &netErr):
+		hint = "no broker reachable: check KAFKA_BROKERS and the network"
+	default:
+		return err
+	}
+	return &hintedError{err: err, hint: hint}
+}
+
+// letterOf is the dead letter of env.
+func letterOf(env Dead) dlq.Letter {
 	src, p := env.Src, env.Value
-	headers := make([]sarama.RecordHeader, 0, len(src.Headers)+6)
-	for _, h := range src.Headers {
-		if !strings.HasPrefix(string(h.Key), "dlq-") {
-			headers = append(headers, sarama.RecordHeader{Key: h.Key, Value: h.Value})
+	l := dlq.Letter{
+		SourceTopic: src.Topic, SourcePartition: src.Partition, SourceOffset: src.Offset,
+		Key: src.Key, Value: src.Value,
+		Reason: p.Reason, Error: p.Err.Error(), FailedAt: p.FailedAt,
+	}
+	if len(src.Headers) > 0 {
+		l.Headers = make([]sarama.RecordHeader, len(src.Headers))
+		for i, h := range src.Headers {
+			l.Headers[i] = sarama.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	add := func(k, v string) {
-		headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})
-	}
-	add(dlq.HeaderReason, string(p.Reason))
-	add(dlq.HeaderError, truncateUTF8(p.Err.Error(), maxErrorHeader))
-	add(dlq.HeaderSourceTopic, src.Topic)
-	add(dlq.HeaderSourcePartition, strconv.FormatInt(int64(src.Partition), 10))
-	add(dlq.HeaderSourceOffset, strconv.FormatInt(src.Offset, 10))
-	add(dlq.HeaderFailedAt, p.FailedAt.UTC().Format(time.RFC3339))
-
-	msg := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(src.Value), Headers: headers}
-	if src.Key != nil {
-		msg.Key = sarama.ByteEncoder(src.Key)
-	}
-	return msg
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return l
 }

@@ -1,14 +1,24 @@
 package stages
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
@@ -30,6 +40,8 @@ func deadLetters(t *testing.T, brokers []string, topic string) (*DeadLetters, *h
 		Metrics:  testMetrics(),
 		Retry:    pipeline.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		MaxBatch: 2,
+		// The test producer's limit, sarama's default.
+		MaxRecordBytes: 1 << 20,
 	}, reg
 }
 
@@ -126,8 +138,10 @@ func TestDLQ_FailureMarksNothing(t *testing.T) {
 	go func() { done <- dl.Run(ctx, in) }()
 
 	testenv.Eventually(t, waitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
-	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "missing.dlq") {
-		t.Fatalf("health detail %q does not name the topic", detail)
+	// It says what the broker answered and what to do.
+	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "missing.dlq") ||
+		!strings.Contains(detail, "does not exist") || !strings.Contains(detail, "KAFKA_CREATE_TOPICS") {
+		t.Fatalf("health detail %q does not name the topic, the broker's answer and the setting", detail)
 	}
 	a.assert(t, 0, 0) // still being retried
 	cancel()
@@ -140,21 +154,151 @@ func TestDLQ_FailureMarksNothing(t *testing.T) {
 	a.assert(t, 0, 1)
 }
 
-func TestDeadLetterRecord_TruncatesLongErrorsAtARuneBoundary(t *testing.T) {
-	long := strings.Repeat("é", maxErrorHeader) // two bytes each
-	d, _ := condemned(1, nil, "{}", dlq.ReasonInvalidOrder, errors.New(long))
-	rec := DeadLetterRecord("orders.dlq", d)
-	for _, h := range rec.Headers {
-		if string(h.Key) != dlq.HeaderError {
-			continue
-		}
-		if len(h.Value) > maxErrorHeader || !strings.HasSuffix(string(h.Value), "…") || !strings.HasPrefix(string(h.Value), "éé") {
-			t.Fatalf("dlq-error is %d bytes ending %q", len(h.Value), h.Value[len(h.Value)-8:])
-		}
-		if s := string(h.Value); strings.ToValidUTF8(s, "?") != s {
-			t.Fatal("dlq-error cut inside a character")
-		}
-		return
+// publishAll runs dl over the given dead letters until they are all
+// published.
+func publishAll(t *testing.T, dl *DeadLetters, dead ...Dead) {
+	t.Helper()
+	in := make(chan Dead, len(dead))
+	for _, d := range dead {
+		in <- d
 	}
-	t.Fatal("no dlq-error header")
+	close(in)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := dl.Run(ctx, in); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func recordHeaders(r *kgo.Record) map[string]string {
+	h := map[string]string{}
+	for _, kv := range r.Headers {
+		h[kv.Key] = string(kv.Value)
+	}
+	return h
+}
+
+// A dead letter too large for the dead-letter topic is published cut to
+// fit, with what was cut, and acked; the small ones sharing its batch go
+// whole. This holds whether the stage knew the limit (it fits before
+// sending), believed a larger one (the broker refuses, it shrinks), or the
+// producer's own limit is the smaller (sarama refuses before sending).
+func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
+	const topicLimit = 64 << 10
+	f := func(name string, maxRecordBytes, producerLimit int) {
+		t.Run(name, func(t *testing.T) {
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.dlq"),
+				kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(topicLimit)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Close)
+			brokers := c.ListenAddrs()
+			dl, reg := deadLetters(t, brokers, "orders.dlq")
+			dl.MaxBatch = 10
+			dl.MaxRecordBytes = maxRecordBytes
+			if producerLimit > 0 {
+				dl.Producer = syncProducer(t, brokers, func(c *sarama.Config) { c.Producer.MaxMessageBytes = producerLimit })
+			}
+			big := bytes.Repeat([]byte("b"), 200_000)
+			d1, a1 := condemned(1, []byte("k1"), "small one", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
+			d2, a2 := condemned(2, []byte("k2"), string(big), dlq.ReasonTooLarge, &TooLargeError{Size: len(big), Limit: 1 << 20})
+			d3, a3 := condemned(3, []byte("k3"), "small two", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
+			publishAll(t, dl, d1, d2, d3)
+			for _, a := range []*acks{a1, a2, a3} {
+				a.assert(t, 1, 0)
+			}
+			if !reg.Report().OK {
+				t.Fatalf("dlq unhealthy: %+v", reg.Report())
+			}
+			if got := testutil.ToFloat64(dl.Metrics.truncated); got != 1 {
+				t.Fatalf("orderd_dlq_truncated_total = %v, want 1", got)
+			}
+			sum := sha256.Sum256(big)
+			for _, r := range testenv.ReadTopic(t, brokers, "orders.dlq") {
+				h := recordHeaders(r)
+				switch string(r.Key) {
+				case "k1", "k3":
+					if h[dlq.HeaderTruncated] != "" || !strings.HasPrefix(string(r.Value), "small") {
+						t.Errorf("%s: %q, headers %v; want it whole", r.Key, r.Value, h)
+					}
+				case "k2":
+					if h[dlq.HeaderTruncated] != "true" || h[dlq.HeaderOriginalBytes] != "200000" ||
+						h[dlq.HeaderOriginalSHA256] != hex.EncodeToString(sum[:]) || h[dlq.HeaderReason] != "too_large" ||
+						len(r.Value) == 0 || len(r.Value) >= topicLimit || !bytes.HasPrefix(big, r.Value) {
+						t.Errorf("the large one: %d bytes, headers %v", len(r.Value), h)
+					}
+				default:
+					t.Errorf("unexpected record with key %q", r.Key)
+				}
+			}
+		})
+	}
+	f("limit known", topicLimit-dlq.BatchOverhead, 0)
+	f("broker refuses", 1<<20, 0)
+	f("producer refuses", 1<<20, 32<<10)
+}
+
+// A refusal that is no one record's fault is retried, and /health says what
+// the broker answered and what to grant; once the cause is gone, everything
+// is published and acked.
+func TestDLQ_AuthorizationDenialIsRetriedAndExplained(t *testing.T) {
+	brokers, cluster := testenv.Kafka(t, "orders.dlq")
+	dl, reg := deadLetters(t, brokers, "orders.dlq")
+	denied := cluster.Fault(kfake.Fault{
+		Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders.dlq", Err: kerr.TopicAuthorizationFailed, Count: -1,
+	})
+	d, a := condemned(7, []byte("k"), "garbage", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
+	in := make(chan Dead, 1)
+	in <- d
+	close(in)
+	done := make(chan error, 1)
+	go func() { done <- dl.Run(context.Background(), in) }()
+
+	testenv.Eventually(t, waitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
+	detail := reg.Report().Components[0].Detail
+	if !strings.Contains(detail, "not authorized") && !strings.Contains(detail, "Authorization") ||
+		!strings.Contains(detail, "grant it WRITE") {
+		t.Fatalf("health detail %q: want the broker's answer and what to grant", detail)
+	}
+	if strings.Contains(detail, "Failed to deliver") {
+		t.Fatalf("health detail %q hides the record's own error", detail)
+	}
+	a.assert(t, 0, 0)
+	denied.Remove()
+	if err := recv(t, (<-chan error)(done)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	a.assert(t, 1, 0)
+	if !reg.Report().OK {
+		t.Fatal("dlq still unhealthy after the denial was lifted")
+	}
+}
+
+func TestRecordErrors_UnwrapsEachRecordsOwnError(t *testing.T) {
+	m0 := &sarama.ProducerMessage{Metadata: 0}
+	m2 := &sarama.ProducerMessage{Metadata: 2}
+	err := sarama.ProducerErrors{
+		{Msg: m0, Err: sarama.ErrMessageSizeTooLarge},
+		{Msg: m2, Err: sarama.ErrTopicAuthorizationFailed},
+	}
+	got := recordErrors(err, 3)
+	if got[0] != sarama.ErrMessageSizeTooLarge || got[1] != nil || got[2] != sarama.ErrTopicAuthorizationFailed {
+		t.Fatalf("recordErrors = %v", got)
+	}
+	if got := recordErrors(sarama.ErrOutOfBrokers, 2); got[0] != sarama.ErrOutOfBrokers || got[1] != sarama.ErrOutOfBrokers {
+		t.Fatalf("an error naming no record: %v", got)
+	}
+
+	f := func(err error, want bool) {
+		t.Helper()
+		if isTooLarge(err) != want {
+			t.Errorf("isTooLarge(%v) = %v", err, !want)
+		}
+	}
+	f(sarama.ErrMessageSizeTooLarge, true)    // the broker: MESSAGE_TOO_LARGE
+	f(sarama.ErrMessageSetSizeTooLarge, true) // the broker: RECORD_LIST_TOO_LARGE
+	f(sarama.ConfigurationError("Attempt to produce message larger than configured Producer.MaxMessageBytes: 2 > 1"), true)
+	f(sarama.ErrUnknownTopicOrPartition, false)
+	f(sarama.ConfigurationError("Producing headers requires Kafka at least v0.11"), false)
 }

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
 )
@@ -19,6 +20,9 @@ type Ingest struct {
 	// MaxMessageBytes is the largest message decoded; bigger ones are
 	// dead-lettered as too_large without being parsed.
 	MaxMessageBytes int
+	// NewDecoder makes each decode worker's decoder; nil means
+	// order.NewDecoder.
+	NewDecoder func() Decoder
 	// BatchSize and BatchLinger bound a write batch: it is written when it
 	// holds BatchSize orders or its first order has waited BatchLinger.
 	BatchSize   int
@@ -71,8 +75,12 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 			return run()
 		})
 	}
+	newDecoder := p.NewDecoder
+	if newDecoder == nil {
+		newDecoder = func() Decoder { return order.NewDecoder() }
+	}
 	condemning(func() error {
-		return pipeline.Run(ctx, p.Workers, Decode(p.MaxMessageBytes, dead, m.Decode), src, decoded)
+		return pipeline.Run(ctx, p.Workers, Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode), src, decoded)
 	})
 	condemning(func() error {
 		return pipeline.Run(ctx, p.Workers, Validate(dead, m.Validate), decoded, valid)
@@ -81,7 +89,9 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		return pipeline.Run(ctx, 1, pipeline.Batch[Valid](p.BatchSize, p.BatchLinger), valid, batches)
 	})
 	condemning(func() error {
-		return pipeline.Run(ctx, p.Writers, p.Writer.Stage(dead), batches, stored)
+		return pipeline.RunWorkers(ctx, p.Writers, func(i int) pipeline.Stage[[]Valid, Valid] {
+			return p.Writer.Stage(i, dead)
+		}, batches, stored)
 	})
 	g.Go(func() error {
 		deadSenders.Wait()

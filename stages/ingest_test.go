@@ -1,7 +1,9 @@
 package stages
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +110,114 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 		if got[0] != got[1] {
 			t.Errorf("%s: %d, want %d", name, got[0], got[1])
 		}
+	}
+}
+
+// panicky panics on a marked message and decodes the rest.
+type panicky struct {
+	marker []byte
+	order.Decoder
+}
+
+func (p *panicky) Decode(data []byte, o *order.Order) error {
+	if bytes.Contains(data, p.marker) {
+		var items []order.Item
+		_ = items[len(data)] // a bug of the kind a hostile message finds: index out of range
+	}
+	return p.Decoder.Decode(data, o)
+}
+
+// panickyStore panics while saving any batch holding the order uid.
+type panickyStore struct {
+	storage.Store
+	uid string
+}
+
+func (s *panickyStore) SaveOrders(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
+	for _, r := range recs {
+		if r.Order.OrderUID == s.uid {
+			panic("saving " + s.uid + " hit a bug")
+		}
+	}
+	return s.Store.SaveOrders(ctx, recs)
+}
+
+// A message that makes decoding or saving panic is dead-lettered as
+// internal_error with the panic's text; the messages around it are stored,
+// and orderd goes on.
+func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
+	brokers, _ := testenv.Kafka(t, "orders.dlq")
+	pg := openPostgres(t, testenv.Postgres(t))
+	gen := orderfake.New(9)
+	var valid []order.Order
+	for range 60 {
+		valid = append(valid, gen.Order())
+	}
+	savePanics := valid[17].OrderUID
+	cache, err := storage.NewCache(16 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	m := testMetrics()
+	w, _ := newWriter(&panickyStore{Store: pg, uid: savePanics})
+	w.Metrics = m
+	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	dl.Metrics = m
+	marker := []byte("decode-panics-here")
+	ingest := &Ingest{
+		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 25, BatchLinger: 5 * time.Millisecond, Writers: 2,
+		NewDecoder: func() Decoder { return &panicky{marker: marker} },
+		Writer:     w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: m,
+	}
+
+	src := make(chan Message)
+	done := make(chan error, 1)
+	go func() { done <- ingest.Run(context.Background(), src) }()
+	var all []*acks
+	send := func(payload []byte) {
+		msg, a := message(int64(len(all)), nil, payload)
+		all = append(all, a)
+		src <- msg
+	}
+	for i := range valid {
+		if i == 30 {
+			send(append(order.AppendJSON(nil, &valid[i]), marker...)) // decoding it panics
+			continue
+		}
+		send(order.AppendJSON(nil, &valid[i]))
+	}
+	close(src)
+	if err := recv(t, (<-chan error)(done)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, a := range all {
+		a.assert(t, 1, 0)
+		if t.Failed() {
+			t.Fatalf("message %d", i)
+		}
+	}
+	stored, err := pg.CountOrders(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != int64(len(valid)-2) {
+		t.Fatalf("%d orders stored, want %d: all but the two that panicked", stored, len(valid)-2)
+	}
+	dead := testenv.ReadTopic(t, brokers, "orders.dlq")
+	if len(dead) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(dead))
+	}
+	for _, r := range dead {
+		h := map[string]string{}
+		for _, kv := range r.Headers {
+			h[kv.Key] = string(kv.Value)
+		}
+		if h[dlq.HeaderReason] != string(dlq.ReasonInternalError) || !strings.HasPrefix(h[dlq.HeaderError], "panic: ") {
+			t.Errorf("dead letter headers %v", h)
+		}
+	}
+	if d, wr := testutil.ToFloat64(m.Decode.Panics), testutil.ToFloat64(m.Write.Panics); d != 1 || wr != 1 {
+		t.Fatalf("orderd_panics_total: decode %v, write %v; want 1 each", d, wr)
 	}
 }

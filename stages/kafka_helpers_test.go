@@ -7,7 +7,7 @@ import (
 	"github.com/IBM/sarama"
 )
 
-func syncProducer(t *testing.T, brokers []string) sarama.SyncProducer {
+func syncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) sarama.SyncProducer {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Producer.Return.Successes = true
@@ -15,6 +15,9 @@ func syncProducer(t *testing.T, brokers []string) sarama.SyncProducer {
 	cfg.Producer.Retry.Backoff = 20 * time.Millisecond
 	cfg.Metadata.Retry.Backoff = 20 * time.Millisecond
 	cfg.Metadata.AllowAutoTopicCreation = false
+	for _, f := range tune {
+		f(cfg)
+	}
 	p, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
 		t.Fatalf("sync producer: %v", err)

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 )
 
@@ -31,11 +30,12 @@ type KafkaSource struct {
 	// shutdown) waits for its messages already in the pipeline, so that the
 	// session's final commit includes them.
 	DrainTimeout time.Duration
-	Health       *health.Component
-	Log          zerolog.Logger
-	Metrics      *Metrics
-	// Retry spaces out new sessions after Consume fails.
-	Retry pipeline.Backoff
+	// Retry spaces out new sessions after Consume fails. Its reporter is
+	// the kafka health component's: a session that starts reports it
+	// healthy, one that fails reports why.
+	Retry   *pipeline.Retry
+	Log     zerolog.Logger
+	Metrics *Metrics
 }
 
 // Run consumes until ctx ends, then closes Out. sarama's Consume returns at
@@ -43,40 +43,35 @@ type KafkaSource struct {
 // finished and the session's offsets are committed when it returns.
 func (s *KafkaSource) Run(ctx context.Context) error {
 	defer close(s.Out)
-	go s.logErrors()
-	for attempt := 1; ; {
-		err := s.Group.Consume(ctx, s.Topics, s)
+	for {
+		err := s.Retry.Do(ctx, func(ctx context.Context) error {
+			if err := s.Group.Consume(ctx, s.Topics, s); err != nil {
+				return fmt.Errorf("consume %v: %w", s.Topics, err)
+			}
+			return nil
+		})
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, sarama.ErrClosedConsumerGroup):
-			return fmt.Errorf("consume %v: %w", s.Topics, err)
-		case err == nil: // a rebalance ended the session; join the next one
-			attempt = 1
-			continue
+		case err != nil:
+			return err
 		}
-		delay := s.Retry.Delay(attempt)
-		s.Metrics.Retry(RetryKafka)
-		s.Health.Fail(fmt.Errorf("consume %v: %w", s.Topics, err))
-		s.Log.Warn().Err(err).Int("attempt", attempt).Stringer("retry_in", delay).Msg("consumer group session failed")
-		if pipeline.Sleep(ctx, delay) != nil {
-			return nil
-		}
-		attempt++
+		// A rebalance ended the session; join the next one.
 	}
 }
 
-// logErrors reports what sarama returns on its error channel (with
-// Consumer.Return.Errors on) until the group is closed.
-func (s *KafkaSource) logErrors() {
-	for err := range s.Group.Errors() {
-		s.Log.Warn().Err(err).Msg("consumer error")
+// IsClosed is the Retry classifier of a KafkaSource: a closed group never
+// consumes again, anything else is worth another session.
+func IsClosed(err error) pipeline.Verdict {
+	if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+		return pipeline.GiveUp
 	}
+	return pipeline.Again
 }
 
 // Setup is called by sarama when a session starts.
 func (s *KafkaSource) Setup(sess sarama.ConsumerGroupSession) error {
-	s.Health.OK()
+	s.Retry.Succeeded()
 	s.Log.Info().Int32("generation", sess.GenerationID()).Interface("claims", sess.Claims()).Msg("partitions claimed")
 	return nil
 }

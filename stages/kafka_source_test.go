@@ -44,16 +44,18 @@ func runSource(t *testing.T, brokers []string, group, topic string, inFlight int
 	reg := health.New()
 	out := make(chan Message, 1000)
 	cg := consumerGroup(t, brokers, group)
+	m := testMetrics()
+	retry := (&Report{Health: reg.Component("kafka"), Log: zerolog.Nop(), Metrics: m}).Retry(Work{Cause: RetryKafka, What: "consuming"},
+		pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}, IsClosed)
 	src := &KafkaSource{
 		Group:        cg,
 		Topics:       []string{topic},
 		Out:          out,
 		InFlight:     pipeline.NewInFlight(inFlight),
 		DrainTimeout: 200 * time.Millisecond,
-		Health:       reg.Component("kafka"),
-		Metrics:      testMetrics(),
+		Metrics:      m,
 		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
-		Retry:        pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Retry:        retry,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &sourceRun{out: out, health: reg, cancel: cancel, done: make(chan error, 1), group: cg}

@@ -24,6 +24,7 @@ type Metrics struct {
 	batchDuration prometheus.Histogram
 	stored        [storage.Refused + 1]prometheus.Counter // by storage outcome; set for Inserted and Duplicate
 	deadLettered  map[dlq.Reason]prometheus.Counter
+	truncated     prometheus.Counter
 	retries       *prometheus.CounterVec
 
 	queues atomic.Pointer[[]queue]
@@ -35,19 +36,11 @@ type queue struct {
 	length func() int
 }
 
-// StageCounters count what one stage received, passed on and condemned.
+// StageCounters count what one stage received, passed on and condemned,
+// and how many of the condemned made it panic.
 type StageCounters struct {
-	In, Out, Dead prometheus.Counter
+	In, Out, Dead, Panics prometheus.Counter
 }
-
-// Retry causes, the cause label of orderd_retries_total.
-const (
-	RetryStore      = "store"       // a batch write failed as a whole
-	RetryDeadLetter = "dead_letter" // publishing to the DLQ failed
-	RetryKafka      = "kafka"       // a consumer group session failed
-	RetryWarmUp     = "warmup"      // loading the cache from the store failed
-	RetryConnect    = "connect"     // connecting to Kafka or the store failed
-)
 
 // NewMetrics creates the pipeline's metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -84,11 +77,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "orderd_stage_sent_total",
 		Help: "Messages a stage passed on, by where to: next (the following stage) or dead_letter.",
 	}, []string{"stage", "to"})
+	panics := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderd_panics_total",
+		Help: "Messages that made a stage panic; each was dead-lettered as internal_error, its stack logged.",
+	}, []string{"stage"})
 	stage := func(name string) StageCounters {
 		return StageCounters{
-			In:   stageIn.WithLabelValues(name),
-			Out:  stageOut.WithLabelValues(name, "next"),
-			Dead: stageOut.WithLabelValues(name, "dead_letter"),
+			In:     stageIn.WithLabelValues(name),
+			Out:    stageOut.WithLabelValues(name, "next"),
+			Dead:   stageOut.WithLabelValues(name, "dead_letter"),
+			Panics: panics.WithLabelValues(name),
 		}
 	}
 	m.Decode, m.Validate, m.Write, m.Cache, m.DeadLetter = stage("decode"), stage("validate"), stage("write"), stage("cache"), stage("dead_letter")
@@ -108,6 +106,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range dlq.Reasons {
 		m.deadLettered[r] = dead.WithLabelValues(string(r))
 	}
+	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orderd_dlq_truncated_total",
+		Help: "Dead-letter records whose payload was cut to fit the dead-letter topic (dlq-truncated: true).",
+	})
 	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect} {
 		m.retries.WithLabelValues(cause) // export zeros, so rate() works from the start
 	}
@@ -120,6 +122,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f(m.batchDuration)
 	f(stored)
 	f(dead)
+	f(m.truncated)
+	f(panics)
 	f(m.retries)
 	f(queueCollector{m})
 	return m

@@ -7,6 +7,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -37,8 +38,11 @@ func Classify(err error) (dlq.Reason, bool) {
 		syntax     *order.SyntaxError
 		field      *order.FieldError
 		validation *order.ValidationError
+		panicked   *pipeline.PanicError
 	)
 	switch {
+	case errors.As(err, &panicked):
+		return dlq.ReasonInternalError, true
 	case errors.As(err, &tooLarge):
 		return dlq.ReasonTooLarge, true
 	case errors.As(err, &syntax):

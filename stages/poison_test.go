@@ -8,6 +8,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -25,6 +26,7 @@ func TestClassify_PoisonOnlyForTheMessagesOwnFaults(t *testing.T) {
 	f(&order.ValidationError{Violations: []order.Violation{{Field: "order_uid", Rule: "r"}}}, dlq.ReasonInvalidOrder, true)
 	f(fmt.Errorf("order x: %w: value", storage.ErrRefused), dlq.ReasonInvalidOrder, true) // PostgreSQL refused a value
 	f(fmt.Errorf("order x: %w", storage.ErrConflict), dlq.ReasonConflict, true)
+	f(&pipeline.PanicError{Value: "index out of range"}, dlq.ReasonInternalError, true) // a panic the message triggered
 	// Everything else is transient: never dead-letter a good order because
 	// of an outage.
 	f(errors.New("dial tcp 127.0.0.1:5432: connection refused"), "", false)

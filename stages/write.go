@@ -2,7 +2,7 @@ package stages
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -14,22 +14,33 @@ import (
 
 // Writer stores batches of valid orders, one transaction per batch.
 type Writer struct {
-	Store   storage.Store
-	Health  *health.Component
+	Store storage.Store
+	// Health has one part per concurrent writer (Ingest.Writers): each
+	// writer reports its own, so one's success never hides another's
+	// failure.
+	Health  []*health.Component
 	Log     zerolog.Logger
 	Metrics *Metrics
 	// Retry spaces out attempts while the store fails as a whole.
 	Retry pipeline.Backoff
 }
 
-// Stage returns the write stage. Stored orders (new or identical
-// redeliveries) go on to the cache stage; orders PostgreSQL refused or that
-// conflict with a stored one go to dead. A failure of the store as a whole
-// (connection lost, timeout...) is never any one order's fault: the batch is
-// retried until it succeeds or ctx ends, and while it fails nothing moves, so
-// the in-flight limit stops the consumer.
-func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
+// Stage returns the write stage of writer number worker. Stored orders
+// (new or identical redeliveries) go on to the cache stage; orders PostgreSQL
+// refused, that conflict with a stored one, or that make saving panic go to
+// dead. A failure of the store as a whole (connection lost, timeout...) is
+// never any one order's fault: the batch is retried until it succeeds or ctx
+// ends, and while it fails nothing moves, so the in-flight limit stops the
+// consumer.
+func (w *Writer) Stage(worker int, dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
+	retry := (&Report{Health: w.Health[worker%len(w.Health)], Log: w.Log, Metrics: w.Metrics}).Retry(Work{
+		Cause:   RetryStore,
+		What:    "saving orders",
+		Failing: "saving batch failed; nothing is committed until it succeeds",
+		Healed:  "store answers again; batch saved",
+	}, w.Retry, nil)
 	return func(ctx context.Context, in <-chan []Valid, out chan<- Valid) error {
+		retry.Succeeded() // healthy until a save fails: it only fails while retrying
 		var recs []storage.Record
 		count := w.Metrics.Write
 		for batch := range in {
@@ -38,7 +49,15 @@ func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
 			for _, env := range batch {
 				recs = append(recs, env.Value)
 			}
-			results, err := w.save(ctx, recs)
+			var results []storage.Result
+			err := retry.Do(ctx, func(ctx context.Context) (err error) {
+				start := time.Now()
+				if results, err = w.save(ctx, recs); err == nil {
+					w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
+					w.Metrics.batchSize.Observe(float64(len(recs)))
+				}
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -61,37 +80,33 @@ func (w *Writer) Stage(dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
 	}
 }
 
-// save stores recs, retrying whole-batch failures with backoff until they
-// succeed or ctx ends.
+// save stores recs. A panic while saving is isolated the way the store
+// isolates a refused value: each half of the batch is saved on its own,
+// recursively, until the order that triggers it is alone, and that order's
+// result is the panic (no outcome: it is not stored); every other order is
+// saved. Saving is idempotent, so halves saved before the panic are found
+// Duplicate when they are saved again.
 func (w *Writer) save(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
-	var firstFailure time.Time
-	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		results, err := w.Store.SaveOrders(ctx, recs)
-		if err == nil {
-			w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
-			w.Metrics.batchSize.Observe(float64(len(recs)))
-			if attempt > 1 {
-				w.Log.Info().Int("attempts", attempt).Stringer("outage", time.Since(firstFailure)).
-					Msg("store answers again; batch saved")
-			}
-			w.Health.OK()
-			return results, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if attempt == 1 {
-			firstFailure = time.Now()
-		}
-		delay := w.Retry.Delay(attempt)
-		w.Metrics.Retry(RetryStore)
-		w.Health.Fail(fmt.Errorf("save %d orders failing since %s, retrying: %w",
-			len(recs), firstFailure.UTC().Format(time.RFC3339), err))
-		w.Log.Warn().Err(err).Int("orders", len(recs)).Int("attempt", attempt).Stringer("retry_in", delay).
-			Msg("saving batch failed; nothing is committed until it succeeds")
-		if err := pipeline.Sleep(ctx, delay); err != nil {
-			return nil, err
-		}
+	var results []storage.Result
+	err := pipeline.Safely(func() (err error) {
+		results, err = w.Store.SaveOrders(ctx, recs)
+		return err
+	})
+	p, panicked := errors.AsType[*pipeline.PanicError](err)
+	switch {
+	case !panicked:
+		return results, err
+	case len(recs) == 1:
+		return []storage.Result{{Err: p}}, nil
 	}
+	mid := len(recs) / 2
+	first, err := w.save(ctx, recs[:mid])
+	if err != nil {
+		return nil, err
+	}
+	second, err := w.save(ctx, recs[mid:])
+	if err != nil {
+		return nil, err
+	}
+	return append(first, second...), nil
 }

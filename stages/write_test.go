@@ -37,11 +37,11 @@ func openPostgres(t *testing.T, dbURL string) *storage.Postgres {
 
 func newWriter(store storage.Store) (*Writer, *health.Registry) {
 	reg := health.New()
-	comp := reg.Component("writer")
-	comp.OK()
+	parts := reg.Aggregate("writer", "writers", 1)
+	parts[0].OK()
 	return &Writer{
 		Store:   store,
-		Health:  comp,
+		Health:  parts,
 		Log:     zerolog.Nop(),
 		Metrics: testMetrics(),
 		Retry:   pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
@@ -75,7 +75,7 @@ func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
 	}
 	in <- batch
 	close(in)
-	if err := w.Stage(dead)(context.Background(), in, out); err != nil {
+	if err := w.Stage(0, dead)(context.Background(), in, out); err != nil {
 		t.Fatalf("write stage: %v", err)
 	}
 
@@ -113,7 +113,7 @@ func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 	out := make(chan Valid, 2)
 	dead := make(chan Dead, 2)
 	done := make(chan error, 1)
-	go func() { done <- w.Stage(dead)(context.Background(), in, out) }()
+	go func() { done <- w.Stage(0, dead)(context.Background(), in, out) }()
 
 	proxy.Cut() // PostgreSQL goes away
 	gen := orderfake.New(9)
@@ -154,7 +154,7 @@ func TestWriter_StopsRetryingWhenContextEnds(t *testing.T) {
 	v, a := valid(0, &o)
 	in <- []Valid{v}
 	done := make(chan error, 1)
-	go func() { done <- w.Stage(make(chan Dead, 1))(ctx, in, make(chan Valid, 1)) }()
+	go func() { done <- w.Stage(0, make(chan Dead, 1))(ctx, in, make(chan Valid, 1)) }()
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	if err := recv(t, (<-chan error)(done)); err == nil {
