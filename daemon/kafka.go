@@ -16,7 +16,7 @@ import (
 )
 
 // defaultMaxMessageBytes is Kafka's default max.message.bytes, assumed when
-// the broker does not report the orders topic's own.
+// the broker reports none for the topic.
 const defaultMaxMessageBytes = 1048588
 
 // kafkaClients are orderd's connections to Kafka.
@@ -69,14 +69,15 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
 	defer admin.Close()
-	dlqMax, err := ensureTopics(admin, cfg, log)
+	dlqLimit, err := ensureTopics(admin, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 
-	// The broker compares max.message.bytes with a whole record batch,
-	// sarama's MaxMessageBytes only its records.
-	k := &kafkaClients{dlqMaxRecord: dlqMax - dlq.BatchOverhead}
+	// The broker compares max.message.bytes with a whole record batch;
+	// sarama's MaxMessageBytes counts records (and also caps its batches),
+	// and must stay below its MaxRequestSize.
+	k := &kafkaClients{dlqMaxRecord: min(dlqLimit-dlq.BatchOverhead, int(sarama.MaxRequestSize)-dlq.HeaderRoom)}
 	defer func() {
 		if err != nil {
 			k.close() // what was opened before the failure; err says why
@@ -135,7 +136,7 @@ func consumerConfig(cfg Config) *sarama.Config {
 	return c
 }
 
-func dlqProducerConfig(maxMessageBytes int) *sarama.Config {
+func dlqProducerConfig(maxRecordBytes int) *sarama.Config {
 	c := clientConfig("orderd-dlq")
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Return.Successes = true
@@ -143,13 +144,14 @@ func dlqProducerConfig(maxMessageBytes int) *sarama.Config {
 	c.Net.MaxOpenRequests = 1    // required by the idempotent producer
 	// sarama's default of 1,000,000 bytes is smaller than what the orders
 	// topic may accept: the DLQ must take any message that arrived.
-	c.Producer.MaxMessageBytes = maxMessageBytes
+	c.Producer.MaxMessageBytes = maxRecordBytes
 	return c
 }
 
 // ensureTopics makes sure the orders and dead-letter topics exist and that
 // the dead-letter topic accepts any message the orders topic accepted, with
-// its headers added. It returns the record size the DLQ producer must allow.
+// its headers added. It returns the dead-letter topic's effective
+// max.message.bytes.
 func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (int, error) {
 	topics, err := admin.ListTopics()
 	if err != nil {
@@ -166,15 +168,18 @@ func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (in
 		}
 		log.Info().Str("topic", cfg.KafkaTopic).Int32("partitions", orders.NumPartitions).Msg("topic created")
 	}
+	ordersLimit, err := effectiveMaxMessageBytes(admin, cfg.KafkaTopic)
+	if err != nil {
+		return 0, err
+	}
 
-	need := topicMaxMessageBytes(orders) + dlq.HeaderRoom
+	need := ordersLimit.bytes + dlq.HeaderRoom
 	needStr := strconv.Itoa(need)
-	dlq, ok := topics[cfg.KafkaDLQTopic]
-	switch {
-	case !ok && !cfg.KafkaCreateTopics:
-		return 0, fmt.Errorf("dead-letter topic %s does not exist: create it with max.message.bytes=%d, or set KAFKA_CREATE_TOPICS=true",
-			cfg.KafkaDLQTopic, need)
-	case !ok:
+	if _, ok := topics[cfg.KafkaDLQTopic]; !ok {
+		if !cfg.KafkaCreateTopics {
+			return 0, fmt.Errorf("dead-letter topic %s does not exist: create it with max.message.bytes=%d, or set KAFKA_CREATE_TOPICS=true",
+				cfg.KafkaDLQTopic, need)
+		}
 		detail := &sarama.TopicDetail{
 			NumPartitions:     orders.NumPartitions,
 			ReplicationFactor: -1,
@@ -184,19 +189,100 @@ func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (in
 			return 0, err
 		}
 		log.Info().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", need).Msg("dead-letter topic created")
-	case topicMaxMessageBytes(dlq) < need && cfg.KafkaCreateTopics:
+	}
+	dlqLimit, err := effectiveMaxMessageBytes(admin, cfg.KafkaDLQTopic)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case dlqLimit.bytes >= need:
+	case cfg.KafkaCreateTopics:
 		err := admin.IncrementalAlterConfig(sarama.TopicResource, cfg.KafkaDLQTopic, map[string]sarama.IncrementalAlterConfigsEntry{
 			"max.message.bytes": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &needStr},
 		}, false)
 		if err != nil {
 			return 0, fmt.Errorf("raise max.message.bytes of %s to %d: %w", cfg.KafkaDLQTopic, need, err)
 		}
-		log.Info().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", need).Msg("dead-letter topic's max.message.bytes raised to match the orders topic")
-	case topicMaxMessageBytes(dlq) < need:
-		log.Warn().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", topicMaxMessageBytes(dlq)).Int("need", need).
-			Msg("the dead-letter topic may refuse the largest messages the orders topic accepts; raise its max.message.bytes")
+		log.Info().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", need).Int("was", dlqLimit.bytes).
+			Msg("dead-letter topic's max.message.bytes raised to take any message of the orders topic")
+		dlqLimit = topicLimit{bytes: need, source: "set by orderd"}
+	default:
+		log.Warn().Str("topic", cfg.KafkaDLQTopic).Int("max_message_bytes", dlqLimit.bytes).Int("need", need).
+			Msg("the dead-letter topic is smaller than the orders topic: larger dead letters are cut to fit (dlq-truncated); raise its max.message.bytes to keep them whole")
 	}
-	return need, nil
+	log.Info().Str("topic", cfg.KafkaTopic).Int("max_message_bytes", ordersLimit.bytes).Str("from", ordersLimit.source).
+		Str("dlq_topic", cfg.KafkaDLQTopic).Int("dlq_max_message_bytes", dlqLimit.bytes).Str("dlq_from", dlqLimit.source).
+		Msg("topic limits")
+	return dlqLimit.bytes, nil
+}
+
+// topicLimit is a topic's effective max.message.bytes and where it comes
+// from.
+type topicLimit struct {
+	bytes  int
+	source string
+}
+
+// effectiveMaxMessageBytes asks the brokers for the record-batch limit that
+// applies to topic. ListTopics cannot tell: it leaves out config entries
+// that are defaults or inherited from the broker, which is just the case of
+// a broker whose message.max.bytes was raised for every topic.
+// DescribeConfigs answers them, with their source. A topic entry that is
+// only the default may still be overridden by the broker's message.max.bytes
+// (not every broker reports the inheritance), so the broker is asked too.
+func effectiveMaxMessageBytes(admin sarama.ClusterAdmin, topic string) (topicLimit, error) {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+		Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"max.message.bytes"},
+	})
+	if err != nil {
+		return topicLimit{}, fmt.Errorf("describe the configuration of topic %s: %w", topic, err)
+	}
+	limit := topicLimit{bytes: defaultMaxMessageBytes, source: "kafka's default"}
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Value); e.Name == "max.message.bytes" && err == nil && n > 0 {
+			limit = topicLimit{bytes: n, source: configSource(e.Source)}
+			if e.Source != sarama.SourceDefault && e.Source != sarama.SourceUnknown {
+				return limit, nil
+			}
+		}
+	}
+	if broker, ok := brokerMaxMessageBytes(admin); ok {
+		return broker, nil
+	}
+	return limit, nil
+}
+
+// brokerMaxMessageBytes is the message.max.bytes a broker set for every
+// topic, if it set one and says so.
+func brokerMaxMessageBytes(admin sarama.ClusterAdmin) (topicLimit, bool) {
+	brokers, _, err := admin.DescribeCluster()
+	if err != nil || len(brokers) == 0 {
+		return topicLimit{}, false
+	}
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+		Type: sarama.BrokerResource, Name: strconv.Itoa(int(brokers[0].ID())), ConfigNames: []string{"message.max.bytes"},
+	})
+	if err != nil { // e.g. not authorized to describe the cluster: the topic's answer stands
+		return topicLimit{}, false
+	}
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Value); e.Name == "message.max.bytes" && err == nil && n > 0 &&
+			e.Source != sarama.SourceDefault && e.Source != sarama.SourceUnknown {
+			return topicLimit{bytes: n, source: "inherited from the broker's message.max.bytes"}, true
+		}
+	}
+	return topicLimit{}, false
+}
+
+func configSource(s sarama.ConfigSource) string {
+	switch s {
+	case sarama.SourceTopic:
+		return "the topic's own max.message.bytes"
+	case sarama.SourceDynamicBroker, sarama.SourceDynamicDefaultBroker, sarama.SourceStaticBroker:
+		return "inherited from the broker's message.max.bytes"
+	default:
+		return "kafka's default"
+	}
 }
 
 func createTopic(admin sarama.ClusterAdmin, name string, detail *sarama.TopicDetail) error {
@@ -208,13 +294,4 @@ func createTopic(admin sarama.ClusterAdmin, name string, detail *sarama.TopicDet
 		return fmt.Errorf("create topic %s: %w", name, err)
 	}
 	return nil
-}
-
-func topicMaxMessageBytes(t sarama.TopicDetail) int {
-	if v, ok := t.ConfigEntries["max.message.bytes"]; ok && v != nil {
-		if n, err := strconv.Atoi(*v); err == nil && n > 0 {
-			return n
-		}
-	}
-	return defaultMaxMessageBytes
 }

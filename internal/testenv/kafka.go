@@ -15,11 +15,15 @@ import (
 // quickly.
 func Kafka(t testing.TB, topics ...string) (brokers []string, cluster *kfake.Cluster) {
 	t.Helper()
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.SeedTopics(3, topics...),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond),
-	)
+	return KafkaWith(t, kfake.SeedTopics(3, topics...))
+}
+
+// KafkaWith is Kafka with kfake options of the test's own: broker configs,
+// faults, TLS and the like.
+func KafkaWith(t testing.TB, opts ...kfake.Opt) (brokers []string, cluster *kfake.Cluster) {
+	t.Helper()
+	base := []kfake.Opt{kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100 * time.Millisecond)}
+	c, err := kfake.NewCluster(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("testenv: start kfake cluster: %v", err)
 	}
