@@ -23,6 +23,43 @@ type demoMode struct {
 	baseURL string
 }
 
+// demoKafkaPart runs the demo's in-process Kafka cluster, which every other
+// part uses as its broker; it stops last.
+func (d *daemon) demoKafkaPart() part {
+	if !d.cfg.Demo {
+		return part{}
+	}
+	return part{
+		name: "demo kafka",
+		start: func() (err error) {
+			if d.demo, err = startDemo(d.cfg, d.component("demo")); err != nil {
+				return err
+			}
+			d.brokers = d.demo.brokers
+			return nil
+		},
+		stop: func() error { d.demo.close(); return nil },
+	}
+}
+
+// demoFeedPart publishes the demo's orders until stopped, which it is
+// before the pipeline stops consuming.
+func (d *daemon) demoFeedPart() part {
+	if !d.cfg.Demo {
+		return part{}
+	}
+	bg := newBackground()
+	return part{
+		name: "demo feed",
+		start: func() error {
+			d.demo.baseURL = browseURL(d.httpAddr)
+			bg.goRun(d.demo.feed)
+			return nil
+		},
+		stop: func() error { bg.stop(); return nil },
+	}
+}
+
 func startDemo(cfg Config, log zerolog.Logger) (*demoMode, error) {
 	opts := []kfake.Opt{kfake.NumBrokers(1)}
 	if cfg.DemoKafkaPort != 0 {
@@ -71,8 +108,4 @@ func (m *demoMode) feed(ctx context.Context) {
 		Msg("demo: stopped publishing")
 }
 
-func (m *demoMode) close() {
-	m.log.Info().Msg("stopping demo kafka")
-	m.cluster.Close()
-	m.log.Info().Msg("demo kafka stopped")
-}
+func (m *demoMode) close() { m.cluster.Close() }

@@ -84,8 +84,15 @@ func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun
 // not return within waitFor.
 func (r *daemonRun) stop(t *testing.T) error {
 	t.Helper()
+	r.cancel()
+	return r.exited(t)
+}
+
+// exited waits for Run to return, for whatever reason, and returns its
+// error, or an error saying it did not return within waitFor.
+func (r *daemonRun) exited(t *testing.T) error {
+	t.Helper()
 	r.once.Do(func() {
-		r.cancel()
 		select {
 		case r.err = <-r.done:
 		case <-time.After(waitFor):

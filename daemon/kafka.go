@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/stages"
 )
 
@@ -23,12 +23,16 @@ const defaultMaxMessageBytes = 1048588
 type kafkaClients struct {
 	group sarama.ConsumerGroup
 	dlq   sarama.SyncProducer
-	// dlqMaxRecord is the largest dead-letter record the producer sends.
+	// dlqMaxRecord is the largest dead-letter record the producer sends
+	// (stages.DeadLetters.MaxRecordBytes), from the dead-letter topic's
+	// effective max.message.bytes.
 	dlqMaxRecord int
 	// admin reads the dead-letter topic and redrives from it, for the
 	// admin API; a client of its own, so inspection never slows ingest.
 	admin        sarama.Client
 	adminProduce sarama.SyncProducer
+	// groupErrors logs the group's errors until the group is closed.
+	groupErrors sync.WaitGroup
 }
 
 // close leaves the consumer group, then closes the producers and the admin
@@ -37,6 +41,7 @@ func (k *kafkaClients) close() error {
 	var errs []error
 	if k.group != nil {
 		errs = append(errs, k.group.Close())
+		k.groupErrors.Wait() // the group's error channel closes with it
 	}
 	if k.dlq != nil {
 		errs = append(errs, k.dlq.Close())
@@ -48,19 +53,6 @@ func (k *kafkaClients) close() error {
 		errs = append(errs, k.admin.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// connectKafka connects to the brokers, retrying while they are
-// unreachable and reporting why on comp, until it succeeds or ctx ends.
-func (d *daemon) connectKafka(ctx context.Context, brokers []string, comp *health.Component) (*kafkaClients, error) {
-	log := d.component("kafka")
-	var k *kafkaClients
-	err := d.keepTrying(ctx, log, comp, stages.RetryConnect, fmt.Sprintf("connect to kafka %v", brokers), "kafka unavailable; retrying",
-		func(context.Context) (err error) {
-			k, err = openKafka(d.cfg, brokers, log)
-			return err
-		})
-	return k, err
 }
 
 func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClients, err error) {
@@ -98,11 +90,11 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
-	go func() {
+	k.groupErrors.Go(func() {
 		for err := range k.group.Errors() {
 			log.Warn().Err(err).Msg("consumer error")
 		}
-	}()
+	})
 	return k, nil
 }
 
@@ -294,4 +286,53 @@ func createTopic(admin sarama.ClusterAdmin, name string, detail *sarama.TopicDet
 		return fmt.Errorf("create topic %s: %w", name, err)
 	}
 	return nil
+}
+
+// kafkaPart connects to Kafka, retrying while it is unreachable; stopping
+// leaves the consumer group and closes the clients.
+func (d *daemon) kafkaPart() part {
+	bg := newBackground()
+	return part{
+		name: "kafka clients",
+		start: func() error {
+			bg.goRun(d.connectKafka)
+			return nil
+		},
+		stop: func() error {
+			bg.stop()
+			if k, err := d.kafka.get(); err == nil {
+				if err := k.close(); err != nil {
+					// Leaving the group fails when the brokers are gone;
+					// the group then expires the member by itself, and
+					// nothing of orderd's is left unfinished.
+					d.log.Warn().Err(err).Msg("closing the kafka clients")
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// connectKafka connects to the brokers, retrying while they are
+// unreachable and reporting why on the kafka component, until it succeeds or
+// ctx ends.
+func (d *daemon) connectKafka(ctx context.Context) {
+	log := d.component("kafka")
+	retry := d.kafkaHealth.Retry(stages.Work{
+		Cause:   stages.RetryConnect,
+		What:    fmt.Sprintf("connect to kafka %v", d.brokers),
+		Failing: "kafka unavailable; retrying",
+		Healed:  "kafka reachable",
+	}, d.backoff(), nil)
+	var k *kafkaClients
+	err := retry.Do(ctx, func(context.Context) (err error) {
+		k, err = openKafka(d.cfg, d.brokers, log)
+		return err
+	})
+	if err != nil {
+		return // stopped while connecting
+	}
+	d.kafka.set(k)
+	reader := dlq.NewReader(k.admin, d.cfg.KafkaDLQTopic)
+	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.adminProduce, d.cfg.KafkaTopic)})
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/orderd/orderd/dlq"
@@ -12,14 +13,25 @@ import (
 
 var errNotReady = errors.New("not connected yet: orderd is starting")
 
-// late holds a dependency of the HTTP server that is connected after the
-// server starts: until then every use fails (503) instead of the server
-// waiting for PostgreSQL or Kafka.
+// late holds something connected after the parts that use it have started:
+// the HTTP server fails its uses (503) until then instead of waiting for
+// PostgreSQL or Kafka, and the parts that cannot work without it wait.
 type late[T any] struct {
-	v atomic.Pointer[T]
+	v     atomic.Pointer[T]
+	once  sync.Once
+	ready chan struct{} // closed by set
 }
 
-func (l *late[T]) set(v T) { l.v.Store(&v) }
+func (l *late[T]) readyCh() chan struct{} {
+	l.once.Do(func() { l.ready = make(chan struct{}) })
+	return l.ready
+}
+
+// set makes v available; it is called once.
+func (l *late[T]) set(v T) {
+	l.v.Store(&v)
+	close(l.readyCh())
+}
 
 func (l *late[T]) get() (T, error) {
 	p := l.v.Load()
@@ -28,6 +40,17 @@ func (l *late[T]) get() (T, error) {
 		return zero, errNotReady
 	}
 	return *p, nil
+}
+
+// wait returns the value once it is set, or ctx's error if ctx ends first.
+func (l *late[T]) wait(ctx context.Context) (T, error) {
+	select {
+	case <-l.readyCh():
+		return *l.v.Load(), nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // lateOrders is server.OrderReader once the read path exists.

@@ -1,0 +1,123 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/server"
+	"github.com/orderd/orderd/web"
+)
+
+// httpShutdownTimeout bounds how long stopping HTTP waits for requests in
+// progress.
+const httpShutdownTimeout = 5 * time.Second
+
+// httpPart serves the API, the UI, /health and /metrics. It starts before
+// PostgreSQL and Kafka are reached (what it reads through is set later: the
+// late* holders), and stops only after the pipeline, so reads are served
+// throughout shutdown.
+func (d *daemon) httpPart(adminToken string) part {
+	var (
+		srv  *fasthttp.Server
+		done = make(chan struct{})
+	)
+	return part{
+		name: "http",
+		start: func() error {
+			handler, err := server.NewServer(server.Deps{
+				Orders:         &d.reads,
+				List:           &d.lister,
+				Stats:          &d.stats,
+				DLQ:            &d.dead,
+				Health:         d.health,
+				Metrics:        server.NewMetrics(d.prom),
+				MetricsHandler: metricsHandler(d.prom),
+				AdminToken:     adminToken,
+				UI:             web.Static,
+				Log:            d.component("http"),
+			})
+			if err != nil {
+				return err
+			}
+			srv = &fasthttp.Server{
+				Handler:      handler,
+				Name:         "orderd",
+				ReadTimeout:  10 * time.Second,
+				WriteTimeout: 10 * time.Second,
+				IdleTimeout:  time.Minute,
+			}
+			ln, err := net.Listen("tcp", d.cfg.HTTPAddr)
+			if err != nil {
+				return fmt.Errorf("listen on HTTP_ADDR %s: %w", d.cfg.HTTPAddr, err)
+			}
+			d.httpAddr = ln.Addr()
+			go func() {
+				defer close(done)
+				if err := srv.Serve(ln); err != nil {
+					d.die(fmt.Errorf("http server stopped: %w", err))
+				}
+			}()
+			d.log.Info().Str("addr", ln.Addr().String()).Msg("http serving")
+			return nil
+		},
+		stop: func() error {
+			// Closes the listener, lets requests in progress finish and
+			// closes idle connections.
+			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+			defer cancel()
+			err := srv.ShutdownWithContext(ctx)
+			<-done
+			return err
+		},
+	}
+}
+
+// pprofPart serves net/http/pprof on PPROF_ADDR when it is set. It is opt-in
+// and on its own listener, so profiling is never exposed on the public port.
+func (d *daemon) pprofPart() part {
+	if d.cfg.PprofAddr == "" {
+		return part{}
+	}
+	var (
+		srv  *http.Server
+		done = make(chan struct{})
+	)
+	return part{
+		name: "pprof",
+		start: func() error {
+			ln, err := net.Listen("tcp", d.cfg.PprofAddr)
+			if err != nil {
+				return fmt.Errorf("listen on PPROF_ADDR %s: %w", d.cfg.PprofAddr, err)
+			}
+			mux := http.NewServeMux()
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				defer close(done)
+				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+					d.die(fmt.Errorf("pprof server stopped: %w", err))
+				}
+			}()
+			d.log.Info().Str("addr", ln.Addr().String()).Msg("pprof serving")
+			return nil
+		},
+		stop: func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+			defer cancel()
+			err := srv.Shutdown(ctx)
+			<-done
+			return err
+		},
+	}
+}

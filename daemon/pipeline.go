@@ -1,0 +1,158 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages"
+)
+
+// pipelinePart consumes the orders topic into the ingest pipeline once
+// Kafka, the store and the read path are there. Stopping it stops
+// consuming, drains and commits.
+func (d *daemon) pipelinePart() part {
+	bg := newBackground()
+	var stopErr error
+	return part{
+		name: "pipeline",
+		start: func() error {
+			bg.goRun(func(ctx context.Context) { stopErr = d.runPipeline(ctx) })
+			return nil
+		},
+		stop: func() error {
+			bg.stop()
+			return stopErr
+		},
+	}
+}
+
+// runPipeline runs the Kafka source and the stages until ctx ends or one of
+// them fails (which stops orderd), then stops them in order and returns what
+// went wrong while stopping.
+func (d *daemon) runPipeline(ctx context.Context) error {
+	kafka, err := d.kafka.wait(ctx)
+	if err != nil {
+		return nil // stopped before Kafka was reached
+	}
+	store, err := d.store.wait(ctx)
+	if err != nil {
+		return nil
+	}
+	orders, err := d.reads.wait(ctx)
+	if err != nil {
+		return nil
+	}
+	dead, err := d.dead.wait(ctx)
+	if err != nil {
+		return nil
+	}
+	cfg := d.cfg
+
+	src := make(chan stages.Message, 256)
+	inFlight := pipeline.NewInFlight(cfg.MaxInFlight)
+	d.prom.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orderd_pipeline_in_flight",
+		Help: "Messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT.",
+	}, func() float64 { return float64(inFlight.Len()) }))
+	source := &stages.KafkaSource{
+		Group:        kafka.group,
+		Topics:       []string{cfg.KafkaTopic},
+		Out:          src,
+		InFlight:     inFlight,
+		DrainTimeout: cfg.DrainTimeout,
+		Retry: d.kafkaHealth.Retry(stages.Work{
+			Cause:   stages.RetryKafka,
+			What:    "consuming " + cfg.KafkaTopic,
+			Failing: "consumer group session failed",
+			Healed:  "consuming again",
+		}, d.backoff(), stages.IsClosed),
+		Log:     d.component("consumer"),
+		Metrics: d.metrics,
+	}
+	ingest := &stages.Ingest{
+		Workers:         cfg.Workers,
+		MaxMessageBytes: cfg.MaxMessageBytes,
+		BatchSize:       cfg.BatchSize,
+		BatchLinger:     cfg.BatchLinger,
+		Writers:         cfg.Writers,
+		Writer: &stages.Writer{
+			Store: store, Health: d.writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.backoff(),
+		},
+		Orders: orders,
+		DeadLetters: &stages.DeadLetters{
+			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.dlqMaxRecord, Health: d.dlqHealth,
+			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
+		},
+		Metrics: d.metrics,
+	}
+	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
+	var sampler sync.WaitGroup
+	sampling, stopSampling := context.WithCancel(context.Background())
+	sampler.Go(func() { statsSrc.sampleRate(sampling) })
+	d.stats.set(statsSrc)
+
+	// work lives until the pipeline has drained; it is cancelled early only
+	// by SHUTDOWN_TIMEOUT. consume lives until stopping begins.
+	work, abandonWork := context.WithCancel(context.Background())
+	defer abandonWork()
+	consume, stopConsuming := context.WithCancel(work)
+	defer stopConsuming()
+	ingestDone := make(chan error, 1)
+	go func() { ingestDone <- ingest.Run(work, src) }()
+	sourceDone := make(chan error, 1)
+	go func() { sourceDone <- source.Run(consume) }()
+	d.log.Info().Str("topic", cfg.KafkaTopic).Str("group", cfg.KafkaGroup).Msg("consuming")
+
+	var (
+		sourceErr, ingestErr         error
+		sourceStopped, ingestStopped bool
+	)
+	select {
+	case <-ctx.Done():
+	case sourceErr = <-sourceDone:
+		sourceStopped = true
+		d.die(fmt.Errorf("consumer stopped: %w", sourceErr))
+	case ingestErr = <-ingestDone:
+		ingestStopped = true
+		d.die(fmt.Errorf("pipeline stopped: %w", ingestErr))
+	}
+
+	// Stopping, in this order. Past SHUTDOWN_TIMEOUT the pipeline is
+	// abandoned: what it had not finished stays uncommitted and is consumed
+	// again at the next start.
+	deadline := time.AfterFunc(cfg.ShutdownTimeout, func() {
+		d.log.Error().Stringer("shutdown_timeout", cfg.ShutdownTimeout).
+			Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted")
+		abandonWork()
+	})
+	defer deadline.Stop()
+	// 1. Stop reading from Kafka. Each partition waits up to DRAIN_TIMEOUT
+	//    for its messages in flight, then the session commits what was
+	//    marked and the source closes the pipeline's input.
+	d.log.Info().Msg("stopping consumer")
+	stopConsuming()
+	if !sourceStopped {
+		sourceErr = <-sourceDone
+	}
+	d.log.Info().Msg("consumer stopped")
+	// 2. The stages drain: the batcher flushes, the last batches are
+	//    written and acked, the dead-letter stage publishes what is left.
+	d.log.Info().Msg("draining the stages")
+	if !ingestStopped {
+		ingestErr = <-ingestDone
+	}
+	d.log.Info().Msg("stages drained")
+	// 3. The stats sampler, which reads the pipeline's counters.
+	stopSampling()
+	sampler.Wait()
+	if sourceStopped || ingestStopped {
+		return nil // already reported as the reason orderd stopped
+	}
+	return errors.Join(sourceErr, ingestErr)
+}

@@ -1,0 +1,238 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+
+	"github.com/orderd/orderd/internal/testenv"
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/storage"
+)
+
+// readKind is what a read during shutdown asked for.
+type readKind int
+
+const (
+	cachedRead   readKind = iota // an order ingested through Kafka, in the cache
+	uncachedRead                 // an order stored straight into PostgreSQL, read through
+	unknownRead                  // an id no order has: 404 after asking PostgreSQL
+	kinds
+)
+
+func (k readKind) String() string { return [...]string{"cached", "uncached", "unknown"}[k] }
+
+// shutdownLoad reads orders over HTTP from several goroutines until told to
+// stop, and records how each read went.
+type shutdownLoad struct {
+	base, addr string
+	cached     []string
+	uncached   []string
+	next       atomic.Int64 // the next uncached id: each is read once, so it is never cached yet
+
+	sigterm atomic.Int64 // UnixNano of the SIGTERM, 0 before
+
+	mu         sync.Mutex
+	served     [kinds]int // 200 or 404, after the SIGTERM
+	fiveXX     []string
+	resets     []string // transport errors while the listener still accepted connections
+	notReady   bool     // /health said 503, lifecycle failing, after the SIGTERM
+	healthSeen int
+}
+
+func (l *shutdownLoad) read(client *http.Client, n int) {
+	kind := readKind(n % int(kinds))
+	var uid string
+	switch kind {
+	case cachedRead:
+		uid = l.cached[n%len(l.cached)]
+	case uncachedRead:
+		i := l.next.Add(1)
+		if i >= int64(len(l.uncached)) {
+			return // all read once; the rest would be cached
+		}
+		uid = l.uncached[i]
+	case unknownRead:
+		uid = fmt.Sprintf("unknown-%d-%d", n, time.Now().UnixNano())
+	}
+	afterSignal := l.sigterm.Load() != 0
+	resp, err := client.Get(l.base + "/order/" + uid)
+	if err != nil {
+		// Acceptable only once the listener is closed: then a new
+		// connection is refused.
+		if c, derr := net.DialTimeout("tcp", l.addr, time.Second); derr == nil {
+			c.Close()
+			l.mu.Lock()
+			l.resets = append(l.resets, fmt.Sprintf("%s read: %v", kind, err))
+			l.mu.Unlock()
+		}
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case resp.StatusCode >= 500:
+		l.fiveXX = append(l.fiveXX, fmt.Sprintf("%s read of %s: %d", kind, uid, resp.StatusCode))
+	case afterSignal && (kind == unknownRead && resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusOK):
+		l.served[kind]++
+	}
+}
+
+func (l *shutdownLoad) watchHealth(client *http.Client) {
+	var h healthReport
+	resp, err := client.Get(l.base + "/health")
+	if err != nil {
+		return
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if l.sigterm.Load() != 0 {
+		l.mu.Lock()
+		l.healthSeen++
+		if resp.StatusCode == http.StatusServiceUnavailable && contains(h.Failing, "lifecycle") {
+			l.notReady = true
+		}
+		l.mu.Unlock()
+	}
+}
+
+// SIGTERM under a read load of cached, uncached and unknown ids: /health
+// turns 503 (lifecycle) first; until the listener closes, no read gets a
+// 5xx or a reset, because the store and cache close only after HTTP has
+// stopped; and Run returns with no goroutine of orderd's left behind.
+func TestShutdownUnderReadLoadServesUntilTheListenerCloses(t *testing.T) {
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	gen := orderfake.New(77)
+
+	// Goroutines of the test's own (kfake, its clients) are not orderd's.
+	producer := testenv.KafkaClient(t, brokers)
+	leaksBefore := goleak.IgnoreCurrent()
+
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL, "READ_CONCURRENCY": "8",
+	})
+	d.waitHealthy(t)
+	load := &shutdownLoad{base: d.base, addr: strings.TrimPrefix(d.base, "http://")}
+	var recs []*kgo.Record
+	for range 200 {
+		o := gen.Order()
+		load.cached = append(load.cached, o.OrderUID)
+		recs = append(recs, &kgo.Record{Topic: "orders", Key: []byte(o.OrderUID), Value: order.AppendJSON(nil, &o)})
+	}
+	testenv.Produce(t, producer, recs...)
+	eventually(t, "200 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") == 200 })
+	load.uncached = saveDirectly(t, dbURL, gen, 20000)
+
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	for w := range 6 { // fewer than READ_CONCURRENCY: a busy 503 is not what this test is about
+		readers.Go(func() {
+			for n := w; ; n += 6 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				load.read(client, n)
+			}
+		})
+	}
+	readers.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			load.watchHealth(client)
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+	time.Sleep(300 * time.Millisecond) // reads under way before the signal
+	load.sigterm.Store(time.Now().UnixNano())
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.exited(t); err != nil {
+		t.Fatalf("Run after SIGTERM: %v", err)
+	}
+	close(stop)
+	readers.Wait()
+	client.CloseIdleConnections()
+
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	if len(load.fiveXX) > 0 {
+		t.Errorf("%d reads got a 5xx during shutdown, e.g. %s", len(load.fiveXX), load.fiveXX[0])
+	}
+	if len(load.resets) > 0 {
+		t.Errorf("%d reads failed while the listener still accepted connections, e.g. %s", len(load.resets), load.resets[0])
+	}
+	for k := range kinds {
+		if load.served[k] == 0 {
+			t.Errorf("no %s read was served after SIGTERM: the test did not cover the shutdown", k)
+		}
+	}
+	if !load.notReady {
+		t.Errorf("/health never said not ready (lifecycle) after SIGTERM, in %d looks", load.healthSeen)
+	}
+	t.Logf("served after SIGTERM: %d cached, %d uncached, %d unknown", load.served[cachedRead], load.served[uncachedRead], load.served[unknownRead])
+	goleak.VerifyNone(t, leaksBefore,
+		// The test's broker, serving the test's own clients.
+		goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*clientConn).read"),
+		goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*clientConn).read.func1"),
+		goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*clientConn).write"),
+		// Libraries' process-wide tickers, started once and never
+		// stopped: sarama's metrics and fasthttp's Date header.
+		goleak.IgnoreAnyFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		// fasthttp's worker-pool cleaner sleeps MaxIdleWorkerDuration
+		// (10s) between rounds and sees the stop only after its sleep; it
+		// then ends by itself.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+	)
+}
+
+// saveDirectly stores n generated orders straight into PostgreSQL, past
+// orderd: they are in no cache.
+func saveDirectly(t *testing.T, dbURL string, gen *orderfake.Generator, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	pg, err := storage.OpenPostgres(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	var uids []string
+	for len(uids) < n {
+		recs := make([]storage.Record, 0, 1000)
+		for range min(1000, n-len(uids)) {
+			o := gen.Order()
+			recs = append(recs, storage.Record{Order: &o, JSON: order.AppendJSON(nil, &o)})
+			uids = append(uids, o.OrderUID)
+		}
+		if _, err := pg.SaveOrders(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return uids
+}

@@ -1,0 +1,107 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/storage"
+)
+
+// storePart connects to the store, retrying while it is unreachable, and
+// then checks it until stopped; stopping closes it. Its goroutine is the
+// store health component's only writer.
+func (d *daemon) storePart() part {
+	bg := newBackground()
+	return part{
+		name: "store",
+		start: func() error {
+			bg.goRun(func(ctx context.Context) {
+				s, err := d.openStore(ctx)
+				if err != nil {
+					return // stopped while connecting
+				}
+				d.store.set(s)
+				d.watchStore(ctx, s)
+			})
+			return nil
+		},
+		stop: func() error {
+			bg.stop()
+			if s, err := d.store.get(); err == nil {
+				s.Close()
+			}
+			return nil
+		},
+	}
+}
+
+// openStore connects to PostgreSQL, retrying while it is unreachable, or
+// returns the in-memory store in demo mode without DATABASE_URL.
+func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
+	if d.cfg.DatabaseURL == "" {
+		d.log.Warn().Msg("demo mode without DATABASE_URL: orders are kept in memory only and are lost when orderd stops")
+		d.storeHealth.OK()
+		return storage.NewMemory(), nil
+	}
+	log := d.component("store")
+	// Enough connections for every writer, every read-through query and
+	// the health check, so a burst of cache misses never starves the
+	// writer; pgxpool would otherwise allow only max(4, GOMAXPROCS).
+	dbURL := storage.WithPoolSize(d.cfg.DatabaseURL, d.cfg.ReadConcurrency+d.cfg.Writers+2)
+	retry := (&stages.Report{Health: d.storeHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
+		Cause:   stages.RetryConnect,
+		What:    "connect to postgresql",
+		Failing: "postgresql unavailable; retrying",
+		Healed:  "postgresql reachable",
+	}, d.backoff(), nil)
+	var pg *storage.Postgres
+	err := retry.Do(ctx, func(ctx context.Context) (err error) {
+		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		pg, err = storage.OpenPostgres(connectCtx, dbURL)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info().Str("database_url", d.cfg.redactedDatabaseURL()).Msg("postgresql connected, migrations applied")
+	return pg, nil
+}
+
+// storePingInterval is how often the store's health is checked.
+const storePingInterval = 2 * time.Second
+
+// watchStore pings the store until ctx ends and reports the result, so
+// /health answers from memory instead of querying PostgreSQL per request.
+func (d *daemon) watchStore(ctx context.Context, s storage.Store) {
+	log := d.component("store")
+	t := time.NewTicker(storePingInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, storePingInterval)
+		err := s.Ping(pingCtx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.storeHealth.Fail(fmt.Errorf("ping: %w", err))
+			if !failing {
+				log.Warn().Err(err).Msg("store stopped answering")
+			}
+			failing = true
+		case err == nil:
+			d.storeHealth.OK()
+			if failing {
+				log.Info().Msg("store answers again")
+			}
+			failing = false
+		}
+	}
+}

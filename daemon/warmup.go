@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"context"
+	"runtime/debug"
+	"time"
+
+	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/storage"
+)
+
+// readPathPart puts the cache in front of the store once the store is
+// connected, so that GET /order and the read API work from then on, and
+// loads every stored order into the cache before /health turns green.
+func (d *daemon) readPathPart() part {
+	bg := newBackground()
+	warmUp := newWarmUpMetrics(d.prom)
+	return part{
+		name: "read path",
+		start: func() error {
+			bg.goRun(func(ctx context.Context) {
+				store, err := d.store.wait(ctx)
+				if err != nil {
+					return
+				}
+				orders := storage.NewOrders(store, d.cache, storage.OrdersOptions{
+					NegativeTTL:        d.cfg.NegativeTTL,
+					MaxConcurrentReads: d.cfg.ReadConcurrency,
+					ReadQueueTimeout:   d.cfg.ReadQueueTimeout,
+				})
+				d.prom.MustRegister(storage.NewCollector(orders))
+				d.lister.set(store)
+				d.reads.set(orders)
+				d.warmUp(ctx, orders, warmUp)
+			})
+			return nil
+		},
+		stop: func() error { bg.stop(); return nil },
+	}
+}
+
+// warmUp loads every stored order into the cache before /health turns green,
+// retrying while the store fails. Its goroutine is the warmup component's
+// only writer.
+func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, m warmUpMetrics) {
+	log := d.component("warmup")
+	retry := (&stages.Report{Health: d.warmupHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
+		Cause:   stages.RetryWarmUp,
+		What:    "cache warm-up",
+		Failing: "cache warm-up failed; retrying",
+		Healed:  "cache warm-up succeeded after failures",
+	}, d.backoff(), nil)
+	var (
+		n     int
+		start time.Time
+	)
+	d.warmupHealth.Wait("loading stored orders into the cache")
+	err := retry.Do(ctx, func(ctx context.Context) (err error) {
+		start = time.Now()
+		n, err = orders.WarmUp(ctx)
+		return err
+	})
+	if err != nil {
+		return // stopped before it finished
+	}
+	m.duration.Set(time.Since(start).Seconds())
+	m.orders.Set(float64(n))
+	// The cache grew by doubling while it filled; the buffers it outgrew
+	// are garbage the runtime would hand back to the OS only gradually.
+	// Hand them back now, once, so the resident memory after start is the
+	// cache's (about 1.1x the orders' JSON, not 1.5x).
+	debug.FreeOSMemory()
+	log.Info().Int("orders", n).Stringer("took", time.Since(start)).Msg("cache warmed up")
+}
