@@ -36,19 +36,21 @@ type Config struct {
 	LogLevel  string // trace, debug, info, warn, error
 	LogFormat string // json, console, or auto: console when stdout is a terminal
 
-	MaxMessageBytes  int           // larger messages are dead-lettered as too_large unparsed
-	MaxInFlight      int           // messages inside the pipeline at once; bounds memory
-	Workers          int           // goroutines decoding, and as many validating
-	BatchSize        int           // orders per PostgreSQL transaction, at most
-	BatchLinger      time.Duration // longest an order waits for its batch to fill
-	Writers          int           // batches written concurrently
-	DrainTimeout     time.Duration // how long a released partition waits for its work in flight
-	ShutdownTimeout  time.Duration // how long shutdown may take before unfinished work is abandoned (it stays uncommitted)
-	RetryMaxBackoff  time.Duration // longest pause between retries of PostgreSQL, Kafka or the DLQ
-	CacheSizeMB      int           // memory for cached order JSON
-	NegativeTTL      time.Duration // how long an id found missing is answered 404 without asking PostgreSQL
-	ReadConcurrency  int           // cache-miss queries to PostgreSQL at once
-	ReadQueueTimeout time.Duration // how long a cache miss waits for a query slot before 503
+	MaxMessageBytes   int           // larger messages are dead-lettered as too_large unparsed
+	MaxInFlight       int           // messages inside the pipeline at once
+	MaxInFlightMB     int           // their raw size, in MiB, at once; bounds memory
+	MaxPartitionAhead int           // messages of one partition held from its oldest unfinished one on
+	Workers           int           // goroutines decoding, and as many validating
+	BatchSize         int           // orders per PostgreSQL transaction, at most
+	BatchLinger       time.Duration // longest an order waits for its batch to fill
+	Writers           int           // batches written concurrently
+	DrainTimeout      time.Duration // how long a released partition waits for its work in flight
+	ShutdownTimeout   time.Duration // how long shutdown may take before unfinished work is abandoned (it stays uncommitted)
+	RetryMaxBackoff   time.Duration // longest pause between retries of PostgreSQL, Kafka or the DLQ
+	CacheSizeMB       int           // memory for cached order JSON
+	NegativeTTL       time.Duration // how long an id found missing is answered 404 without asking PostgreSQL
+	ReadConcurrency   int           // cache-miss queries to PostgreSQL at once
+	ReadQueueTimeout  time.Duration // how long a cache miss waits for a query slot before 503
 
 	Demo          bool    // run an in-process Kafka, and an in-memory store unless DATABASE_URL is set
 	DemoRate      float64 // generated orders per second in demo mode
@@ -84,6 +86,8 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", 1<<20, "largest message decoded; larger ones are dead-lettered as too_large")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 20000, "messages inside the pipeline at once; the consumer pauses beyond it")
+	fs.IntVar(&c.MaxInFlightMB, "max-in-flight-mb", 64, "MiB of messages (their raw size) inside the pipeline at once; the consumer pauses beyond it")
+	fs.IntVar(&c.MaxPartitionAhead, "max-partition-ahead", 20000, "messages of one partition held behind its oldest unfinished one; that partition pauses beyond it")
 	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "decode goroutines, and as many validate goroutines")
 	fs.IntVar(&c.BatchSize, "batch-size", 1000, "most orders written in one PostgreSQL transaction")
 	fs.DurationVar(&c.BatchLinger, "batch-linger", 20*time.Millisecond, "longest an order waits for its batch to fill")
@@ -173,6 +177,8 @@ func (c Config) validate() error {
 	check(c.MaxMessageBytes > 0, "MAX_MESSAGE_BYTES must be positive")
 	check(c.BatchSize > 0, "BATCH_SIZE must be positive")
 	check(c.MaxInFlight >= c.BatchSize, "MAX_IN_FLIGHT (%d) must be at least BATCH_SIZE (%d), or batches never fill", c.MaxInFlight, c.BatchSize)
+	check(c.MaxInFlightMB > 0, "MAX_IN_FLIGHT_MB must be positive")
+	check(c.MaxPartitionAhead > 0, "MAX_PARTITION_AHEAD must be positive")
 	check(c.Workers > 0 && c.Writers > 0, "WORKERS and WRITERS must be positive")
 	check(c.BatchLinger > 0, "BATCH_LINGER must be positive")
 	check(c.DrainTimeout > 0 && c.ShutdownTimeout > c.DrainTimeout, "SHUTDOWN_TIMEOUT must be longer than DRAIN_TIMEOUT")

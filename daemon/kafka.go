@@ -111,6 +111,9 @@ func clientConfig(clientID string) *sarama.Config {
 	return c
 }
 
+// consumerBuffer is how many consumed messages sarama holds per partition.
+const consumerBuffer = 16
+
 func consumerConfig(cfg Config) *sarama.Config {
 	c := clientConfig("orderd")
 	// A new group starts at the oldest offset so that no order published
@@ -123,6 +126,12 @@ func consumerConfig(cfg Config) *sarama.Config {
 	c.Consumer.Offsets.AutoCommit.Enable = true
 	c.Consumer.Offsets.AutoCommit.Interval = time.Second
 	c.Consumer.Return.Errors = true
+	// Messages wait here per partition before the in-flight bounds see
+	// them, so this buffer is outside MAX_IN_FLIGHT_MB: sarama's 256 would
+	// let three partitions of 500 KB messages hold 384 MB. A fetch
+	// response (Consumer.Fetch.Default, 1 MiB, per partition) already
+	// batches the reads; a short buffer only smooths the hand-off.
+	c.ChannelBufferSize = consumerBuffer
 	c.Consumer.Group.Heartbeat.Interval = cfg.KafkaHeartbeat
 	c.Consumer.Group.Session.Timeout = cfg.KafkaSession
 	return c

@@ -44,6 +44,8 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Bool("admin_api", c.AdminToken != "").
 		Int("max_message_bytes", c.MaxMessageBytes).
 		Int("max_in_flight", c.MaxInFlight).
+		Int("max_in_flight_mb", c.MaxInFlightMB).
+		Int("max_partition_ahead", c.MaxPartitionAhead).
 		Int("workers", c.Workers).
 		Int("batch_size", c.BatchSize).
 		Dur("batch_linger", c.BatchLinger).

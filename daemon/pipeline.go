@@ -55,16 +55,20 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 	cfg := d.cfg
 
 	src := make(chan stages.Message, 256)
-	inFlight := pipeline.NewInFlight(cfg.MaxInFlight)
+	inFlight := pipeline.NewInFlight(cfg.MaxInFlight, int64(cfg.MaxInFlightMB)<<20)
 	d.prom.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "orderd_pipeline_in_flight",
 		Help: "Messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT.",
-	}, func() float64 { return float64(inFlight.Len()) }))
+	}, func() float64 { return float64(inFlight.Len()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orderd_pipeline_in_flight_bytes",
+		Help: "Raw bytes of the messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT_MB.",
+	}, func() float64 { return float64(inFlight.Bytes()) }))
 	source := &stages.KafkaSource{
 		Group:        kafka.group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          src,
 		InFlight:     inFlight,
+		MaxAhead:     cfg.MaxPartitionAhead,
 		DrainTimeout: cfg.DrainTimeout,
 		Retry: d.kafkaHealth.Retry(stages.Work{
 			Cause:   stages.RetryKafka,

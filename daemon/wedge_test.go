@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -114,4 +115,71 @@ func TestLargeMessagesOnABrokerWithRaisedLimits(t *testing.T) {
 	if m := d.metrics(t); m["orderd_dlq_truncated_total"] != 1 || m[`orderd_dlq_records_total{reason="too_large"}`] != 3 {
 		t.Fatalf("truncated %v, too_large %v; want 1 and 3", m["orderd_dlq_truncated_total"], m[`orderd_dlq_records_total{reason="too_large"}`])
 	}
+}
+
+// bigOrder is a valid order of about size bytes of JSON: items with long
+// names, the payment's sums made to match.
+func bigOrder(gen *orderfake.Generator, size int) []byte {
+	o := gen.Order()
+	item := o.Items[0]
+	item.Name = strings.Repeat("n", 1000)
+	o.Items = o.Items[:0]
+	for range min(size/1250, 1000) {
+		o.Items = append(o.Items, item)
+	}
+	o.Payment.GoodsTotal = item.TotalPrice * int64(len(o.Items))
+	o.Payment.Amount = o.Payment.GoodsTotal + o.Payment.DeliveryCost + o.Payment.CustomFee
+	return order.AppendJSON(nil, &o)
+}
+
+// With PostgreSQL cut and 200 MB of large orders waiting in Kafka, orderd
+// takes in MAX_IN_FLIGHT_MB of them and pauses: its memory stays within a
+// small multiple of the bound, not of the backlog. Once PostgreSQL is back
+// everything is stored.
+func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
+	const boundMB = 32
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	p := startProcess(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"RETRY_MAX_BACKOFF": "200ms", "MAX_IN_FLIGHT_MB": strconv.Itoa(boundMB),
+	})
+	p.waitHealthy(t)
+	rest, _ := p.memory(t)
+
+	gen := orderfake.New(500)
+	const n = 400
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: "orders", Partition: int32(i % 3), Value: bigOrder(gen, 500_000)})
+	}
+	proxy.Cut()
+	producer := testenv.KafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for i := 0; i < n; i += 20 {
+		testenv.Produce(t, producer, recs[i:i+20]...)
+	}
+	backlog := 0
+	for _, r := range recs {
+		backlog += len(r.Value)
+	}
+	eventually(t, "the in-flight bytes reach their bound", func() bool {
+		return p.metrics(t)["orderd_pipeline_in_flight_bytes"] > float64(boundMB<<20)-600_000
+	})
+	time.Sleep(3 * time.Second) // retries of the cut store, while the consumer stays paused
+	m := p.metrics(t)
+	rss, peak := p.memory(t)
+	t.Logf("backlog %d MiB; resting RSS %d MiB, now %d MiB, peak %d MiB; in flight %v MiB, %v messages, consumed %v",
+		backlog>>20, rest>>20, rss>>20, peak>>20, m["orderd_pipeline_in_flight_bytes"]/(1<<20), m["orderd_pipeline_in_flight"],
+		m[`orderd_kafka_messages_consumed_total{partition="0"}`]+m[`orderd_kafka_messages_consumed_total{partition="1"}`]+m[`orderd_kafka_messages_consumed_total{partition="2"}`])
+	if grew := peak - rest; grew > 8*boundMB<<20 {
+		t.Fatalf("RSS peaked %d MiB above its resting %d MiB with MAX_IN_FLIGHT_MB=%d: want at most 8 times the bound",
+			grew>>20, rest>>20, boundMB)
+	}
+
+	proxy.Restore()
+	eventually(t, "every order stored once PostgreSQL is back", func() bool {
+		return queryInt(t, dbURL, "SELECT count(*) FROM orders") == n
+	})
+	waitCommittedToEnd(t, brokers, "orderd", "orders")
 }

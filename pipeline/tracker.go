@@ -3,6 +3,9 @@ package pipeline
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // OffsetMarker records that every message of a partition before offset is
@@ -13,33 +16,56 @@ type OffsetMarker interface {
 	MarkOffset(topic string, partition int32, offset int64, metadata string)
 }
 
-// InFlight bounds how many messages may be inside the pipeline at once,
-// across every partition. Tracking a message takes a slot and resolving it
-// gives the slot back, so when downstream stages stall, Track blocks and the
-// consumer stops pulling from Kafka: this count, not channel buffer sizes,
-// is what bounds memory.
+// InFlight bounds what is inside the pipeline at once, across every
+// partition: how many messages, and how many bytes they weigh (their raw
+// size as consumed). Tracking a message takes its share of both and
+// resolving it gives them back, so when downstream stages stall, Track
+// blocks and the consumer stops pulling from Kafka: these bounds, not
+// channel buffer sizes, are what bound memory. A count alone does not:
+// 20,000 messages of 1 MiB are 20 GB.
 type InFlight struct {
-	slots chan struct{}
+	slots    chan struct{}
+	bytes    *semaphore.Weighted
+	maxBytes int64
+	weight   atomic.Int64 // bytes taken now
 }
 
-// NewInFlight allows at most n messages in flight.
-func NewInFlight(n int) *InFlight {
-	return &InFlight{slots: make(chan struct{}, max(n, 1))}
+// NewInFlight allows at most messages messages weighing at most maxBytes
+// in flight. A message heavier than maxBytes on its own is let in when
+// nothing else weighs on the budget, so it still passes, alone.
+func NewInFlight(messages int, maxBytes int64) *InFlight {
+	maxBytes = max(maxBytes, 1)
+	return &InFlight{slots: make(chan struct{}, max(messages, 1)), bytes: semaphore.NewWeighted(maxBytes), maxBytes: maxBytes}
 }
 
 // Len is the number of messages in flight now.
 func (f *InFlight) Len() int { return len(f.slots) }
 
-func (f *InFlight) acquire(ctx context.Context) error {
+// Bytes is what the messages in flight weigh now.
+func (f *InFlight) Bytes() int64 { return f.weight.Load() }
+
+// acquire takes a slot and size bytes of the budget, and returns the weight
+// to give back.
+func (f *InFlight) acquire(ctx context.Context, size int) (int64, error) {
 	select {
 	case f.slots <- struct{}{}:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
+	w := min(int64(size), f.maxBytes)
+	if err := f.bytes.Acquire(ctx, w); err != nil {
+		<-f.slots
+		return 0, err
+	}
+	f.weight.Add(w)
+	return w, nil
 }
 
-func (f *InFlight) release() { <-f.slots }
+func (f *InFlight) release(w int64) {
+	f.weight.Add(-w)
+	f.bytes.Release(w)
+	<-f.slots
+}
 
 // PartitionTracker turns acknowledgements that arrive in any order into
 // offset marks that never pass an unfinished message. Messages are tracked
@@ -48,11 +74,18 @@ func (f *InFlight) release() { <-f.slots }
 // never finished, so nothing past it is marked for the rest of the tracker's
 // life: those messages are delivered again after a restart or rebalance,
 // which idempotent processing makes harmless.
+//
+// Behind its oldest unfinished message a tracker keeps every later ticket,
+// acked or not, until that one finishes; maxAhead caps them (Benthos's
+// checkpoint_limit), so one stuck message pauses its own partition instead of
+// letting the tracker grow with the partition's whole traffic, and the
+// other partitions go on.
 type PartitionTracker struct {
 	topic     string
 	partition int32
 	marker    OffsetMarker
 	limit     *InFlight
+	maxAhead  int
 
 	mu sync.Mutex
 	// queue holds the tracked tickets from the oldest one not yet marked;
@@ -60,28 +93,65 @@ type PartitionTracker struct {
 	queue   []*Ticket
 	pending int
 	idle    []chan struct{}
+	room    chan struct{} // closed when the queue shrinks, for a Track waiting at maxAhead
 }
 
-// NewPartitionTracker tracks one partition, marking through marker and
-// taking in-flight slots from limit.
-func NewPartitionTracker(topic string, partition int32, marker OffsetMarker, limit *InFlight) *PartitionTracker {
-	return &PartitionTracker{topic: topic, partition: partition, marker: marker, limit: limit}
+// NewPartitionTracker tracks one partition, marking through marker, taking
+// its in-flight share from limit, and holding at most maxAhead messages from
+// its oldest unfinished one on.
+func NewPartitionTracker(topic string, partition int32, marker OffsetMarker, limit *InFlight, maxAhead int) *PartitionTracker {
+	return &PartitionTracker{topic: topic, partition: partition, marker: marker, limit: limit, maxAhead: max(maxAhead, 1)}
 }
 
-// Track registers the message at offset, waiting for an in-flight slot
-// first: this wait is the pipeline's backpressure. Offsets must be tracked in
-// increasing order; gaps between them (compaction, transaction markers) are
+// Track registers the message at offset, weighing size bytes. It waits
+// first until the partition is less than maxAhead messages past its oldest
+// unfinished one, then for the in-flight slot and bytes: these waits are the
+// pipeline's backpressure. Offsets must be tracked in increasing order, by
+// one goroutine; gaps between them (compaction, transaction markers) are
 // fine.
-func (t *PartitionTracker) Track(ctx context.Context, offset int64) (*Ticket, error) {
-	if err := t.limit.acquire(ctx); err != nil {
+func (t *PartitionTracker) Track(ctx context.Context, offset int64, size int) (*Ticket, error) {
+	if err := t.waitRoom(ctx); err != nil {
 		return nil, err
 	}
-	tk := &Ticket{tracker: t, offset: offset}
+	w, err := t.limit.acquire(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	tk := &Ticket{tracker: t, offset: offset, weight: w}
 	t.mu.Lock()
 	t.queue = append(t.queue, tk)
 	t.pending++
 	t.mu.Unlock()
 	return tk, nil
+}
+
+// waitRoom waits until the partition holds fewer than maxAhead tickets.
+func (t *PartitionTracker) waitRoom(ctx context.Context) error {
+	for {
+		t.mu.Lock()
+		if len(t.queue) < t.maxAhead {
+			t.mu.Unlock()
+			return nil
+		}
+		if t.room == nil {
+			t.room = make(chan struct{})
+		}
+		room := t.room
+		t.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Ahead is how many messages the tracker holds from its oldest unfinished
+// one on, acked or not.
+func (t *PartitionTracker) Ahead() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.queue)
 }
 
 // Pending is the number of tracked messages not yet acked or nacked.
@@ -124,6 +194,7 @@ const (
 type Ticket struct {
 	tracker *PartitionTracker
 	offset  int64
+	weight  int64       // its share of the in-flight bytes
 	state   ticketState // guarded by tracker.mu
 }
 
@@ -150,6 +221,10 @@ func (t *PartitionTracker) resolve(tk *Ticket, to ticketState) {
 		done++
 	}
 	t.queue = t.queue[done:]
+	if done > 0 && t.room != nil {
+		close(t.room)
+		t.room = nil
+	}
 	if next >= 0 {
 		// Marked under the lock so marks reach the marker in increasing
 		// order even when acks race; marking is an in-memory update.
@@ -161,7 +236,7 @@ func (t *PartitionTracker) resolve(tk *Ticket, to ticketState) {
 	}
 	t.mu.Unlock()
 
-	t.limit.release()
+	t.limit.release(tk.weight)
 	for _, c := range wake {
 		close(c)
 	}

@@ -40,7 +40,7 @@ func track(t *testing.T, tr *PartitionTracker, offsets ...int64) []*Ticket {
 	t.Helper()
 	tickets := make([]*Ticket, len(offsets))
 	for i, off := range offsets {
-		tk, err := tr.Track(context.Background(), off)
+		tk, err := tr.Track(context.Background(), off, 1)
 		if err != nil {
 			t.Fatalf("Track(%d): %v", off, err)
 		}
@@ -51,7 +51,7 @@ func track(t *testing.T, tr *PartitionTracker, offsets ...int64) []*Ticket {
 
 func TestTracker_MarksNextOffsetInOrder(t *testing.T) {
 	m := &marks{}
-	tr := NewPartitionTracker("orders", 0, m, NewInFlight(10))
+	tr := NewPartitionTracker("orders", 0, m, NewInFlight(10, 1<<30), 1<<20)
 	tk := track(t, tr, 0, 1, 2)
 	for _, k := range tk {
 		k.Ack()
@@ -63,7 +63,7 @@ func TestTracker_MarksNextOffsetInOrder(t *testing.T) {
 
 func TestTracker_OutOfOrderAcksMarkOnlyWhenGapCloses(t *testing.T) {
 	m := &marks{}
-	tr := NewPartitionTracker("orders", 0, m, NewInFlight(10))
+	tr := NewPartitionTracker("orders", 0, m, NewInFlight(10, 1<<30), 1<<20)
 	tk := track(t, tr, 0, 1, 2, 3, 4)
 
 	tk[3].Ack()
@@ -87,7 +87,7 @@ func TestTracker_OutOfOrderAcksMarkOnlyWhenGapCloses(t *testing.T) {
 
 func TestTracker_DoesNotMarkPastGap(t *testing.T) {
 	m := &marks{}
-	tr := NewPartitionTracker("orders", 2, m, NewInFlight(10))
+	tr := NewPartitionTracker("orders", 2, m, NewInFlight(10, 1<<30), 1<<20)
 	// Offsets with holes, as after compaction or transaction markers.
 	tk := track(t, tr, 10, 12, 15)
 	tk[1].Ack()
@@ -103,7 +103,7 @@ func TestTracker_DoesNotMarkPastGap(t *testing.T) {
 
 func TestTracker_NackLeavesGapOpen(t *testing.T) {
 	m := &marks{}
-	tr := NewPartitionTracker("orders", 0, m, NewInFlight(10))
+	tr := NewPartitionTracker("orders", 0, m, NewInFlight(10, 1<<30), 1<<20)
 	tk := track(t, tr, 0, 1, 2, 3)
 	tk[0].Ack()
 	tk[1].Nack()
@@ -125,8 +125,8 @@ func TestTracker_NackLeavesGapOpen(t *testing.T) {
 
 func TestTracker_AckTwiceCountsOnce(t *testing.T) {
 	m := &marks{}
-	limit := NewInFlight(10)
-	tr := NewPartitionTracker("orders", 0, m, limit)
+	limit := NewInFlight(10, 1<<30)
+	tr := NewPartitionTracker("orders", 0, m, limit, 1<<20)
 	tk := track(t, tr, 0, 1)
 	tk[1].Ack()
 	tk[1].Ack()
@@ -140,15 +140,15 @@ func TestTracker_AckTwiceCountsOnce(t *testing.T) {
 
 func TestTracker_TrackBlocksWhenInFlightIsFull(t *testing.T) {
 	m := &marks{}
-	limit := NewInFlight(2)
-	trA := NewPartitionTracker("orders", 0, m, limit)
-	trB := NewPartitionTracker("orders", 1, m, limit)
+	limit := NewInFlight(2, 1<<30)
+	trA := NewPartitionTracker("orders", 0, m, limit, 1<<20)
+	trB := NewPartitionTracker("orders", 1, m, limit, 1<<20)
 	a := track(t, trA, 0)
 	track(t, trB, 0)
 
 	got := make(chan *Ticket)
 	go func() {
-		tk, err := trA.Track(context.Background(), 1)
+		tk, err := trA.Track(context.Background(), 1, 1)
 		if err != nil {
 			t.Errorf("Track: %v", err)
 		}
@@ -171,11 +171,11 @@ func TestTracker_TrackBlocksWhenInFlightIsFull(t *testing.T) {
 }
 
 func TestTracker_TrackReturnsWhenContextEnds(t *testing.T) {
-	tr := NewPartitionTracker("orders", 0, &marks{}, NewInFlight(1))
+	tr := NewPartitionTracker("orders", 0, &marks{}, NewInFlight(1, 1<<30), 1<<20)
 	track(t, tr, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := tr.Track(ctx, 1); err == nil {
+	if _, err := tr.Track(ctx, 1, 1); err == nil {
 		t.Fatal("Track succeeded beyond the in-flight limit")
 	}
 	if p := tr.Pending(); p != 1 {
@@ -184,7 +184,7 @@ func TestTracker_TrackReturnsWhenContextEnds(t *testing.T) {
 }
 
 func TestTracker_WaitReturnsWhenAllResolved(t *testing.T) {
-	tr := NewPartitionTracker("orders", 0, &marks{}, NewInFlight(10))
+	tr := NewPartitionTracker("orders", 0, &marks{}, NewInFlight(10, 1<<30), 1<<20)
 	tk := track(t, tr, 0, 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -215,8 +215,8 @@ func TestTracker_WaitReturnsWhenAllResolved(t *testing.T) {
 func TestTracker_ConcurrentAcksMarkMonotonically(t *testing.T) {
 	const n = 5000
 	m := &marks{}
-	limit := NewInFlight(n)
-	tr := NewPartitionTracker("orders", 0, m, limit)
+	limit := NewInFlight(n, 1<<30)
+	tr := NewPartitionTracker("orders", 0, m, limit, 1<<20)
 	offsets := make([]int64, n)
 	for i := range offsets {
 		offsets[i] = int64(i * 2) // every other offset, like a compacted log
@@ -245,5 +245,100 @@ func TestTracker_ConcurrentAcksMarkMonotonically(t *testing.T) {
 	}
 	if limit.Len() != 0 {
 		t.Fatalf("in flight = %d after all acks, want 0", limit.Len())
+	}
+}
+
+// trackAsync tracks offset in a goroutine and returns where its ticket
+// arrives.
+func trackAsync(t *testing.T, tr *PartitionTracker, offset int64, size int) <-chan *Ticket {
+	got := make(chan *Ticket, 1)
+	go func() {
+		tk, err := tr.Track(context.Background(), offset, size)
+		if err != nil {
+			t.Errorf("Track(%d): %v", offset, err)
+		}
+		got <- tk
+	}()
+	return got
+}
+
+func blocked(t *testing.T, got <-chan *Ticket, why string) {
+	t.Helper()
+	select {
+	case <-got:
+		t.Fatalf("Track returned %s", why)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func admitted(t *testing.T, got <-chan *Ticket, why string) *Ticket {
+	t.Helper()
+	select {
+	case tk := <-got:
+		return tk
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Track still blocked %s", why)
+		return nil
+	}
+}
+
+// One stuck message pauses its partition once maxAhead messages wait
+// behind it, acked or not, instead of the tracker growing with the
+// partition's whole traffic; another partition sharing the in-flight limit
+// goes on.
+func TestTracker_PausesAtMaxAheadBehindAStuckMessage(t *testing.T) {
+	m := &marks{}
+	limit := NewInFlight(100, 1<<30)
+	stuck := NewPartitionTracker("orders", 0, m, limit, 3)
+	other := NewPartitionTracker("orders", 1, &marks{}, limit, 3)
+	tk := track(t, stuck, 0, 1, 2)
+	tk[1].Ack()
+	tk[2].Ack() // finished, but held behind offset 0
+	if a := stuck.Ahead(); a != 3 {
+		t.Fatalf("Ahead = %d, want 3", a)
+	}
+	next := trackAsync(t, stuck, 3, 1)
+	blocked(t, next, "with 3 messages held behind a stuck one")
+	for off := range int64(10) { // the other partition is not held up
+		tk, err := other.Track(context.Background(), off, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Ack()
+	}
+	tk[0].Ack() // the stuck one finishes: 0, 1 and 2 are marked
+	admitted(t, next, "after the stuck message finished").Ack()
+	if got := m.last(); got != 4 {
+		t.Fatalf("last mark %d, want 4", got)
+	}
+}
+
+// The bytes in flight are bounded as well as the messages; a message
+// heavier than the whole budget still gets in once nothing else weighs on
+// it.
+func TestInFlight_BoundsBytes(t *testing.T) {
+	limit := NewInFlight(100, 1000)
+	tr := NewPartitionTracker("orders", 0, &marks{}, limit, 100)
+	a := admitted(t, trackAsync(t, tr, 0, 400), "under the budget")
+	b := admitted(t, trackAsync(t, tr, 1, 400), "under the budget")
+	if limit.Bytes() != 800 {
+		t.Fatalf("Bytes = %d, want 800", limit.Bytes())
+	}
+	third := trackAsync(t, tr, 2, 400)
+	blocked(t, third, "past the byte budget")
+	a.Ack()
+	c := admitted(t, third, "once bytes were freed")
+
+	huge := trackAsync(t, tr, 3, 5000)
+	blocked(t, huge, "for a message heavier than the budget while others weigh on it")
+	b.Ack()
+	c.Ack()
+	h := admitted(t, huge, "with nothing else in flight")
+	if limit.Bytes() != 1000 {
+		t.Fatalf("Bytes = %d with the heavy message in, want the whole budget, 1000", limit.Bytes())
+	}
+	h.Ack()
+	if limit.Bytes() != 0 || limit.Len() != 0 {
+		t.Fatalf("after every ack: %d bytes, %d messages in flight", limit.Bytes(), limit.Len())
 	}
 }

@@ -24,8 +24,12 @@ type KafkaSource struct {
 	Topics []string
 	// Out receives every consumed message; Run closes it when it returns.
 	Out chan<- Message
-	// InFlight bounds the messages inside the pipeline across partitions.
+	// InFlight bounds the messages inside the pipeline, and their bytes,
+	// across partitions.
 	InFlight *pipeline.InFlight
+	// MaxAhead bounds how many messages of one partition are held from its
+	// oldest unfinished one on; at the bound that partition pauses.
+	MaxAhead int
 	// DrainTimeout bounds how long a partition being let go (rebalance or
 	// shutdown) waits for its messages already in the pipeline, so that the
 	// session's final commit includes them.
@@ -92,7 +96,7 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 	consumed, lagGauge := s.Metrics.partition(claim.Partition())
 	lag := &lagMarker{session: sess, claim: claim, gauge: lagGauge}
 	lag.marked.Store(claim.InitialOffset())
-	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), lag, s.InFlight)
+	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), lag, s.InFlight, s.MaxAhead)
 	defer s.Metrics.forgetPartition(claim.Partition())
 	defer s.drain(tracker, claim)
 
@@ -110,9 +114,9 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 				lag.marked.Store(msg.Offset)
 			}
 			lag.update()
-			ticket, err := tracker.Track(ctx, msg.Offset)
+			ticket, err := tracker.Track(ctx, msg.Offset, len(msg.Key)+len(msg.Value))
 			if err != nil {
-				return nil // the session ended while waiting for an in-flight slot
+				return nil // the session ended while waiting for room
 			}
 			env := pipeline.NewEnvelope(msg.Value, source(msg), pipeline.Acker(ticket))
 			if pipeline.Send(ctx, s.Out, env) != nil {

@@ -39,7 +39,7 @@ func (r *sourceRun) stop() error {
 	return r.err
 }
 
-func runSource(t *testing.T, brokers []string, group, topic string, inFlight int) *sourceRun {
+func runSource(t *testing.T, brokers []string, group, topic string, inFlight int, tune ...func(*KafkaSource)) *sourceRun {
 	t.Helper()
 	reg := health.New()
 	out := make(chan Message, 1000)
@@ -51,11 +51,15 @@ func runSource(t *testing.T, brokers []string, group, topic string, inFlight int
 		Group:        cg,
 		Topics:       []string{topic},
 		Out:          out,
-		InFlight:     pipeline.NewInFlight(inFlight),
+		InFlight:     pipeline.NewInFlight(inFlight, 1<<30),
+		MaxAhead:     1 << 20,
 		DrainTimeout: 200 * time.Millisecond,
 		Metrics:      m,
 		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		Retry:        retry,
+	}
+	for _, f := range tune {
+		f(src)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &sourceRun{out: out, health: reg, cancel: cancel, done: make(chan error, 1), group: cg}
@@ -126,6 +130,43 @@ func TestKafkaSource_StopsPullingWhenInFlightIsFull(t *testing.T) {
 	recv(t, (<-chan Message)(run.out))
 	recv(t, (<-chan Message)(run.out))
 	quiet(t, (<-chan Message)(run.out), 300*time.Millisecond)
+}
+
+// A message that never finishes pauses its partition once MaxAhead
+// messages are held behind it; the other partitions are consumed to the end.
+func TestKafkaSource_AStuckMessagePausesOnlyItsPartition(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders"), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for i := range 20 {
+			recs = append(recs, &kgo.Record{Topic: "orders", Partition: p, Value: []byte(fmt.Sprintf("p%d-m%d", p, i))})
+		}
+	}
+	testenv.Produce(t, testenv.KafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner())), recs...)
+
+	run := runSource(t, brokers, "g5", "orders", 1000, func(s *KafkaSource) { s.MaxAhead = 5 })
+	got := map[int32]int{}
+	for {
+		select {
+		case m := <-run.out:
+			got[m.Src.Partition]++
+			if m.Src.Partition == 0 && m.Src.Offset == 0 {
+				continue // stuck: never acked
+			}
+			m.Ack()
+			continue
+		case <-time.After(500 * time.Millisecond):
+		}
+		break
+	}
+	if got[0] != 5 || got[1] != 20 {
+		t.Fatalf("consumed %d of partition 0 and %d of partition 1; want 5 (paused behind its stuck message) and 20", got[0], got[1])
+	}
 }
 
 func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) {

@@ -1,0 +1,113 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// TestMain removes the orderd binary the process tests build.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	binDir      string
+	buildOrderd = sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "orderd-test-bin-")
+		if err != nil {
+			return "", err
+		}
+		binDir = dir
+		bin := filepath.Join(dir, "orderd")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/orderd/orderd/cmd/orderd").CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("go build ./cmd/orderd: %v\n%s", err, out)
+		}
+		return bin, nil
+	})
+)
+
+// process is orderd run as a child process from the built binary, as it
+// runs in production: its memory is its own, and it can be killed.
+type process struct {
+	*daemonRun
+	cmd *exec.Cmd
+}
+
+// startProcess runs the orderd binary with env (HTTP_ADDR is chosen here)
+// and stops it with SIGTERM when the test ends. Its log is printed if the
+// test fails.
+func startProcess(t *testing.T, env map[string]string) *process {
+	t.Helper()
+	bin, err := buildOrderd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	full := map[string]string{"HTTP_ADDR": addr, "LOG_FORMAT": "json", "KAFKA_HEARTBEAT": "200ms", "DRAIN_TIMEOUT": "2s"}
+	for k, v := range env {
+		full[k] = v
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range full {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &process{cmd: cmd, daemonRun: &daemonRun{base: "http://" + addr, logs: &logBuffer{}, done: make(chan error, 1)}}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.cancel = func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if err := p.stop(t); err != nil {
+			_ = cmd.Process.Kill()
+			t.Errorf("orderd process: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("orderd log:\n%s", p.logs)
+		}
+	})
+	return p
+}
+
+// memory returns the process's resident memory now and at its peak, from
+// /proc.
+func (p *process) memory(t *testing.T) (rss, peak int64) {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatalf("read the process's memory: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %q", k, v)
+		}
+		if k == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
