@@ -72,6 +72,12 @@ type dlqRecordJSON struct {
 	Key             string     `json:"key"`
 	Preview         string     `json:"preview,omitempty"`
 
+	// Only for a record cut to fit the dead-letter topic: its payload is
+	// then the start of the message, and these describe the whole.
+	Truncated      bool   `json:"truncated,omitempty"`
+	OriginalBytes  int64  `json:"original_bytes,omitempty"`
+	OriginalSHA256 string `json:"original_sha256,omitempty"`
+
 	// Only when one record is shown.
 	Headers       []dlq.Header `json:"headers,omitempty"`
 	Payload       *string      `json:"payload,omitempty"`
@@ -87,6 +93,9 @@ func dlqRecord(r dlq.Record) dlqRecordJSON {
 	}
 	if !r.FailedAt.IsZero() {
 		out.FailedAt = &r.FailedAt
+	}
+	if r.Truncated {
+		out.Truncated, out.OriginalBytes, out.OriginalSHA256 = true, r.OriginalBytes, r.OriginalSHA256
 	}
 	return out
 }
@@ -215,6 +224,9 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 			// Say what was redriven before the failure, so a retry can
 			// leave those out (redriving them again would be harmless).
 			out.Error = err.Error()
+			if errors.Is(err, dlq.ErrTruncated) {
+				out.Error += ` (the whole corrected message as "payload", with this record alone in "records")`
+			}
 			writeJSON(ctx, dlqErrorStatus(err), out)
 			return
 		}
@@ -232,6 +244,8 @@ func dlqErrorStatus(err error) int {
 		return fasthttp.StatusNotFound
 	case errors.Is(err, dlq.ErrPayloadNeedsOneRecord):
 		return fasthttp.StatusBadRequest
+	case errors.Is(err, dlq.ErrTruncated): // well formed, but the record's state allows it only with a payload
+		return fasthttp.StatusConflict
 	default: // Kafka unreachable, topic missing, timeout
 		return fasthttp.StatusServiceUnavailable
 	}

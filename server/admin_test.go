@@ -1,9 +1,12 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,8 +28,7 @@ const (
 // topic on kfake holding one record at 0:0.
 func adminFixture(t *testing.T) (*fixture, []string) {
 	t.Helper()
-	brokers, _ := testenv.Kafka(t, "orders", "orders.dlq")
-	testenv.Produce(t, testenv.KafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner())), &kgo.Record{
+	return adminFixtureWith(t, &kgo.Record{
 		Topic: "orders.dlq", Partition: 0, Key: []byte("leak-me"), Value: []byte(secretPayload),
 		Headers: []kgo.RecordHeader{
 			{Key: dlq.HeaderReason, Value: []byte(dlq.ReasonInvalidOrder)},
@@ -37,6 +39,13 @@ func adminFixture(t *testing.T) (*fixture, []string) {
 			{Key: dlq.HeaderFailedAt, Value: []byte("2026-11-26T06:22:19Z")},
 		},
 	})
+}
+
+// adminFixtureWith is adminFixture with rec as the record at 0:0.
+func adminFixtureWith(t *testing.T, rec *kgo.Record) (*fixture, []string) {
+	t.Helper()
+	brokers, _ := testenv.Kafka(t, "orders", "orders.dlq")
+	testenv.Produce(t, testenv.KafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner())), rec)
 	client, err := sarama.NewClient(brokers, dlq.ClientConfig("server-test"))
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +136,10 @@ func TestAdmin_ListShowRedrive(t *testing.T) {
 		r.Key != "leak-me" || !strings.HasPrefix(r.Preview, `{"order_uid"`) || r.Payload != nil {
 		t.Fatalf("listed %+v", r)
 	}
+	// A record kept whole says nothing about truncation.
+	if body := string(ctx.Response.Body()); strings.Contains(body, `"truncated"`) || strings.Contains(body, `"original_`) {
+		t.Fatalf("list of a whole record mentions truncation: %s", body)
+	}
 	ctx = f.admin("GET", "/api/admin/dlq?reason=conflict", auth, "")
 	if !strings.Contains(string(ctx.Response.Body()), `"records":[]`) {
 		t.Fatalf("filtered list: %s", ctx.Response.Body())
@@ -176,4 +189,91 @@ func TestAdmin_BadRequests(t *testing.T) {
 	check("POST", "/api/admin/dlq/redrive", `{"recs":["0:0"]}`, 400, "invalid request body")
 	check("POST", "/api/admin/dlq/redrive", `{"records":["0:0","0:0"],"payload":"{}"}`, 400, "exactly one record")
 	check("POST", "/api/admin/dlq/redrive", `{"records":["0:7"]}`, 404, "not found")
+}
+
+// truncatedLetter is a dead letter cut to fit a small dead-letter topic the
+// way orderd cuts it (dlq.Letter.Fit), as a record for kgo, with the
+// original payload it was cut from.
+func truncatedLetter(t *testing.T) (*kgo.Record, []byte) {
+	t.Helper()
+	original := []byte(`{"order_uid":"big","items":[` + strings.Repeat(`{"chrt_id":9934930,"name":"Mascaras"},`, 200) + `{}]}`)
+	letter := dlq.Letter{
+		SourceTopic: "orders", SourcePartition: 1, SourceOffset: 7, Key: []byte("big"), Value: original,
+		Reason: dlq.ReasonTooLarge, Error: "message is 7.6 KiB, larger than MAX_MESSAGE_BYTES", FailedAt: time.Now(),
+	}
+	msg, truncated := letter.Fit("orders.dlq", 2048)
+	if !truncated {
+		t.Fatal("the letter fits whole: make it larger than the limit")
+	}
+	rec := &kgo.Record{Topic: "orders.dlq", Partition: 0, Key: []byte("big")}
+	rec.Value, _ = msg.Value.Encode()
+	for _, h := range msg.Headers {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
+	}
+	return rec, original
+}
+
+func TestAdmin_TruncatedRecordShowsItsOriginal(t *testing.T) {
+	rec, original := truncatedLetter(t)
+	f, _ := adminFixtureWith(t, rec)
+	auth := "Bearer " + adminToken
+	sum := sha256.Sum256(original)
+	check := func(what string, r dlqRecordJSON) {
+		t.Helper()
+		if !r.Truncated || r.OriginalBytes != int64(len(original)) || r.OriginalSHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: truncated %v, original %d bytes, sha256 %q; want true, %d, %x",
+				what, r.Truncated, r.OriginalBytes, r.OriginalSHA256, len(original), sum)
+		}
+	}
+
+	ctx := f.admin("GET", "/api/admin/dlq", auth, "")
+	var list struct {
+		Records []dlqRecordJSON `json:"records"`
+	}
+	if err := json.Unmarshal(ctx.Response.Body(), &list); err != nil || len(list.Records) != 1 {
+		t.Fatalf("list: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	check("listed", list.Records[0])
+
+	ctx = f.admin("GET", "/api/admin/dlq/0/0", auth, "")
+	var shown dlqRecordJSON
+	if err := json.Unmarshal(ctx.Response.Body(), &shown); err != nil || shown.Payload == nil {
+		t.Fatalf("show: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	check("shown", shown)
+	// The payload is what was kept: the start of the original, and less.
+	if kept := *shown.Payload; len(kept) == 0 || len(kept) >= len(original) || !strings.HasPrefix(string(original), kept) || shown.PayloadIsJSON {
+		t.Errorf("shown payload: %d bytes, JSON %v; want a prefix of the %d-byte original", len(kept), shown.PayloadIsJSON, len(original))
+	}
+}
+
+func TestAdmin_RedriveOfTruncatedRecordNeedsAPayload(t *testing.T) {
+	rec, _ := truncatedLetter(t)
+	f, brokers := adminFixtureWith(t, rec)
+	auth := "Bearer " + adminToken
+
+	// The cut payload as it is: refused, saying why and what to send.
+	ctx := f.admin("POST", "/api/admin/dlq/redrive", auth, `{"records":["0:0"]}`)
+	if ctx.Response.StatusCode() != 409 {
+		t.Fatalf("redrive without a payload: %d %s, want 409", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	for _, want := range []string{"0:0", "cut to fit the dead-letter topic", "bytes kept", `"payload"`} {
+		if msg := jsonError(t, ctx); !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+	if n := testenv.Sum(testenv.EndOffsets(t, brokers, "orders")); n != 0 {
+		t.Fatalf("%d records redriven by a refused request", n)
+	}
+
+	// With the whole message corrected, it goes.
+	fixed := `{"order_uid":"big","items":[]}`
+	body, _ := json.Marshal(map[string]any{"records": []string{"0:0"}, "payload": fixed})
+	ctx = f.admin("POST", "/api/admin/dlq/redrive", auth, string(body))
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("redrive with a payload: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if out := testenv.ReadTopic(t, brokers, "orders"); len(out) != 1 || string(out[0].Value) != fixed {
+		t.Fatalf("orders topic after redrive: %v", out)
+	}
 }

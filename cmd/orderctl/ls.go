@@ -72,17 +72,22 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 
 func writeTable(w io.Writer, recs []dlq.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECORD\tFAILED AT\tREASON\tSOURCE\tKEY\tERROR\tPAYLOAD")
+	fmt.Fprintln(tw, "RECORD\tFAILED AT\tREASON\tSOURCE\tKEY\tERROR\tTRUNCATED\tPAYLOAD")
 	for _, r := range recs {
-		failedAt, source := "-", "-"
+		failedAt, source, truncated := "-", "-", "-"
 		if !r.FailedAt.IsZero() {
 			failedAt = r.FailedAt.UTC().Format(time.RFC3339)
 		}
 		if r.SourceTopic != "" {
 			source = cell(fmt.Sprintf("%s/%d/%d", r.SourceTopic, r.SourcePartition, r.SourceOffset), 2*keyWidth)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Ref(), failedAt, cell(string(r.Reason), keyWidth), source,
-			cell(string(r.Key), keyWidth), cell(r.Error, errorWidth), payloadCell(r))
+		// A column of its own, not a mark in PAYLOAD: a payload is any
+		// producer's text, and could spell out any mark.
+		if r.Truncated {
+			truncated = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Ref(), failedAt, cell(string(r.Reason), keyWidth), source,
+			cell(string(r.Key), keyWidth), cell(r.Error, errorWidth), truncated, payloadCell(r))
 	}
 	return tw.Flush()
 }
@@ -113,6 +118,11 @@ type jsonLine struct {
 	SourceOffset    int64      `json:"source_offset"`
 	Key             *string    `json:"key"` // null for a record without a key
 	Payload         string     `json:"payload"`
+	// Only for a record cut to fit the dead-letter topic, as the admin API
+	// has them: Payload is then the start of the message.
+	Truncated      bool   `json:"truncated,omitempty"`
+	OriginalBytes  int64  `json:"original_bytes,omitempty"`
+	OriginalSHA256 string `json:"original_sha256,omitempty"`
 }
 
 func writeJSONLines(w io.Writer, recs []dlq.Record) error {
@@ -134,6 +144,9 @@ func writeJSONLines(w io.Writer, recs []dlq.Record) error {
 			k := string(r.Key)
 			line.Key = &k
 		}
+		if r.Truncated {
+			line.Truncated, line.OriginalBytes, line.OriginalSHA256 = true, r.OriginalBytes, r.OriginalSHA256
+		}
 		if err := enc.Encode(line); err != nil {
 			return err
 		}
@@ -147,18 +160,24 @@ const (
 
 The table's columns: RECORD, the dead letter's PARTITION:OFFSET for dlq show
 and dlq redrive; FAILED AT; REASON; SOURCE, the topic/partition/offset orderd
-consumed the message from; KEY; ERROR, what was wrong; PAYLOAD, its start.
-Long values are cut (…); text that is not printable UTF-8 is shown as a Go
-quoted string. dlq show prints a record in full.
+consumed the message from; KEY; ERROR, what was wrong; TRUNCATED, "yes" for
+a message too large for the dead-letter topic, whose payload was cut to fit
+it (dlq show says how much is left; dlq redrive takes it only with
+-payload-file); PAYLOAD, its start. Long values are cut (…); text that is
+not printable UTF-8 is shown as a Go quoted string. dlq show prints a record
+in full.
 
 With -json it prints one JSON object per dead letter per line instead, with
 nothing cut: ref, partition, offset, failed_at (RFC 3339, null if unknown),
 reason, error, source_topic, source_partition, source_offset, key (null for
-none) and payload, as text (bytes that are not UTF-8 become U+FFFD). No
-dead letters, no lines.
+none) and payload, as text (bytes that are not UTF-8 become U+FFFD); a
+truncated dead letter has truncated (true), original_bytes and
+original_sha256 (hex) as well, describing the message before it was cut.
+No dead letters, no lines.
 `
 	lsExamples = `  orderctl dlq ls
   orderctl dlq ls -reason conflict -since 24h -limit 100
   orderctl dlq ls -json -limit 1000 | jq -r 'select(.source_partition == 2) | .ref'
+  orderctl dlq ls -json -reason too_large | jq -r 'select(.truncated) | .ref'
 `
 )

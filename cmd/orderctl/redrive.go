@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/IBM/sarama"
 
@@ -20,7 +21,7 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 	var reason reasonFlag
 	cmd.flags.Var(&reason, "reason", "redrive the dead letters with this reason `CODE`, newest first: "+reasonList())
 	limit := cmd.flags.Int("limit", 100, "with -reason, redrive at most `N` dead letters")
-	payloadFile := cmd.flags.String("payload-file", "", "publish this `FILE`'s bytes instead of the payload; for exactly one PARTITION:OFFSET")
+	payloadFile := cmd.flags.String("payload-file", "", "publish this `FILE`'s bytes instead of the payload, for exactly one PARTITION:OFFSET; the only way to redrive a truncated one")
 	dryRun := cmd.flags.Bool("dry-run", false, "print what would be redriven; publish nothing")
 	rest, err := cmd.parseAll(args)
 	if err != nil {
@@ -63,7 +64,9 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 	if err := c.checkOrdersTopic(client); err != nil {
 		return err
 	}
-	var recs []dlq.Record // the dead letters chosen by -reason
+	// Every record is read before any is sent, so that a reference to
+	// nothing, or to a truncated record, fails with nothing published.
+	var recs []dlq.Record
 	if reason != "" {
 		if recs, err = reader.List(ctx, dlq.Filter{Reason: dlq.Reason(reason), Limit: *limit}); err != nil {
 			return c.kafkaError(err)
@@ -72,20 +75,32 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stdout, "no dead letters with reason %s\n", reason)
 			return nil
 		}
-		for _, r := range recs {
-			refs = append(refs, dlq.Ref{Partition: r.Partition, Offset: r.Offset})
+	} else {
+		for _, ref := range refs {
+			r, err := reader.Get(ctx, ref)
+			if err != nil {
+				return c.kafkaError(err)
+			}
+			recs = append(recs, r)
+		}
+		// Named one by one, a truncated record is a mistake to point out
+		// before anything is sent; chosen by -reason it is skipped, below.
+		if payload == nil {
+			if cut := truncated(recs); len(cut) > 0 {
+				return &truncatedError{recs: cut}
+			}
 		}
 	}
 	if *dryRun {
-		return c.dryRun(ctx, reader, refs, recs, *payloadFile, payload)
+		return c.dryRun(recs, *payloadFile, payload)
 	}
-	return c.redrive(ctx, reader, client, refs, recs, payload)
+	return c.redrive(ctx, reader, client, recs, payload)
 }
 
-// redrive publishes the dead letters at refs to the orders topic, the
-// payload replaced when payload is not nil. recs are the records at refs
-// when they were listed already, and are not read again.
-func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Client, refs []dlq.Ref, recs []dlq.Record, payload []byte) error {
+// redrive publishes recs to the orders topic, the payload replaced when
+// payload is not nil. A truncated record without a payload is skipped with
+// a line saying so, and makes the command fail once the others are done.
+func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Client, recs []dlq.Record, payload []byte) error {
 	producer, err := sarama.NewSyncProducerFromClient(client)
 	if err != nil {
 		return c.kafkaError(fmt.Errorf("start producer: %w", err))
@@ -97,46 +112,97 @@ func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Cli
 	// One record at a time, so each line is printed as soon as its record
 	// is on the orders topic: if a later one fails, or the operator stops
 	// the command, the output says exactly what was redriven.
-	for i, ref := range refs {
-		var d dlq.Redriven
-		if recs != nil {
-			d, err = redriver.Send(recs[i], payload)
-		} else {
-			var done []dlq.Redriven
-			if done, err = redriver.Redrive(ctx, []dlq.Ref{ref}, payload); len(done) == 1 {
-				d = done[0]
-			}
+	var skipped []dlq.Record
+	for _, r := range recs {
+		if err := ctx.Err(); err != nil { // -timeout, or the operator's ^C
+			return fmt.Errorf("stopped before redriving %s: %w", r.Ref(), err)
 		}
+		if r.Truncated && payload == nil {
+			fmt.Fprintf(c.stdout, "skipped %s %s: truncated, %s; redrive it alone with -payload-file\n", c.dlqTopic, r.Ref(), kept(r))
+			skipped = append(skipped, r)
+			continue
+		}
+		d, err := redriver.Send(r, payload)
 		if err != nil {
 			return c.kafkaError(err)
 		}
 		fmt.Fprintf(c.stdout, "redriven %s %s -> %s %d:%d\n", c.dlqTopic, d.From, d.Topic, d.Partition, d.Offset)
 	}
+	if len(skipped) > 0 {
+		return &truncatedError{recs: skipped, chosen: len(recs)}
+	}
 	return nil
 }
 
-// dryRun prints what redriving refs would publish. recs are the records
-// at refs when they were listed already; otherwise each is read, so that a
-// reference to nothing fails as it would for real.
-func (c *cli) dryRun(ctx context.Context, reader *dlq.Reader, refs []dlq.Ref, recs []dlq.Record, payloadFile string, payload []byte) error {
-	if recs == nil {
-		for _, ref := range refs {
-			r, err := reader.Get(ctx, ref)
-			if err != nil {
-				return c.kafkaError(err)
-			}
-			recs = append(recs, r)
-		}
-	}
+// dryRun prints what redriving recs would publish, and fails as redriving
+// would for the truncated records it would skip.
+func (c *cli) dryRun(recs []dlq.Record, payloadFile string, payload []byte) error {
+	var skipped []dlq.Record
 	for _, r := range recs {
 		what := fmt.Sprintf("payload %d bytes", len(r.Value))
 		if payload != nil {
 			what = fmt.Sprintf("payload %d bytes from %s", len(payload), payloadFile)
+		} else if r.Truncated {
+			fmt.Fprintf(c.stdout, "would skip %s %s (%s, key %s, truncated, %s; redrive it alone with -payload-file)\n",
+				c.dlqTopic, r.Ref(), cell(string(r.Reason), keyWidth), cell(string(r.Key), keyWidth), kept(r))
+			skipped = append(skipped, r)
+			continue
 		}
 		fmt.Fprintf(c.stdout, "would redrive %s %s -> %s (%s, key %s, %s)\n",
 			c.dlqTopic, r.Ref(), c.topic, cell(string(r.Reason), keyWidth), cell(string(r.Key), keyWidth), what)
 	}
+	if len(skipped) > 0 {
+		return &truncatedError{recs: skipped, chosen: len(recs), dryRun: true}
+	}
 	return nil
+}
+
+// truncated returns the records of recs cut to fit the dead-letter topic.
+func truncated(recs []dlq.Record) []dlq.Record {
+	var cut []dlq.Record
+	for _, r := range recs {
+		if r.Truncated {
+			cut = append(cut, r)
+		}
+	}
+	return cut
+}
+
+// truncatedError is dead letters not redriven because their payload was cut
+// to fit the dead-letter topic (dlq.ErrTruncated): refused when named by
+// reference, skipped when chosen by -reason.
+type truncatedError struct {
+	recs   []dlq.Record
+	chosen int  // how many -reason chose, recs among them; 0 when refused
+	dryRun bool // skipped only in a dry run
+}
+
+func (e *truncatedError) Unwrap() error { return dlq.ErrTruncated }
+
+func (e *truncatedError) Error() string {
+	refs := make([]string, len(e.recs))
+	for i, r := range e.recs {
+		refs[i] = r.Ref()
+	}
+	fix := "redrive each alone with its whole message, corrected, in -payload-file FILE (dlq show REF prints what was kept)"
+	if len(e.recs) == 1 {
+		fix = "redrive it alone with the whole message, corrected, in -payload-file FILE (dlq show " + refs[0] + " prints what was kept)"
+	}
+	switch {
+	case e.chosen > 0 && e.dryRun:
+		return fmt.Sprintf("%d of %d dead letters would be skipped, truncated to fit the dead-letter topic: %s; %s",
+			len(e.recs), e.chosen, strings.Join(refs, ", "), fix)
+	case e.chosen > 0:
+		return fmt.Sprintf("%d of %d dead letters skipped, truncated to fit the dead-letter topic: %s; %s",
+			len(e.recs), e.chosen, strings.Join(refs, ", "), fix)
+	case len(e.recs) == 1:
+		r := e.recs[0]
+		return fmt.Sprintf("dead letter %s was truncated to fit the dead-letter topic (%s, original sha256 %s), so its payload is not the message that arrived: %s; nothing was redriven",
+			refs[0], kept(r), originalSHA256(r), fix)
+	default:
+		return fmt.Sprintf("dead letters %s were truncated to fit the dead-letter topic, so their payloads are not the messages that arrived: %s; nothing was redriven",
+			strings.Join(refs, ", "), fix)
+	}
 }
 
 const (
@@ -155,9 +221,20 @@ Choose the dead letters by their PARTITION:OFFSET (see dlq ls), or all of one
 -reason, newest first, at most -limit (default 100): one way or the other,
 not both.
 
-It prints a line per dead letter as it goes, naming where its copy landed:
+Every chosen dead letter is read before any is published. It prints a line
+per dead letter as it goes, naming where its copy landed:
   redriven orders.dlq 1:5 -> orders 2:1234
 and stops at the first failure; the lines printed before it stand.
+
+A message too large for the dead-letter topic was truncated to fit it (dlq
+ls marks it TRUNCATED; dlq show says how many bytes were kept). What is left
+is not the message that arrived, so it is never published as it is: redrive
+it alone, with the whole message, corrected, in -payload-file. Named by
+PARTITION:OFFSET without -payload-file, it is refused and nothing is
+published. Chosen by -reason, it is skipped with a line saying so,
+  skipped orders.dlq 0:7: truncated, 1626 of 7632 bytes kept; redrive it alone with -payload-file
+the others are redriven, and the command then fails (exit status 1) naming
+the skipped ones. -dry-run prints "would skip" for them and fails the same.
 
 Redriving the same record twice does no harm: orderd stores each order once.
 An identical copy of a stored order is a duplicate that changes nothing; a

@@ -65,7 +65,8 @@ func TestRun_HelpForEveryCommand(t *testing.T) {
 	// Leaves show their flags and examples; redrive says why repeating is safe.
 	stdout, _, _ := orderctl(t, nil, "dlq", "redrive", "-h")
 	for _, want := range []string{"-payload-file FILE", "-dry-run", "(default 100)", "Examples:\n",
-		"Redriving the same record twice does no harm", "dead-lettered again, as conflict"} {
+		"Redriving the same record twice does no harm", "dead-lettered again, as conflict",
+		"truncated to fit", "skipped orders.dlq", "exit status 1"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dlq redrive -h lacks %q", want)
 		}
@@ -95,7 +96,7 @@ func TestRun_UsageErrorsAreReportedAndExitTwo(t *testing.T) {
 	f(`unexpected argument "0:1"`, "dlq", "ls", "0:1")
 	f("-limit must be at least 1", "dlq", "ls", "-limit", "0")
 	f("-since must not be negative", "dlq", "ls", "-since", "-1h")
-	f(`unknown reason "bogus"; want one of invalid_json, invalid_order, too_large, conflict`, "dlq", "ls", "-reason", "bogus")
+	f(`unknown reason "bogus"; want one of invalid_json, invalid_order, too_large, conflict, internal_error`, "dlq", "ls", "-reason", "bogus")
 	f("want one PARTITION:OFFSET, got 0", "dlq", "show")
 	f("want one PARTITION:OFFSET, got 2", "dlq", "show", "0:1", "0:2")
 	f(`invalid record reference "1-5": want PARTITION:OFFSET, e.g. 0:42`, "dlq", "show", "1-5")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/orderd/orderd/dlq"
@@ -60,16 +61,43 @@ func writeRecord(w io.Writer, topic string, r dlq.Record) {
 	if len(r.Headers) == 0 {
 		fmt.Fprintf(w, "  (none)\n")
 	}
+	label := "payload:   "
+	if r.Truncated {
+		// Said before the payload, so that nobody takes what follows for
+		// the message that arrived.
+		fmt.Fprintf(w, "payload:   %s (truncated to fit the dead-letter topic), original sha256 %s\n", kept(r), originalSHA256(r))
+		fmt.Fprintf(w, "           redrive it only with the whole message corrected: dlq redrive -payload-file FILE %s\n", r.Ref())
+		label = "kept:      "
+	}
 	switch pretty, isJSON := indentJSON(r.Value); {
 	case len(r.Value) == 0:
-		fmt.Fprintf(w, "payload:   empty\n")
+		fmt.Fprintf(w, "%sempty\n", label)
 	case isJSON:
-		fmt.Fprintf(w, "payload:   %d bytes, JSON, indented:\n", len(r.Value))
+		fmt.Fprintf(w, "%s%d bytes, JSON, indented:\n", label, len(r.Value))
 		writeLines(w, pretty)
 	default:
-		fmt.Fprintf(w, "payload:   %d bytes, not JSON, as it is:\n", len(r.Value))
+		fmt.Fprintf(w, "%s%d bytes, not JSON, as it is:\n", label, len(r.Value))
 		writeLines(w, r.Value)
 	}
+}
+
+// kept says how much of a truncated record's payload is left, e.g.
+// "1626 of 7632 bytes kept".
+func kept(r dlq.Record) string {
+	original := "unknown" // dlq-original-bytes missing or malformed
+	if r.OriginalBytes > 0 {
+		original = strconv.FormatInt(r.OriginalBytes, 10)
+	}
+	return fmt.Sprintf("%d of %s bytes kept", len(r.Value), original)
+}
+
+// originalSHA256 is a truncated record's dlq-original-sha256, which is a
+// header and so any producer's text.
+func originalSHA256(r dlq.Record) string {
+	if r.OriginalSHA256 == "" {
+		return "unknown"
+	}
+	return shown(r.OriginalSHA256)
 }
 
 const (
@@ -77,6 +105,13 @@ const (
 every header (key: value) in the order they were written, orderd's dlq-*
 headers among them, then its payload: indented when it is JSON, as it is
 otherwise.
+
+A message too large for the dead-letter topic was cut to fit it: then the
+payload line says so before the payload, e.g.
+  payload:   1626 of 7632 bytes kept (truncated to fit the dead-letter topic), original sha256 3d26…
+and what follows is only the start of the message (kept:), which dlq redrive
+never publishes as it is: redrive it with the whole message, corrected, in
+-payload-file. The digest helps find the original at its producer.
 
 Any key, header or payload line that is not printable UTF-8 is shown as a
 Go quoted string instead, e.g. "abc\xff\x00": a byte that is not UTF-8 as

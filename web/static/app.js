@@ -11,7 +11,7 @@
 
   const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
   const TOKEN_KEY = 'orderd-admin-token';
-  const REASONS = ['invalid_json', 'invalid_order', 'too_large', 'conflict'];
+  const REASONS = ['invalid_json', 'invalid_order', 'too_large', 'conflict', 'internal_error'];
   const RECENT_PAGE = 20;
   const DLQ_LIMIT = 50;
   const REQUEST_TIMEOUT_MS = 10000; // the server gives up after 10 s itself
@@ -714,6 +714,21 @@
     return el('span', { class: `dlq-reason badge reason-${known}`, text: code });
   }
 
+  // A record too large for the dead-letter topic was cut to fit it; the
+  // server says so only then, with the size and digest of the whole.
+  function isTruncated(rec) {
+    return Boolean(rec) && rec.truncated === true;
+  }
+
+  function truncatedBadge(rec) {
+    const original = Number.isFinite(rec.original_bytes) ? ` of ${plural(rec.original_bytes, 'byte', 'bytes')}` : '';
+    return el('span', {
+      class: 'badge badge-truncated',
+      text: 'truncated',
+      attrs: { title: `Payload cut to fit the dead-letter topic: only the start of the message${original} is kept` },
+    });
+  }
+
   function sourceText(r) {
     if (!r.source_topic && r.source_partition === undefined) return '';
     return `from ${str(r.source_topic) || '?'} partition ${str(r.source_partition)}, offset ${str(r.source_offset)}`;
@@ -727,6 +742,7 @@
         el('span', { class: 'dlq-item-head' },
           el('span', { class: 'dlq-ref mono', text: ref }),
           reasonBadge(rec.reason),
+          isTruncated(rec) ? truncatedBadge(rec) : null,
           rec.failed_at ? el('span', { class: 'dlq-time' }, timeEl(rec.failed_at)) : null),
         el('span', { class: 'dlq-error', text: str(rec.error) || 'no error recorded' }),
         el('span', { class: 'dlq-source', text: sourceText(rec) }),
@@ -836,7 +852,18 @@
     const { text, note } = payloadText(rec);
     dlq.original = text;
     dlq.payload.value = text;
-    byId('dlq-payload-note').textContent = `${note} · ${plural(byteLength(rec), 'byte', 'bytes')}`;
+    const notice = byId('dlq-truncated');
+    if (isTruncated(rec)) {
+      byId('dlq-payload-note').textContent = `${note} · ${keptText(rec)} (truncated)`;
+      notice.replaceChildren(
+        `Payload truncated to fit the dead-letter topic: ${keptText(rec)}, original SHA-256 `,
+        el('span', { class: 'mono', text: str(rec.original_sha256) || 'unknown' }),
+        '. Below is only the start of the message, which Redrive will not send as it is: replace it with the whole message, corrected, first.');
+    } else {
+      byId('dlq-payload-note').textContent = `${note} · ${plural(byteLength(rec), 'byte', 'bytes')}`;
+      notice.replaceChildren();
+    }
+    show(notice, isTruncated(rec));
     setStatus(dlq.result, '');
     closeConfirm();
     payloadEdited();
@@ -856,6 +883,20 @@
     return dlq.payload.value !== dlq.original;
   }
 
+  // keptText is how much of a truncated record's payload is left, e.g.
+  // "1,613 of 7,632 bytes kept".
+  function keptText(rec) {
+    const original = Number.isFinite(rec.original_bytes) ? count(rec.original_bytes) : 'an unknown number of';
+    return `${count(byteLength(rec))} of ${original} bytes kept`;
+  }
+
+  // mustEdit says the payload shown is a truncated fragment the operator
+  // has not replaced: the server would refuse it (409), and rightly, since
+  // orderd could only dead-letter a fragment again.
+  function mustEdit() {
+    return isTruncated(dlq.current) && !isEdited();
+  }
+
   function payloadEdited() {
     const edited = isEdited();
     show(byId('dlq-payload-edited'), edited);
@@ -866,14 +907,21 @@
   function describeRedrive() {
     const ref = str(dlq.current && dlq.current.ref);
     const edited = isEdited();
-    byId('dlq-confirm-text').textContent = edited
-      ? `Publish record ${ref} to the orders topic again with the payload as you edited it? Your edited text replaces the original message.`
-      : `Publish record ${ref} to the orders topic again with its original payload, unchanged (not edited)?`;
+    const cut = mustEdit();
+    let question;
+    if (cut) question = `Record ${ref} cannot be redriven with this payload: it is only part of the message (${keptText(dlq.current)}).`;
+    else if (edited) question = `Publish record ${ref} to the orders topic again with the payload as you edited it? Your edited text replaces the original message.`;
+    else question = `Publish record ${ref} to the orders topic again with its original payload, unchanged (not edited)?`;
+    byId('dlq-confirm-text').textContent = question;
+    dlq.confirmButton.disabled = cut;
     const warning = byId('dlq-confirm-warning');
     // Every order is JSON, so edited text that is not will come straight
     // back to the dead-letter topic.
     let problem = '';
-    if (edited) {
+    if (cut) {
+      problem = 'The payload was truncated to fit the dead-letter topic, and sending what is left would only dead-letter it again. '
+        + 'Replace the text in the Payload box with the whole message, corrected, then choose Redrive now.';
+    } else if (edited) {
       try {
         JSON.parse(dlq.payload.value);
       } catch (err) {
@@ -890,7 +938,8 @@
     show(dlq.confirm, true);
     dlq.redrive.setAttribute('aria-expanded', 'true');
     setStatus(dlq.result, '');
-    dlq.confirmButton.focus();
+    // A disabled button cannot take focus; Cancel keeps it in the group.
+    (mustEdit() ? dlq.cancelButton : dlq.confirmButton).focus();
   }
 
   function closeConfirm() {
@@ -901,6 +950,10 @@
   async function redrive() {
     const rec = dlq.current;
     if (!rec) return;
+    if (mustEdit()) {
+      describeRedrive();
+      return;
+    }
     const ref = str(rec.ref);
     const body = { records: [ref] };
     // Sent exactly as typed: the operator's text is the new message.
@@ -924,7 +977,7 @@
       setStatus(dlq.status, text, 'error');
       setStatus(dlq.result, text, 'error');
     } finally {
-      dlq.confirmButton.disabled = false;
+      dlq.confirmButton.disabled = mustEdit();
       dlq.cancelButton.disabled = false;
     }
   }
