@@ -108,3 +108,21 @@ func BenchmarkDecodeValidateEncode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecode_HostileItems decodes a 1 MB message whose items array
+// holds 500,000 zeros: refused when counted, it must not cost memory in
+// proportion to the array.
+func BenchmarkDecode_HostileItems(b *testing.B) {
+	data := hostileItems(500_000)
+	var (
+		d order.Decoder
+		o order.Order
+	)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := d.Decode(data, &o); err == nil {
+			b.Fatal("decoded a hostile message")
+		}
+	}
+}

@@ -52,6 +52,13 @@ type pendingString struct {
 // so one huge message does not pin its size in memory for good.
 const maxRetainedText = 64 << 10
 
+// maxRetainedParse is the largest message after which a Decoder keeps its
+// parser. fastjson's parser keeps the values of the largest tree it has
+// built for reuse; after a message of a million tiny values that is tens of
+// megabytes per worker, held for good. Orders are a few KB; the parser of a
+// larger message is dropped.
+const maxRetainedParse = 256 << 10
+
 // NewDecoder returns a Decoder. It is the same as new(Decoder).
 func NewDecoder() *Decoder { return new(Decoder) }
 
@@ -63,6 +70,9 @@ func NewDecoder() *Decoder { return new(Decoder) }
 // an unspecified mix of zero and decoded values. On success every string in
 // *o is a fresh copy: nothing in *o aliases data or the Decoder.
 func (d *Decoder) Decode(data []byte, o *Order) error {
+	if len(data) > maxRetainedParse {
+		defer func() { d.p = fastjson.Parser{} }()
+	}
 	v, err := d.parse(data)
 	if err != nil {
 		return err

@@ -1,6 +1,10 @@
 package order
 
-import "github.com/valyala/fastjson"
+import (
+	"strconv"
+
+	"github.com/valyala/fastjson"
+)
 
 // The known keys of each object, in struct field order. Each decode function
 // below reads its keys in exactly this order, so an error names the first
@@ -86,6 +90,13 @@ func (d *Decoder) items(parent *object, o *Order) {
 		return
 	}
 	vs, _ := v.Array() // cannot fail: the type is checked above
+	// Counted before anything is built: half a million zeros in a 1 MB
+	// message would otherwise cost a 100 MB slice of Items before
+	// validation said no.
+	if len(vs) > MaxItems {
+		d.fail(topLevel("items"), "must have at most "+strconv.Itoa(MaxItems)+" items, got "+strconv.Itoa(len(vs)))
+		return
+	}
 	// make also covers a nil o.Items and an empty array: [] must decode to
 	// an empty slice, not nil, or it would encode back as null.
 	if o.Items == nil || cap(o.Items) < len(vs) {

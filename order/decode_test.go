@@ -2,6 +2,7 @@ package order_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -399,4 +400,43 @@ func ExampleDecoder_Decode() {
 	err := d.Decode([]byte(`{"order_uid": 42}`), &o)
 	fmt.Println(err)
 	// Output: order_uid: want string, got number
+}
+
+// A message with more values than any order has is refused before the
+// parser builds a tree of them, and an items array longer than MaxItems
+// before its items are built: neither costs memory in proportion to what
+// the message claims.
+func TestDecode_CountsBeforeItBuilds(t *testing.T) {
+	f := func(zeros int, wantErr string, maxAllocs float64) {
+		t.Helper()
+		data := hostileItems(zeros)
+		var d order.Decoder
+		var o order.Order
+		var err error
+		allocs := testing.AllocsPerRun(3, func() { err = d.Decode(data, &o) })
+		var fe *order.FieldError
+		if !errors.As(err, &fe) || err.Error() != wantErr {
+			t.Fatalf("Decode of %d zeros = %v, want %q", zeros, err, wantErr)
+		}
+		if cap(o.Items) > order.MaxItems {
+			t.Fatalf("an items slice of %d was built for a refused message", cap(o.Items))
+		}
+		if allocs > maxAllocs {
+			t.Fatalf("%v allocations per decode of %d zeros, want at most %v", allocs, zeros, maxAllocs)
+		}
+	}
+	// 1 MB: counted in the raw bytes, never parsed.
+	f(500_000, "document: holds more than 50000 JSON values; no order has that many (at most 1000 items)", 8)
+	// 10 KB: parsed (a small tree), refused when the items are counted.
+	f(5_000, "items: must have at most 1000 items, got 5000", 16)
+}
+
+// hostileItems is a valid order but for an items array of n zeros: about
+// 2n bytes.
+func hostileItems(n int) []byte {
+	doc := string(orderfake.ModelJSON)
+	i := strings.Index(doc, `"items"`)
+	j := strings.Index(doc, `"locale"`)
+	zeros := strings.TrimSuffix(strings.Repeat("0,", n), ",")
+	return []byte(doc[:i] + `"items": [` + zeros + `],` + "\n  " + doc[j:])
 }

@@ -27,6 +27,16 @@ func (d *Decoder) parse(data []byte) (*fastjson.Value, error) {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return nil, &SyntaxError{Detail: "empty input"}
 	}
+	// Counted before the parser builds a tree: a megabyte of "0," is half
+	// a million values, tens of megabytes of parse tree for one message.
+	// Each value takes two bytes at least, so only a large message can hold
+	// too many.
+	if len(data) > 2*MaxValues {
+		if n := separators(data); n >= MaxValues {
+			return nil, &FieldError{Problem: "holds more than " + strconv.Itoa(MaxValues) +
+				" JSON values; no order has that many (at most " + strconv.Itoa(MaxItems) + " items)"}
+		}
+	}
 	// Parse runs first because it bounds nesting depth (fastjson.MaxDepth),
 	// while ValidateBytes recurses without limit: a megabyte of '[' must not
 	// become a million nested calls. Parse is lenient (NaN, 01, bad escapes,
@@ -60,6 +70,33 @@ func syntaxDetail(err error) string {
 		s = inner
 	}
 	return s
+}
+
+// MaxValues bounds the JSON values a message may hold, unknown keys
+// included: an order of MaxItems items has about 11,000, so this leaves room
+// for what a producer adds, and keeps a parse tree to a few megabytes.
+const MaxValues = 50_000
+
+// separators counts the commas of data outside strings: one fewer than the
+// values of its arrays and objects, near enough to bound them. data need not
+// be valid JSON.
+func separators(data []byte) int {
+	n := 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case ',':
+			n++
+		case '"': // skip the string, escapes and all
+			for i++; i < len(data); i++ {
+				if data[i] == '\\' {
+					i++
+				} else if data[i] == '"' {
+					break
+				}
+			}
+		}
+	}
+	return n
 }
 
 // unpairedSurrogate returns the offset of the first \uXXXX escape in data
