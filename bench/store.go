@@ -14,9 +14,12 @@ import (
 )
 
 // openStore opens orderd's store on dbURL, applying orderd's migrations as
-// orderd would, so a fresh database can be seeded and counted.
-func openStore(ctx context.Context, dbURL string, conns int) (*storage.Postgres, error) {
-	pg, err := storage.OpenPostgres(ctx, storage.WithPoolSize(dbURL, conns))
+// orderd would, so a fresh database can be seeded and counted; writers is
+// how many batches are saved at once.
+func openStore(ctx context.Context, dbURL string, writers int) (*storage.Postgres, error) {
+	pools := storage.DefaultPools
+	pools.Writers = writers
+	pg, err := storage.OpenPostgresWith(ctx, dbURL, pools)
 	if err != nil {
 		return nil, fmt.Errorf("open DATABASE_URL: %w", err)
 	}
@@ -67,7 +70,7 @@ func generate(seed uint64, n int) []storage.Record {
 // orderd's writer does, without Kafka, decoding or the cache. It returns
 // the orders/s achieved.
 func saveRaw(ctx context.Context, dbURL string, recs []storage.Record, batch, writers int, progress io.Writer) (float64, error) {
-	pg, err := openStore(ctx, dbURL, writers+1)
+	pg, err := openStore(ctx, dbURL, writers)
 	if err != nil {
 		return 0, err
 	}

@@ -51,6 +51,8 @@ type Config struct {
 	NegativeTTL       time.Duration // how long an id found missing is answered 404 without asking PostgreSQL
 	ReadConcurrency   int           // cache-miss queries to PostgreSQL at once
 	ReadQueueTimeout  time.Duration // how long a cache miss waits for a query slot before 503
+	ListConcurrency   int           // list and count queries (GET /api/orders, /api/stats) at once
+	ListQueueTimeout  time.Duration // how long one waits for a connection before 503
 
 	Demo          bool    // run an in-process Kafka, and an in-memory store unless DATABASE_URL is set
 	DemoRate      float64 // generated orders per second in demo mode
@@ -99,6 +101,8 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.DurationVar(&c.NegativeTTL, "negative-ttl", time.Second, "how long an id found missing is answered 404 without asking PostgreSQL")
 	fs.IntVar(&c.ReadConcurrency, "read-concurrency", 8, "cache-miss queries to PostgreSQL at once")
 	fs.DurationVar(&c.ReadQueueTimeout, "read-queue-timeout", 100*time.Millisecond, "how long a cache miss waits for a query slot before answering 503")
+	fs.IntVar(&c.ListConcurrency, "list-concurrency", 2, "list and count queries to PostgreSQL at once (GET /api/orders, /api/stats)")
+	fs.DurationVar(&c.ListQueueTimeout, "list-queue-timeout", 100*time.Millisecond, "how long a list or count query waits for a connection before answering 503")
 	fs.BoolVar(&c.Demo, "demo", false, "run everything in-process: Kafka (kfake), generated orders, and memory storage unless DATABASE_URL is set")
 	fs.Float64Var(&c.DemoRate, "demo-rate", 2, "generated orders per second in demo mode")
 	fs.Float64Var(&c.DemoBroken, "demo-broken", 0.1, "share of broken messages in demo mode, 0 to 1")
@@ -168,6 +172,8 @@ func (c Config) validate() error {
 		u, err := url.Parse(c.DatabaseURL)
 		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"),
 			"DATABASE_URL must be a postgres:// URL")
+		check(err != nil || !u.Query().Has("pool_max_conns"),
+			"DATABASE_URL must not set pool_max_conns: orderd sizes a pool for each kind of work from WRITERS, READ_CONCURRENCY and LIST_CONCURRENCY")
 	}
 	check(c.KafkaTopic != "" && c.KafkaDLQTopic != "" && c.KafkaGroup != "", "KAFKA_TOPIC, KAFKA_DLQ_TOPIC and KAFKA_GROUP must not be empty")
 	check(c.KafkaTopic != c.KafkaDLQTopic, "KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC")
@@ -186,6 +192,7 @@ func (c Config) validate() error {
 	check(c.CacheSizeMB > 0, "CACHE_SIZE_MB must be positive")
 	check(c.NegativeTTL >= 0, "NEGATIVE_TTL must not be negative")
 	check(c.ReadConcurrency > 0 && c.ReadQueueTimeout > 0, "READ_CONCURRENCY and READ_QUEUE_TIMEOUT must be positive")
+	check(c.ListConcurrency > 0 && c.ListQueueTimeout > 0, "LIST_CONCURRENCY and LIST_QUEUE_TIMEOUT must be positive")
 	check(c.DemoRate > 0, "DEMO_RATE must be positive")
 	check(c.DemoBroken >= 0 && c.DemoBroken <= 1, "DEMO_BROKEN must be between 0 and 1")
 	check(c.AdminToken == "" || len(c.AdminToken) >= 16, "ADMIN_TOKEN must be at least 16 characters")

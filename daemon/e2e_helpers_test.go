@@ -224,3 +224,18 @@ func waitCommittedToEnd(t *testing.T, brokers []string, group, topic string) {
 		return true
 	})
 }
+
+// execSQL runs a statement against the test database.
+func execSQL(t *testing.T, dbURL, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}

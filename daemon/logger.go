@@ -57,6 +57,8 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Dur("negative_ttl", c.NegativeTTL).
 		Int("read_concurrency", c.ReadConcurrency).
 		Dur("read_queue_timeout", c.ReadQueueTimeout).
+		Int("list_concurrency", c.ListConcurrency).
+		Dur("list_queue_timeout", c.ListQueueTimeout).
 		Bool("demo", c.Demo)
 	if c.Demo {
 		e.Float64("demo_rate", c.DemoRate).Float64("demo_broken", c.DemoBroken).Int("demo_kafka_port", c.DemoKafkaPort)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/server"
@@ -28,6 +30,11 @@ type statsSource struct {
 	reader   *dlq.Reader
 	inFlight *pipeline.InFlight
 
+	// flight makes the callers that find the counts stale share one
+	// refresh: a flood of GET /api/stats costs a count query per
+	// countEvery, not one per request.
+	flight singleflight.Group
+
 	mu        sync.Mutex
 	countedAt time.Time
 	stored    int64
@@ -42,20 +49,15 @@ type rateSample struct {
 
 func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if now.Sub(s.countedAt) >= countEvery {
-		stored, err := s.store.CountOrders(ctx)
-		if err != nil {
+	stale := time.Since(s.countedAt) >= countEvery
+	s.mu.Unlock()
+	if stale {
+		if _, err, _ := s.flight.Do("counts", func() (any, error) { return nil, s.count(ctx) }); err != nil {
 			return server.Stats{}, err
 		}
-		total, err := s.reader.Size(ctx)
-		if err != nil {
-			return server.Stats{}, err
-		}
-		s.stored, s.dlqTotal, s.countedAt = stored, total, now
 	}
-
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := server.Stats{
 		OrdersStored: s.stored,
 		IngestRate:   s.rate(),
@@ -73,6 +75,22 @@ func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
 		out.Cache.HitRatio = &ratio
 	}
 	return out, nil
+}
+
+// count refreshes the counts of stored orders and dead letters.
+func (s *statsSource) count(ctx context.Context) error {
+	stored, err := s.store.CountOrders(ctx)
+	if err != nil {
+		return err
+	}
+	total, err := s.reader.Size(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.stored, s.dlqTotal, s.countedAt = stored, total, time.Now()
+	s.mu.Unlock()
+	return nil
 }
 
 // sampleRate samples the writer's counter every second until ctx ends, so

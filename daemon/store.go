@@ -46,10 +46,12 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 		return storage.NewMemory(), nil
 	}
 	log := d.component("store")
-	// Enough connections for every writer, every read-through query and
-	// the health check, so a burst of cache misses never starves the
-	// writer; pgxpool would otherwise allow only max(4, GOMAXPROCS).
-	dbURL := storage.WithPoolSize(d.cfg.DatabaseURL, d.cfg.ReadConcurrency+d.cfg.Writers+2)
+	// A pool for each kind of work, so none can take another's
+	// connections: the writers always get theirs.
+	pools := storage.Pools{
+		Writers: d.cfg.Writers, Reads: d.cfg.ReadConcurrency,
+		Lists: d.cfg.ListConcurrency, ListWait: d.cfg.ListQueueTimeout,
+	}
 	retry := (&stages.Report{Health: d.storeHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
 		Cause:   stages.RetryConnect,
 		What:    "connect to postgresql",
@@ -60,7 +62,7 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 	err := retry.Do(ctx, func(ctx context.Context) (err error) {
 		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		pg, err = storage.OpenPostgres(connectCtx, dbURL)
+		pg, err = storage.OpenPostgresWith(connectCtx, d.cfg.DatabaseURL, pools)
 		return err
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ type columns struct {
 	// orders
 	uid, track, entry, locale, signature, customer, service, shardkey, oofShard []string
 	smID                                                                        []int64
+	itemCount                                                                   []int32
 	created                                                                     []time.Time
 	doc                                                                         [][]byte
 
@@ -49,7 +50,7 @@ func getColumns() *columns { return columnsPool.Get().(*columns) }
 func (c *columns) put() {
 	c.uid, c.track, c.entry, c.locale, c.signature = reset(c.uid), reset(c.track), reset(c.entry), reset(c.locale), reset(c.signature)
 	c.customer, c.service, c.shardkey, c.oofShard = reset(c.customer), reset(c.service), reset(c.shardkey), reset(c.oofShard)
-	c.smID, c.created, c.doc = reset(c.smID), reset(c.created), reset(c.doc)
+	c.smID, c.itemCount, c.created, c.doc = reset(c.smID), reset(c.itemCount), reset(c.created), reset(c.doc)
 	c.resetChildren()
 	c.stored = reset(c.stored)
 	clear(c.at)
@@ -85,6 +86,7 @@ func (c *columns) addOrder(pos int, o *order.Order, created time.Time, doc []byt
 	c.service = append(c.service, o.DeliveryService)
 	c.shardkey = append(c.shardkey, o.Shardkey)
 	c.smID = append(c.smID, o.SmID)
+	c.itemCount = append(c.itemCount, int32(len(o.Items)))
 	c.created = append(c.created, created)
 	c.oofShard = append(c.oofShard, o.OofShard)
 	c.doc = append(c.doc, doc)

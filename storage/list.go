@@ -2,10 +2,13 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderd/orderd/order"
 )
@@ -32,7 +35,8 @@ const MaxListLimit = 100
 // page 1 does, unlike OFFSET.
 const listOrdersSQL = `
 SELECT o.id, o.order_uid, o.date_created, d.name, p.amount, p.currency,
-       (SELECT count(*) FROM items i WHERE i.order_uid = o.order_uid)
+       -- 0: written before item_count existed; counted here instead.
+       coalesce(nullif(o.item_count, 0), (SELECT count(*) FROM items i WHERE i.order_uid = o.order_uid))
 FROM orders o
 JOIN deliveries d USING (order_uid)
 JOIN payments p USING (order_uid)
@@ -45,7 +49,12 @@ func (p *Postgres) ListOrders(ctx context.Context, before int64, limit int) ([]O
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	rows, err := p.pool.Query(ctx, listOrdersSQL, before, clampLimit(limit))
+	conn, err := p.acquireList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, listOrdersSQL, before, clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -68,11 +77,29 @@ func (p *Postgres) ListOrders(ctx context.Context, before int64, limit int) ([]O
 // CountOrders implements Store. An exact count scans the table (tens of
 // milliseconds per million orders); callers that poll it cache the answer.
 func (p *Postgres) CountOrders(ctx context.Context) (int64, error) {
+	conn, err := p.acquireList(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count orders: %w", err)
+	}
+	defer conn.Release()
 	var n int64
-	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count orders: %w", err)
 	}
 	return n, nil
+}
+
+// acquireList takes a connection of the list pool, waiting at most
+// listWait for one to be free: beyond that the caller is told ErrListBusy
+// (a 503 for the API) rather than queued without end.
+func (p *Postgres) acquireList(ctx context.Context) (*pgxpool.Conn, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, p.listWait)
+	defer cancel()
+	conn, err := p.list.Acquire(waitCtx)
+	if err != nil && ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
+		return nil, ErrListBusy
+	}
+	return conn, err
 }
 
 // ListOrders implements Store.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +30,8 @@ func TestOpenPostgres_MigratesOnceAndReopens(t *testing.T) {
 		t.Fatalf("first OpenPostgres: %v", err)
 	}
 	defer p.Close()
-	if v, dirty := schemaVersion(t, p); v != 1 || dirty {
-		t.Errorf("schema version %d (dirty %v), want 1, clean", v, dirty)
+	if v, dirty := schemaVersion(t, p); v != newestMigration(t) || dirty {
+		t.Errorf("schema version %d (dirty %v), want %d, clean", v, dirty, newestMigration(t))
 	}
 	for _, table := range []string{"orders", "deliveries", "payments", "items"} {
 		if n := count(t, p, "SELECT count(*) FROM information_schema.tables WHERE table_name = $1", table); n != 1 {
@@ -44,8 +46,8 @@ func TestOpenPostgres_MigratesOnceAndReopens(t *testing.T) {
 		t.Fatalf("second OpenPostgres: %v", err)
 	}
 	defer again.Close()
-	if v, dirty := schemaVersion(t, again); v != 1 || dirty {
-		t.Errorf("after reopening: schema version %d (dirty %v), want 1, clean", v, dirty)
+	if v, dirty := schemaVersion(t, again); v != newestMigration(t) || dirty {
+		t.Errorf("after reopening: schema version %d (dirty %v), want %d, clean", v, dirty, newestMigration(t))
 	}
 	if _, err := again.OrderJSON(testContext(t), "kept"); err != nil {
 		t.Errorf("order stored before reopening: %v", err)
@@ -72,8 +74,8 @@ func TestOpenPostgres_ConcurrentStartsOnFreshDatabase(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if v, dirty := schemaVersion(t, stores[0]); v != 1 || dirty {
-		t.Errorf("schema version %d (dirty %v), want 1, clean", v, dirty)
+	if v, dirty := schemaVersion(t, stores[0]); v != newestMigration(t) || dirty {
+		t.Errorf("schema version %d (dirty %v), want %d, clean", v, dirty, newestMigration(t))
 	}
 }
 
@@ -158,4 +160,23 @@ func TestOpenPostgres_BadURL(t *testing.T) {
 	if _, err := OpenPostgres(testContext(t), "postgres://%zz"); err == nil {
 		t.Error("OpenPostgres with an unparsable URL succeeded")
 	}
+}
+
+// newestMigration is the version of the last embedded migration.
+func newestMigration(t *testing.T) int64 {
+	t.Helper()
+	entries, err := migrations.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest int64
+	for _, e := range entries {
+		v, _, _ := strings.Cut(e.Name(), "_")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", e.Name(), err)
+		}
+		newest = max(newest, n)
+	}
+	return newest
 }

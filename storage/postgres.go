@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,79 +14,121 @@ import (
 // Postgres is the Store on PostgreSQL: normalized tables for querying, plus
 // each order's canonical JSON in orders.doc for reads and cache warm-up
 // without re-encoding. It is safe for concurrent use.
+//
+// Each kind of work has a connection pool of its own (see Pools), so that no
+// kind can take another's connections: a flood of list queries cannot make
+// the writers wait, and neither can a warm-up that holds a connection for
+// its whole run.
 type Postgres struct {
-	pool *pgxpool.Pool
+	write *pgxpool.Pool // SaveOrders: the writers', and nothing else's
+	read  *pgxpool.Pool // OrderJSON: cache misses
+	list  *pgxpool.Pool // ListOrders and CountOrders
+	bulk  *pgxpool.Pool // EachOrderJSON (warm-up), Ping, tools
+	// listWait is how long a list or count waits for a connection.
+	listWait time.Duration
 }
 
 var _ Store = (*Postgres)(nil)
 
-// OpenPostgres connects to the database at url, checks that it answers and
-// applies the embedded migrations. Pool settings (pool_max_conns,
-// pool_max_conn_lifetime, ...) and session settings such as
-// statement_timeout come from the URL.
+// Pools sizes the connection pools of a Postgres: at most
+// Writers + Reads + Lists + 2 connections in all.
+type Pools struct {
+	// Writers is how many batches are saved at once (WRITERS).
+	Writers int
+	// Reads is how many cache misses query at once (READ_CONCURRENCY;
+	// Orders limits them, with its own queue timeout).
+	Reads int
+	// Lists is how many list and count queries run at once
+	// (LIST_CONCURRENCY). One that finds them all busy waits ListWait
+	// (LIST_QUEUE_TIMEOUT), then fails with ErrListBusy.
+	Lists    int
+	ListWait time.Duration
+}
+
+// DefaultPools are orderd's defaults.
+var DefaultPools = Pools{Writers: 2, Reads: 8, Lists: 2, ListWait: 100 * time.Millisecond}
+
+// bulkConns is the bulk pool's size: a warm-up's long query and a ping.
+const bulkConns = 2
+
+// OpenPostgres is OpenPostgresWith DefaultPools.
+func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	return OpenPostgresWith(ctx, url, DefaultPools)
+}
+
+// OpenPostgresWith connects to the database at url, checks that it answers
+// and applies the embedded migrations. Session settings such as
+// statement_timeout, and pool settings other than the pools' sizes
+// (pool_max_conn_lifetime, ...), come from the URL; pool_max_conns is
+// refused, since the sizes come from pools.
 //
 // An unreachable server fails as soon as the first connection attempt does,
-// bounded by ctx (and connect_timeout in the URL); OpenPostgres does not
+// bounded by ctx (and connect_timeout in the URL); OpenPostgresWith does not
 // retry, the caller does.
-func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres, err error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgresql: parse url: %w", err)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open postgresql: %w", err)
+	if strings.Contains(url, "pool_max_conns") {
+		return nil, errors.New("open postgresql: the URL sets pool_max_conns: remove it; orderd sizes a pool for each kind of work from WRITERS, READ_CONCURRENCY and LIST_CONCURRENCY")
 	}
-	// The pool connects lazily; Ping makes an unreachable server fail here
+	p := &Postgres{listWait: pools.ListWait}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	for _, pl := range []struct {
+		pool  **pgxpool.Pool
+		conns int
+	}{
+		{&p.write, pools.Writers}, {&p.read, pools.Reads}, {&p.list, pools.Lists}, {&p.bulk, bulkConns},
+	} {
+		c := cfg.Copy()
+		c.MaxConns = int32(max(pl.conns, 1))
+		c.MinConns = 0
+		if *pl.pool, err = pgxpool.NewWithConfig(ctx, c); err != nil {
+			return nil, fmt.Errorf("open postgresql: %w", err)
+		}
+	}
+	// The pools connect lazily; Ping makes an unreachable server fail here
 	// rather than on the first batch.
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	if err := p.bulk.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("open postgresql: ping: %w", err)
 	}
 	if err := migrateUp(ctx, cfg.ConnConfig); err != nil {
-		pool.Close()
 		return nil, fmt.Errorf("open postgresql: %w", err)
 	}
-	return &Postgres{pool: pool}, nil
+	return p, nil
 }
 
-// WithPoolSize returns dbURL with pool_max_conns set to conns, unless the URL
-// sets it already (the operator's choice wins), or unchanged if it is not a
-// URL (OpenPostgres reports that).
-func WithPoolSize(dbURL string, conns int) string {
-	u, err := url.Parse(dbURL)
-	if err != nil || u.Scheme == "" {
-		return dbURL
-	}
-	q := u.Query()
-	if q.Has("pool_max_conns") {
-		return dbURL
-	}
-	q.Set("pool_max_conns", strconv.Itoa(conns))
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// Pool returns the connection pool, for tests and tools.
-func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
+// Pool returns the bulk pool, for tests and tools: never the writers'.
+func (p *Postgres) Pool() *pgxpool.Pool { return p.bulk }
 
 // Ping implements Store.
 func (p *Postgres) Ping(ctx context.Context) error {
-	if err := p.pool.Ping(ctx); err != nil {
+	if err := p.bulk.Ping(ctx); err != nil {
 		return fmt.Errorf("ping postgresql: %w", err)
 	}
 	return nil
 }
 
-// Close implements Store: it closes the pool, waiting for connections in use
-// to be released.
-func (p *Postgres) Close() { p.pool.Close() }
+// Close implements Store: it closes the pools, waiting for connections in
+// use to be released.
+func (p *Postgres) Close() {
+	for _, pool := range []*pgxpool.Pool{p.write, p.read, p.list, p.bulk} {
+		if pool != nil {
+			pool.Close()
+		}
+	}
+}
 
 // OrderJSON implements Store. The answer is the doc column, the bytes the
 // order was accepted with.
 func (p *Postgres) OrderJSON(ctx context.Context, uid string) ([]byte, error) {
 	var doc []byte
-	err := p.pool.QueryRow(ctx, `SELECT doc FROM orders WHERE order_uid = $1`, uid).Scan(&doc)
+	err := p.read.QueryRow(ctx, `SELECT doc FROM orders WHERE order_uid = $1`, uid).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -98,14 +140,14 @@ func (p *Postgres) OrderJSON(ctx context.Context, uid string) ([]byte, error) {
 
 // EachOrderJSON implements Store. Rows are streamed in ingest order (id) and
 // handed to fn straight from pgx's read buffer, so warming up a million
-// orders allocates only their uid strings. The query holds one pool
-// connection until it ends.
+// orders allocates only their uid strings. The query holds a connection of
+// the bulk pool until it ends.
 //
 // When fn fails, the remaining rows are still read and discarded (that is
 // how the protocol ends a query without breaking the connection); cancel ctx
 // to abort a long warm-up instead.
 func (p *Postgres) EachOrderJSON(ctx context.Context, fn func(uid string, json []byte) error) error {
-	rows, err := p.pool.Query(ctx, `SELECT order_uid, doc FROM orders ORDER BY id`)
+	rows, err := p.bulk.Query(ctx, `SELECT order_uid, doc FROM orders ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("read all orders: %w", err)
 	}

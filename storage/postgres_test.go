@@ -387,12 +387,3 @@ func TestRefusal(t *testing.T) {
 	f(errors.New("connection reset"), false)
 	f(nil, false)
 }
-
-func TestWithPoolSize_KeepsAnExplicitSetting(t *testing.T) {
-	if got := WithPoolSize("postgres://db/o?pool_max_conns=3", 12); got != "postgres://db/o?pool_max_conns=3" {
-		t.Errorf("explicit pool_max_conns replaced: %s", got)
-	}
-	if got := WithPoolSize("postgres://db/o?sslmode=disable", 12); !strings.Contains(got, "pool_max_conns=12") || !strings.Contains(got, "sslmode=disable") {
-		t.Errorf("pool size not added: %s", got)
-	}
-}

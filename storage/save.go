@@ -20,9 +20,9 @@ import (
 const (
 	insertOrdersSQL = `
 INSERT INTO orders (order_uid, track_number, entry, locale, internal_signature, customer_id,
-                    delivery_service, shardkey, sm_id, date_created, oof_shard, doc)
+                    delivery_service, shardkey, sm_id, date_created, oof_shard, doc, item_count)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::bigint[], $10::timestamptz[], $11::text[], $12::text[])
+                     $7::text[], $8::text[], $9::bigint[], $10::timestamptz[], $11::text[], $12::text[], $13::int[])
 ON CONFLICT (order_uid) DO NOTHING
 RETURNING order_uid`
 
@@ -220,7 +220,7 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 		results[i] = Result{}
 	}
 
-	tx, err := p.pool.Begin(ctx)
+	tx, err := p.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)
 	}
@@ -265,7 +265,7 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 // Inserted.
 func insertOrders(ctx context.Context, tx pgx.Tx, c *columns, idx []int, results []Result) (int, error) {
 	rows, err := tx.Query(ctx, insertOrdersSQL, c.uid, c.track, c.entry, c.locale, c.signature, c.customer,
-		c.service, c.shardkey, c.smID, c.created, c.oofShard, c.doc)
+		c.service, c.shardkey, c.smID, c.created, c.oofShard, c.doc, c.itemCount)
 	if err != nil {
 		return 0, fmt.Errorf("upsert orders: %w", err)
 	}

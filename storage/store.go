@@ -28,6 +28,11 @@ var (
 	// OrdersOptions.ReadQueueTimeout. It protects PostgreSQL from a flood of
 	// cache misses; the HTTP layer answers 503 with the message.
 	ErrBusy = errors.New("too many concurrent order reads from the store")
+	// ErrListBusy means a list or count query found no free connection of
+	// its own within Pools.ListWait: list and stats requests get their own
+	// small budget so that a flood of them cannot starve the writers or the
+	// cache misses. The API answers 503.
+	ErrListBusy = errors.New("too many list and count queries at once (raise LIST_CONCURRENCY or LIST_QUEUE_TIMEOUT)")
 	// ErrEntryTooLarge means Cache.Set was given an entry the cache cannot
 	// hold without emptying a whole shard; the order is still served from
 	// the store.
