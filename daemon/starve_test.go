@@ -55,3 +55,44 @@ func TestHostileArraysDoNotInflateMemory(t *testing.T) {
 		t.Fatalf("RSS peaked %d MiB above its resting %d MiB for 40 MB of hostile messages", grew>>20, rest>>20)
 	}
 }
+
+// A constraint that every new order violates is the schema's fault, not
+// the orders': while it stands, /health is 503 naming it and nothing is
+// dead-lettered; once it is dropped, everything is stored.
+func TestASchemaThatRefusesEveryOrderStallsInsteadOfDeadLettering(t *testing.T) {
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL, "RETRY_MAX_BACKOFF": "200ms",
+	})
+	d.waitHealthy(t)
+	gen := orderfake.New(11)
+	producer := testenv.KafkaClient(t, brokers)
+	testenv.Produce(t, producer, generated(gen, 500)...)
+	eventually(t, "500 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") == 500 })
+
+	execSQL(t, dbURL, `ALTER TABLE items ADD CONSTRAINT no_new_items CHECK (false) NOT VALID`)
+	testenv.Produce(t, producer, generated(gen, 1000)...)
+	eventually(t, "/health 503 naming the constraint", func() bool {
+		code, h := d.health(t)
+		detail := h.Components["writer"].Detail
+		return code == 503 && contains(h.Failing, "writer") && strings.Contains(detail, "no_new_items") &&
+			strings.Contains(detail, "postgresql refuses any order")
+	})
+	if n := testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")); n != 0 {
+		t.Fatalf("%d orders dead-lettered for the schema's fault", n)
+	}
+	if n := queryInt(t, dbURL, "SELECT count(*) FROM orders"); n != 500 {
+		t.Fatalf("%d orders stored while the constraint stood, want 500", n)
+	}
+
+	execSQL(t, dbURL, `ALTER TABLE items DROP CONSTRAINT no_new_items`)
+	eventually(t, "1,500 orders stored once the constraint is gone", func() bool {
+		return queryInt(t, dbURL, "SELECT count(*) FROM orders") == 1500
+	})
+	waitCommittedToEnd(t, brokers, "orderd", "orders")
+	d.waitHealthy(t)
+	if n := testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+}

@@ -56,6 +56,10 @@ const rollbackTimeout = 5 * time.Second
 // PostgreSQL refuses (see refusal) is isolated by bisection: the attempt is
 // rolled back and each half is saved on its own, recursively, until the
 // offending record is alone and marked Refused; everything else is stored.
+// Before the first bisection a known-good order is tried (see probeSchema):
+// if PostgreSQL refuses that too, the refusal is the schema's, not any
+// order's, and SaveOrders returns an error wrapping ErrSchema instead of
+// condemning the batch order by order.
 // Any other error ends the call with no results. Halves and waves already
 // committed stay committed: the caller's retry finds them Duplicate.
 //
@@ -79,9 +83,10 @@ func (p *Postgres) SaveOrders(ctx context.Context, recs []Record) ([]Result, err
 	}
 
 	first := make(map[string]int, len(todo))
+	probed := false
 	for len(todo) > 0 {
 		wave, later := splitWave(recs, todo, first)
-		if err := p.saveDistinct(ctx, recs, created, wave, results); err != nil {
+		if err := p.saveDistinct(ctx, recs, created, wave, results, &probed); err != nil {
 			return nil, err
 		}
 		todo = resolveLater(recs, later, first, results)
@@ -135,9 +140,9 @@ func resolveLater(recs []Record, later []int, first map[string]int, results []Re
 }
 
 // saveDistinct saves recs[idx] (distinct order_uids), bisecting around
-// refused records.
-func (p *Postgres) saveDistinct(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result) error {
-	err := p.saveAttempt(ctx, recs, created, idx, results)
+// refused records once probeSchema has cleared the schema (*probed).
+func (p *Postgres) saveDistinct(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result, probed *bool) error {
+	err := p.saveAttempt(ctx, recs, created, idx, results, true)
 	if err == nil {
 		return nil
 	}
@@ -145,15 +150,21 @@ func (p *Postgres) saveDistinct(ctx context.Context, recs []Record, created []ti
 	if !ok {
 		return err
 	}
+	if !*probed {
+		*probed = true
+		if err := p.probeSchema(ctx, err); err != nil {
+			return err
+		}
+	}
 	if len(idx) == 1 {
 		results[idx[0]] = Result{Outcome: Refused, Err: refusedErr(recs[idx[0]].Order.OrderUID, err, pgErr)}
 		return nil
 	}
 	mid := len(idx) / 2
-	if err := p.saveDistinct(ctx, recs, created, idx[:mid], results); err != nil {
+	if err := p.saveDistinct(ctx, recs, created, idx[:mid], results, probed); err != nil {
 		return err
 	}
-	return p.saveDistinct(ctx, recs, created, idx[mid:], results)
+	return p.saveDistinct(ctx, recs, created, idx[mid:], results, probed)
 }
 
 // refusal reports whether err is PostgreSQL refusing a value, and so the
@@ -166,6 +177,11 @@ func (p *Postgres) saveDistinct(ctx context.Context, recs []Record, created []ti
 //     such as an order_uid of a few KB ("index row requires 9016 bytes").
 //     Left out, one such order would fail its batch on every retry and stall
 //     its partition for good.
+//   - P0001 raise_exception: a trigger refusing a row, for its values.
+//
+// Any of these can also be the schema's fault rather than an order's (a new
+// CHECK that every row violates, a NOT NULL column without a default, a
+// trigger that raises for every row): probeSchema tells them apart.
 //
 // Everything else is the batch's problem or the operator's, never one
 // order's: connection loss and timeouts, serialization failures and
@@ -179,7 +195,7 @@ func refusal(err error) (*pgconn.PgError, bool) {
 		return nil, false
 	}
 	switch {
-	case pgErr.Code[:2] == "22", pgErr.Code[:2] == "23", pgErr.Code == "54000":
+	case pgErr.Code[:2] == "22", pgErr.Code[:2] == "23", pgErr.Code == "54000", pgErr.Code == "P0001":
 		return pgErr, true
 	}
 	return nil, false
@@ -211,8 +227,9 @@ func refusedErr(uid string, err error, pgErr *pgconn.PgError) error {
 // saveAttempt saves recs[idx] (distinct order_uids) in one transaction and
 // fills their results. On error the transaction is rolled back and results of
 // idx are meaningless: the caller either bisects (which fills them again) or
-// returns no results at all.
-func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result) (err error) {
+// returns no results at all. Without commit, the transaction is rolled back
+// even when everything was accepted: a trial.
+func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) (err error) {
 	c := getColumns()
 	defer c.put()
 	for pos, i := range idx {
@@ -254,6 +271,11 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 		if err := insertChildren(ctx, tx, c); err != nil {
 			return err
 		}
+	}
+	if !commit {
+		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		return tx.Rollback(rbCtx)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("upsert orders: commit: %w", err)

@@ -1,0 +1,107 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/orderd/orderd/order"
+)
+
+func exec(t *testing.T, p *Postgres, sql string) {
+	t.Helper()
+	if _, err := p.Pool().Exec(testContext(t), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func batch(t *testing.T, prefix string, n int) []Record {
+	t.Helper()
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = rec(t, orderWith(t, fmt.Sprintf("%s-%02d", prefix, i), nil))
+	}
+	return recs
+}
+
+// A schema that refuses every order is nobody's order's fault: SaveOrders
+// fails with ErrSchema, naming what PostgreSQL said, condemns nothing and
+// stores nothing; once the schema is fixed, the same batch is stored.
+// Batches of one are judged alike, in an empty database (a sample order is
+// the probe) and in a populated one (a copy of the newest order is).
+func TestPostgres_SchemaThatRefusesEveryOrderIsNotBlamedOnThem(t *testing.T) {
+	f := func(name, breakIt, fixIt, wantInErr string, stored int) {
+		t.Run(name, func(t *testing.T) {
+			p := openPostgres(t)
+			if stored > 0 {
+				save(t, p, batch(t, "before", stored)...)
+			}
+			exec(t, p, breakIt)
+			for _, n := range []int{10, 1} {
+				recs := batch(t, fmt.Sprintf("during-%d", n), n)
+				res, err := p.SaveOrders(testContext(t), recs)
+				if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), wantInErr) {
+					t.Fatalf("batch of %d: SaveOrders = %v, %v; want ErrSchema naming %q", n, res, err, wantInErr)
+				}
+			}
+			if got := count(t, p, "SELECT count(*) FROM orders"); got != stored {
+				t.Fatalf("%d orders stored while the schema refused them all, want %d", got, stored)
+			}
+			exec(t, p, fixIt)
+			for i, r := range save(t, p, batch(t, "during-10", 10)...) {
+				if r.Outcome != Inserted {
+					t.Fatalf("after the fix, record %d: %+v", i, r)
+				}
+			}
+		})
+	}
+	f("check that no item passes, empty database",
+		`ALTER TABLE items ADD CONSTRAINT no_items CHECK (false) NOT VALID`,
+		`ALTER TABLE items DROP CONSTRAINT no_items`, `constraint no_items`, 0)
+	f("check that no item passes",
+		`ALTER TABLE items ADD CONSTRAINT no_items CHECK (false) NOT VALID`,
+		`ALTER TABLE items DROP CONSTRAINT no_items`, `constraint no_items`, 3)
+	f("not null column without a default",
+		`ALTER TABLE payments ADD COLUMN vat text NOT NULL DEFAULT 'x'; ALTER TABLE payments ALTER COLUMN vat DROP DEFAULT`,
+		`ALTER TABLE payments DROP COLUMN vat`, `SQLSTATE 23502`, 3)
+	f("trigger that raises for every row",
+		`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'orders are frozen'; END $$;
+		 CREATE TRIGGER frozen_orders BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION refuse()`,
+		`DROP TRIGGER frozen_orders ON deliveries`, `orders are frozen`, 3)
+}
+
+// A schema rule that only some orders break condemns those orders alone,
+// even when several share a batch, and even when the rule is a uniqueness
+// a copy of a stored order would break by construction.
+func TestPostgres_SchemaRuleSomeOrdersBreakCondemnsOnlyThem(t *testing.T) {
+	p := openPostgres(t)
+	save(t, p, batch(t, "before", 3)...)
+	// The newest stored order, which the probe copies, has a value a new
+	// unique index holds: the probe is refused by construction.
+	taken := func(o *order.Order) { o.Delivery.Email = "taken@unique.test" }
+	save(t, p, rec(t, orderWith(t, "before-taken", taken)))
+	exec(t, p, `CREATE UNIQUE INDEX one_order_per_email ON deliveries (email) WHERE email LIKE '%@unique.test'`)
+	exec(t, p, `CREATE FUNCTION no_vip() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.name = 'VIP' THEN RAISE EXCEPTION 'no VIPs'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER no_vip BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION no_vip()`)
+
+	recs := batch(t, "mixed", 6)
+	vip := func(o *order.Order) { o.Delivery.Name = "VIP" }
+	recs[1] = rec(t, orderWith(t, "mixed-vip-1", vip))
+	recs[4] = rec(t, orderWith(t, "mixed-vip-4", vip))
+	recs[5] = rec(t, orderWith(t, "mixed-taken", taken)) // unique_violation: this order's fault
+	res := save(t, p, recs...)
+	for i, r := range res {
+		switch i {
+		case 1, 4:
+			wantRefused(t, r, "P0001")
+		case 5:
+			wantRefused(t, r, "23505")
+		default:
+			if r.Outcome != Inserted {
+				t.Errorf("record %d: %+v, want inserted", i, r)
+			}
+		}
+	}
+}
