@@ -24,7 +24,9 @@ over HTTP: end-to-end orders/s, and produce-to-visible latency of a sample.
 Without -brokers it starts an in-process Kafka (kfake) and orderd itself,
 against DATABASE_URL. -raw then writes as many other orders straight to
 PostgreSQL through the store's batch path, without Kafka, and prints the
-ratio.
+ratio. -flood compare runs the ingest twice, under a flood of cached reads
+and then of list and stats requests (-flood-clients each), and prints the
+second's rate as a share of the first's.
 `
 
 type ingestOptions struct {
@@ -36,6 +38,8 @@ type ingestOptions struct {
 	timeout             time.Duration
 	jsonOut, plotOut    string
 	topic, dlqTopic     string
+	flood               string
+	floodClients        int
 }
 
 // maxIngest bounds -n: the orders are generated up front, in memory.
@@ -60,6 +64,8 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 	fs.StringVar(&o.jsonOut, "json", "", "write the figures to this JSON file")
 	fs.StringVar(&o.plotOut, "plot", "", "write the produce-to-visible latency chart to this .svg or .png file")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow brokers, -url or a database that are not loopback")
+	fs.StringVar(&o.flood, "flood", "", "compare: measure the ingest under a flood of cached reads, then of list and stats requests")
+	fs.IntVar(&o.floodClients, "flood-clients", 128, "concurrent clients of each flood (at most 1,000)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +78,10 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 		return usageError{"-broken must be at least 0 and below 1"}
 	case o.timeout <= 0 || o.timeout > maxDuration:
 		return usageError{fmt.Sprintf("-timeout must be positive and at most %s", maxDuration)}
+	case o.flood != "" && o.flood != "compare":
+		return usageError{"-flood takes one value: compare"}
+	case o.floodClients < 1 || o.floodClients > 1000:
+		return usageError{"-flood-clients must be 1 to 1000"}
 	}
 	if !o.allowRemote {
 		if err := checkLoopbackDB(o.dbURL); err != nil {
@@ -106,6 +116,17 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 
+	if o.flood == "compare" {
+		rs, err := compareFloods(ctx, env, o, brokers, base)
+		if err != nil {
+			return err
+		}
+		printFloods(env, rs)
+		if o.jsonOut != "" {
+			return writeJSON(o.jsonOut, rs)
+		}
+		return nil
+	}
 	res, err := ingest(ctx, env, o, brokers, base)
 	if err != nil {
 		return err
