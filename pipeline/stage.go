@@ -56,3 +56,17 @@ func Send[T any](ctx context.Context, out chan<- T, v T) error {
 		return ctx.Err()
 	}
 }
+
+// Route sends every value of in to outs[pick(v) % len(outs)], in the order
+// received, until in is closed or ctx ends. Values that pick alike keep
+// their order: a partition's messages through one chain of stages, say. It
+// never closes outs, which several routers may share: whoever starts the
+// routers closes them once all have returned.
+func Route[T any](ctx context.Context, in <-chan T, outs []chan T, pick func(T) uint64) error {
+	for v := range in {
+		if err := Send(ctx, outs[pick(v)%uint64(len(outs))], v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -45,28 +46,43 @@ const channelBuffer = 256
 // from it is stored or dead-lettered, then returns nil. If ctx ends first,
 // the stages stop where they are and whatever is unfinished stays
 // uncommitted.
+//
+// Work is spread so that order is kept where it matters: every message of a
+// partition goes through one chain of decode and validate (Workers chains),
+// and every order_uid through one batcher and writer (Writers of them), each
+// first in, first out. So of two versions of one order consumed one after
+// the other, the first is the one stored and the second is a conflict,
+// however the workers and writers interleave; with one pool of workers and
+// writers a later version could commit first.
 func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
+	workers, writers := max(p.Workers, 1), max(p.Writers, 1)
 	var (
-		decoded = make(chan Decoded, channelBuffer)
-		valid   = make(chan Valid, channelBuffer)
-		batches = make(chan []Valid, max(p.Writers, 1))
+		chains  = channels[Message](workers)
+		decoded = channels[Decoded](workers)
+		valid   = channels[Valid](workers)
+		shards  = channels[Valid](writers)
+		batches = make([]chan []Valid, writers)
 		stored  = make(chan Valid, channelBuffer)
 		dead    = make(chan Dead, channelBuffer)
 	)
+	for j := range batches {
+		batches[j] = make(chan []Valid, 1)
+	}
 	m := p.Metrics
 	m.watchQueues([]queue{
-		{"decode", func() int { return len(src) }},
-		{"validate", func() int { return len(decoded) }},
-		{"batch", func() int { return len(valid) }},
-		{"write", func() int { return len(batches) }},
+		{"decode", func() int { return len(src) + lengths(chains) }},
+		{"validate", func() int { return lengths(decoded) }},
+		{"batch", func() int { return lengths(valid) + lengths(shards) }},
+		{"write", func() int { return lengths(batches) }},
 		{"cache", func() int { return len(stored) }},
 		{"dead_letter", func() int { return len(dead) }},
 	})
 	defer m.watchQueues(nil)
 	g, ctx := errgroup.WithContext(ctx)
 
-	// Three stages send to dead; it is closed once all three have returned,
-	// so the dead-letter stage drains everything they condemned.
+	// Every stage but the batcher and the cache sends to dead; it is closed
+	// once all of them have returned, so the dead-letter stage drains
+	// everything they condemned.
 	var deadSenders sync.WaitGroup
 	condemning := func(run func() error) {
 		deadSenders.Add(1)
@@ -79,19 +95,45 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 	if newDecoder == nil {
 		newDecoder = func() Decoder { return order.NewDecoder() }
 	}
-	condemning(func() error {
-		return pipeline.Run(ctx, p.Workers, Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode), src, decoded)
-	})
-	condemning(func() error {
-		return pipeline.Run(ctx, p.Workers, Validate(dead, m.Validate), decoded, valid)
-	})
+
 	g.Go(func() error {
-		return pipeline.Run(ctx, 1, pipeline.Batch[Valid](p.BatchSize, p.BatchLinger), valid, batches)
+		defer closeAll(chains)
+		return pipeline.Route(ctx, src, chains, func(msg Message) uint64 { return uint64(msg.Src.Partition) })
 	})
-	condemning(func() error {
-		return pipeline.RunWorkers(ctx, p.Writers, func(i int) pipeline.Stage[[]Valid, Valid] {
-			return p.Writer.Stage(i, dead)
-		}, batches, stored)
+	var routers sync.WaitGroup
+	for i := range workers {
+		condemning(func() error {
+			return pipeline.Run(ctx, 1, Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode), chains[i], decoded[i])
+		})
+		condemning(func() error {
+			return pipeline.Run(ctx, 1, Validate(dead, m.Validate), decoded[i], valid[i])
+		})
+		routers.Add(1)
+		g.Go(func() error {
+			defer routers.Done()
+			return pipeline.Route(ctx, valid[i], shards, byOrderUID)
+		})
+	}
+	g.Go(func() error {
+		routers.Wait()
+		closeAll(shards)
+		return nil
+	})
+	var writing sync.WaitGroup
+	for j := range writers {
+		g.Go(func() error {
+			return pipeline.Run(ctx, 1, pipeline.Batch[Valid](p.BatchSize, p.BatchLinger), shards[j], batches[j])
+		})
+		writing.Add(1)
+		condemning(func() error {
+			defer writing.Done()
+			return p.Writer.Stage(j, dead)(ctx, batches[j], stored)
+		})
+	}
+	g.Go(func() error {
+		writing.Wait()
+		close(stored)
+		return nil
 	})
 	g.Go(func() error {
 		deadSenders.Wait()
@@ -102,4 +144,31 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 	g.Go(func() error { return pipeline.RunSink(ctx, 1, Cache(p.Orders, m.Cache), stored) })
 	g.Go(func() error { return p.DeadLetters.Run(ctx, dead) })
 	return g.Wait()
+}
+
+// byOrderUID routes a valid order by its order_uid.
+func byOrderUID(v Valid) uint64 { return maphash.String(uidSeed, v.Value.Order.OrderUID) }
+
+var uidSeed = maphash.MakeSeed()
+
+func channels[T any](n int) []chan T {
+	cs := make([]chan T, n)
+	for i := range cs {
+		cs[i] = make(chan T, channelBuffer)
+	}
+	return cs
+}
+
+func closeAll[T any](cs []chan T) {
+	for _, c := range cs {
+		close(c)
+	}
+}
+
+func lengths[T any](cs []chan T) int {
+	n := 0
+	for _, c := range cs {
+		n += len(c)
+	}
+	return n
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
@@ -219,5 +220,74 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 	}
 	if d, wr := testutil.ToFloat64(m.Decode.Panics), testutil.ToFloat64(m.Write.Panics); d != 1 || wr != 1 {
 		t.Fatalf("orderd_panics_total: decode %v, write %v; want 1 each", d, wr)
+	}
+}
+
+// Of two versions of one order consumed one after the other, the first is
+// stored and the second is a conflict, however the workers and writers
+// interleave: a partition's messages go through one decode and validate
+// chain, and an order_uid through one writer.
+func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
+	brokers, _ := testenv.Kafka(t, "orders.dlq")
+	pg := openPostgres(t, testenv.Postgres(t))
+	cache, err := storage.NewCache(16 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	m := testMetrics()
+	w, _ := newWriter(pg)
+	w.Health = health.New().Aggregate("writer", "writers", 3) // a part per writer
+	w.Metrics = m
+	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	dl.Metrics = m
+	ingest := &Ingest{
+		Workers: 3, MaxMessageBytes: 64 << 10, BatchSize: 4, BatchLinger: time.Millisecond, Writers: 3,
+		Writer: w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: m,
+	}
+	src := make(chan Message)
+	done := make(chan error, 1)
+	go func() { done <- ingest.Run(context.Background(), src) }()
+
+	gen := orderfake.New(3)
+	first := map[string][]byte{}
+	offsets := map[int32]int64{}
+	send := func(partition int32, payload []byte) {
+		msg, _ := message(offsets[partition], nil, payload)
+		msg.Src.Partition = partition
+		offsets[partition]++
+		src <- msg
+	}
+	const pairs = 300
+	var later [][]byte
+	for k := range pairs {
+		o := gen.Order()
+		v1 := order.AppendJSON(nil, &o)
+		o.Locale = "zz"
+		v2 := order.AppendJSON(nil, &o)
+		first[o.OrderUID] = v1
+		p := int32(k % 3)
+		send(p, v1)
+		filler := gen.Order()
+		send((p+1)%3, order.AppendJSON(nil, &filler)) // so that versions can straddle batches
+		send(p, v2)
+		later = append(later, v2)
+	}
+	close(src)
+	if err := recv(t, (<-chan error)(done)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	lost := 0
+	for uid, v1 := range first {
+		got, err := pg.OrderJSON(context.Background(), uid)
+		if err != nil || !bytes.Equal(got, v1) {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("for %d of %d orders the later version was stored, not the first", lost, pairs)
+	}
+	if got := int(testutil.ToFloat64(m.deadLettered[dlq.ReasonConflict])); got != pairs {
+		t.Fatalf("%d conflicts dead-lettered, want %d", got, pairs)
 	}
 }
