@@ -43,7 +43,8 @@ var (
 // runs in production: its memory is its own, and it can be killed.
 type process struct {
 	*daemonRun
-	cmd *exec.Cmd
+	cmd    *exec.Cmd
+	killed bool // by kill: its exit is no failure
 }
 
 // startProcess runs the orderd binary with env (HTTP_ADDR is chosen here)
@@ -73,7 +74,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	p.cancel = func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if err := p.stop(t); err != nil {
+		if err := p.stop(t); err != nil && !p.killed {
 			_ = cmd.Process.Kill()
 			t.Errorf("orderd process: %v", err)
 		}
@@ -82,6 +83,17 @@ func startProcess(t *testing.T, env map[string]string) *process {
 		}
 	})
 	return p
+}
+
+// kill ends the process with SIGKILL, as the kernel's OOM killer or a lost
+// node would: nothing of it runs after the signal, no shutdown, no commit.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	p.killed = true
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill orderd: %v", err)
+	}
+	_ = p.exited(t)
 }
 
 // memory returns the process's resident memory now and at its peak, from

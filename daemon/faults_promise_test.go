@@ -1,0 +1,273 @@
+package daemon
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/orderd/orderd/internal/testenv"
+)
+
+// seedFor returns a seed for a randomized test, logged so that a failing
+// run can be replayed.
+func seedFor(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	return seed
+}
+
+// SIGKILL at a random point of 50,000 orders, then a restart of the same
+// binary: the next process takes over from the last commit, and nothing is
+// lost or stored twice.
+func TestFault_KillNineMidIngest(t *testing.T) {
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	env := map[string]string{"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL}
+	seed := seedFor(t)
+	w := newWorkload(seed, 50_000, 0.02, 0.01, 0.005)
+
+	first := startProcess(t, env)
+	first.waitHealthy(t)
+	produced := w.produceAll(t, brokers, 0)
+	killAt := 5_000 + rand.New(rand.NewPCG(seed, 1)).IntN(35_000)
+	eventually(t, "orders stored up to the kill point", func() bool {
+		return queryInt(t, dbURL, "SELECT count(*) FROM orders") >= killAt
+	})
+	first.kill(t)
+	killedAt := queryInt(t, dbURL, "SELECT count(*) FROM orders")
+
+	second := startProcess(t, env)
+	<-produced
+	w.verify(t, dbURL, brokers, second.daemonRun)
+	t.Logf("%d valid orders (%d copies), %d condemned; SIGKILL after %d stored", len(w.valid), w.dups, len(w.condemned), killedAt)
+}
+
+// The broker stops mid-ingest and comes back on the same port with its
+// log: meanwhile /health names kafka and cached reads go on answering;
+// afterwards orderd has reconnected by itself and everything arrived.
+func TestFault_BrokerRestartMidIngest(t *testing.T) {
+	broker := testenv.RestartableKafka(t)
+	dbURL := testenv.Postgres(t)
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(broker.Addrs(), ","), "DATABASE_URL": dbURL, "RETRY_MAX_BACKOFF": "500ms",
+	})
+	d.waitHealthy(t)
+	w := newWorkload(seedFor(t), 10_000, 0.02, 0.01, 0.005)
+	produced := w.produceAll(t, broker.Addrs(), 2_000)
+	eventually(t, "2,000 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") >= 2_000 })
+	cached := someStored(t, dbURL, 100)
+
+	broker.Stop()
+	eventually(t, "/health 503 naming kafka", func() bool {
+		code, h := d.health(t)
+		return code == http.StatusServiceUnavailable && contains(h.Failing, "kafka")
+	})
+	for _, uid := range cached {
+		if code, _ := d.get(t, "/order/"+uid); code != http.StatusOK {
+			t.Fatalf("GET /order/%s with the broker away: %d, want 200 from the cache", uid, code)
+		}
+	}
+	broker.Start()
+	<-produced
+	w.verify(t, dbURL, broker.Addrs(), d)
+}
+
+// someStored returns up to n stored order_uids.
+func someStored(t *testing.T, dbURL string, n int) []string {
+	t.Helper()
+	var out []string
+	for uid := range storedDocs(t, dbURL) {
+		if out = append(out, uid); len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// The broker refuses JoinGroup, Fetch, OffsetCommit and the dead letters'
+// Produce, each for a while: orderd says so on /health, retries, and loses
+// nothing.
+func TestFault_BrokerMisbehaving(t *testing.T) {
+	brokers, cluster := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	joins := cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.JoinGroup}, Count: -1})
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL, "RETRY_MAX_BACKOFF": "500ms",
+	})
+	eventually(t, "/health 503 naming kafka while JoinGroup fails", func() bool {
+		code, h := d.health(t)
+		return code == http.StatusServiceUnavailable && contains(h.Failing, "kafka") && joins.Hits() > 0
+	})
+	joins.Remove()
+	d.waitHealthy(t)
+
+	seed := seedFor(t)
+	w := newWorkload(seed, 8_000, 0.03, 0.01, 0.005)
+	produced := w.produceAll(t, brokers, 2_000)
+	for _, f := range []struct {
+		what  string
+		fault kfake.Fault
+		shows string // the /health component that must say so, if any
+	}{
+		{"fetches fail", kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: "orders", Err: kerr.UnknownServerError, Count: -1}, ""},
+		{"offset commits fail", kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Err: kerr.UnknownServerError, Count: -1}, ""},
+		{"dead letters are refused", kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders.dlq", Err: kerr.UnknownServerError, Count: -1}, "dlq"},
+	} {
+		h := cluster.Fault(f.fault)
+		if f.shows == "dlq" { // dead letters to refuse, whatever the workload is at
+			w.sendBroken(t, brokers, seed+1, 20)
+		}
+		if f.shows != "" {
+			eventually(t, "/health naming "+f.shows+" while "+f.what, func() bool {
+				_, rep := d.health(t)
+				return contains(rep.Failing, f.shows)
+			})
+		}
+		eventually(t, f.what+" a few times", func() bool { return h.Hits() >= 3 })
+		time.Sleep(time.Second) // the fault stands while the ingest goes on
+		h.Remove()
+	}
+	<-produced
+	w.verify(t, dbURL, brokers, d)
+}
+
+// PostgreSQL's connections are cut while a batch's transaction is open,
+// five times over: each cut batch is rolled back and saved again, once.
+func TestFault_PostgresCutMidTransaction(t *testing.T) {
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"RETRY_MAX_BACKOFF": "200ms", "BATCH_SIZE": "500",
+	})
+	d.waitHealthy(t)
+	w := newWorkload(seedFor(t), 20_000, 0.01, 0.01, 0.005)
+	produced := w.produceAll(t, brokers, 0)
+	for range 5 {
+		waitForOpenWrite(t, dbURL)
+		proxy.Cut()
+		time.Sleep(300 * time.Millisecond)
+		proxy.Restore()
+	}
+	<-produced
+	w.verify(t, dbURL, brokers, d)
+}
+
+// waitForOpenWrite waits until one of orderd's transactions is inserting
+// orders, seen from a connection of the test's own.
+func waitForOpenWrite(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	db := conn.Config().Database
+	for {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND query ILIKE '%INSERT INTO%'`, db).Scan(&n)
+		if err != nil {
+			t.Fatalf("watch for a write: %v", err)
+		}
+		if n > 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no write in progress to cut")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// PostgreSQL refuses every connection for 20 s mid-ingest: /health says
+// so, cached reads go on, nothing is dead-lettered or committed past what
+// is stored, and the backlog arrives afterwards.
+func TestFault_PostgresRefusesConnectionsFor20s(t *testing.T) {
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"RETRY_MAX_BACKOFF": "1s",
+	})
+	d.waitHealthy(t)
+	w := newWorkload(seedFor(t), 10_000, 0.01, 0.01, 0.005)
+	produced := w.produceAll(t, brokers, 1_000)
+	eventually(t, "2,000 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") >= 2_000 })
+	cached := someStored(t, dbURL, 100)
+
+	proxy.Cut()
+	down := time.Now()
+	eventually(t, "/health 503 naming the store", func() bool {
+		code, h := d.health(t)
+		return code == http.StatusServiceUnavailable && contains(h.Failing, "store")
+	})
+	for time.Since(down) < 20*time.Second {
+		for _, uid := range cached[:10] {
+			if code, _ := d.get(t, "/order/"+uid); code != http.StatusOK {
+				t.Fatalf("GET /order/%s with PostgreSQL refusing connections: %d, want 200 from the cache", uid, code)
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	if dead := testenv.ReadTopic(t, brokers, "orders.dlq"); len(dead) > 0 {
+		for _, r := range dead {
+			if !w.condemned[string(r.Value)] {
+				t.Fatalf("a valid order dead-lettered during the outage: %v", headers(r))
+			}
+		}
+	}
+	proxy.Restore()
+	<-produced
+	w.verify(t, dbURL, brokers, d)
+}
+
+// Three replicas in one group over six partitions share one database. One
+// is SIGKILLed and one SIGTERMed mid-ingest, and both are started again:
+// every order is stored once, and every replica serves every order.
+func TestFault_ThreeReplicas(t *testing.T) {
+	brokers, _ := testenv.KafkaWith(t, kfake.SeedTopics(6, "orders"))
+	dbURL := testenv.Postgres(t)
+	env := map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL,
+		// A killed member's partitions wait for its session to expire.
+		"KAFKA_HEARTBEAT": "500ms", "KAFKA_SESSION": "3s",
+	}
+	var replicas []*process
+	for range 3 {
+		replicas = append(replicas, startProcess(t, env))
+	}
+	for _, r := range replicas {
+		r.waitHealthy(t)
+	}
+	w := newWorkload(seedFor(t), 12_000, 0.01, 0.01, 0.005)
+	produced := w.produceAll(t, brokers, 3_000)
+
+	eventually(t, "3,000 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") >= 3_000 })
+	replicas[0].kill(t)
+	eventually(t, "6,000 orders stored", func() bool { return queryInt(t, dbURL, "SELECT count(*) FROM orders") >= 6_000 })
+	if err := replicas[1].stop(t); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	replicas[0], replicas[1] = startProcess(t, env), startProcess(t, env)
+	<-produced
+	w.verify(t, dbURL, brokers, replicas[0].daemonRun, replicas[1].daemonRun, replicas[2].daemonRun)
+	for i, r := range replicas {
+		m := r.metrics(t)
+		t.Logf("replica %d: %v orders inserted, %v read through", i,
+			m[`orderd_orders_stored_total{outcome="inserted"}`], m["orderd_readthrough_queries_total"])
+	}
+}
