@@ -1,0 +1,125 @@
+package daemon
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/orderd/orderd/internal/testenv"
+)
+
+var (
+	chaosDuration = flag.Duration("chaos.duration", 60*time.Second, "how long TestChaos injects faults")
+	chaosSeed     = flag.Uint64("chaos.seed", 0, "seed of TestChaos's workload and fault schedule; 0 draws one")
+)
+
+// chaosFault is one fault TestChaos injected, and how long orderd took to
+// be healthy everywhere again once it ended.
+type chaosFault struct {
+	at, lasted, recovery time.Duration
+	what                 string
+}
+
+// Three replicas, a producer of valid, broken, duplicate and conflicting
+// messages, and a fault schedule drawn from a seed: replicas killed and
+// restarted, SIGTERMed and restarted, PostgreSQL cut, the broker restarted.
+// At the end every promise holds: each valid order stored once, each broken
+// or conflicting one dead-lettered, the group committed to the end, every
+// replica healthy and serving every order. A failing run prints its seed:
+// go test ./daemon -run TestChaos -chaos.seed=N replays it.
+func TestChaos(t *testing.T) {
+	seed := *chaosSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("chaos seed %d, for %s (replay: go test ./daemon -run TestChaos -chaos.seed=%d)", seed, *chaosDuration, seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("chaos failed; replay with -chaos.seed=%d -chaos.duration=%s", seed, *chaosDuration)
+		}
+	})
+	rnd := rand.New(rand.NewPCG(seed, 99))
+
+	broker := testenv.RestartableKafka(t, kfake.SeedTopics(6, "orders"))
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	env := map[string]string{
+		"KAFKA_BROKERS": strings.Join(broker.Addrs(), ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"KAFKA_HEARTBEAT": "500ms", "KAFKA_SESSION": "3s", "RETRY_MAX_BACKOFF": "1s",
+	}
+	replicas := make([]*process, 3)
+	for i := range replicas {
+		replicas[i] = startProcess(t, env)
+	}
+	healthy := func() {
+		for _, r := range replicas {
+			r.waitHealthy(t)
+		}
+	}
+	healthy()
+
+	const rate = 400 // orders a second
+	w := newWorkload(seed, int(chaosDuration.Seconds()*rate), 0.02, 0.01, 0.005)
+	produced := w.produceAll(t, broker.Addrs(), rate)
+
+	start := time.Now()
+	var faults []chaosFault
+	for time.Since(start) < *chaosDuration {
+		time.Sleep(time.Duration(1000+rnd.IntN(3000)) * time.Millisecond)
+		f := chaosFault{at: time.Since(start).Round(100 * time.Millisecond)}
+		outage := time.Duration(500+rnd.IntN(2500)) * time.Millisecond
+		began := time.Now()
+		switch i := rnd.IntN(len(replicas)); rnd.IntN(4) {
+		case 0:
+			f.what = fmt.Sprintf("SIGKILL replica %d", i)
+			replicas[i].kill(t)
+			time.Sleep(outage)
+			replicas[i] = startProcess(t, env)
+		case 1:
+			f.what = fmt.Sprintf("SIGTERM replica %d", i)
+			if err := replicas[i].stop(t); err != nil {
+				t.Fatalf("replica %d after SIGTERM: %v", i, err)
+			}
+			time.Sleep(outage)
+			replicas[i] = startProcess(t, env)
+		case 2:
+			f.what = "PostgreSQL cut"
+			proxy.Cut()
+			time.Sleep(outage)
+			proxy.Restore()
+		case 3:
+			f.what = "broker restart"
+			broker.Stop()
+			time.Sleep(outage)
+			broker.Start()
+		}
+		f.lasted = time.Since(began).Round(10 * time.Millisecond)
+		healthy()
+		f.recovery = time.Since(began.Add(f.lasted)).Round(10 * time.Millisecond)
+		faults = append(faults, f)
+	}
+	<-produced
+	runs := make([]*daemonRun, len(replicas))
+	for i, r := range replicas {
+		runs[i] = r.daemonRun
+	}
+	w.verify(t, dbURL, broker.Addrs(), runs...)
+
+	var worst time.Duration
+	for _, f := range faults {
+		t.Logf("at %6s: %-18s lasted %6s, healthy everywhere %6s later", f.at, f.what, f.lasted, f.recovery)
+		worst = max(worst, f.recovery)
+	}
+	dead := testenv.Sum(testenv.EndOffsets(t, broker.Addrs(), "orders.dlq"))
+	t.Logf("%d faults in %s; %d valid orders stored once, %d exact copies, %d condemned messages, %d dead letters (redeliveries included); slowest recovery %s",
+		len(faults), time.Since(start).Round(time.Second), len(w.valid), w.dups, len(w.condemned), dead, worst)
+	if code, _ := runs[0].health(t); code != http.StatusOK {
+		t.Fatalf("replica 0 unhealthy at the end: %d", code)
+	}
+}
