@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ import (
 )
 
 // The whole daemon, through Run: the canonical order, 1,000 generated ones
-// and 50 broken messages go in through a real Kafka client; every valid
+// and 52 broken messages go in through a real Kafka client; every valid
 // order comes back over HTTP byte for byte, every broken one is on the
 // dead-letter topic with its headers, and the group has committed the whole
 // topic.
@@ -30,6 +31,7 @@ func TestEndToEnd(t *testing.T) {
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS": strings.Join(brokers, ","),
 		"DATABASE_URL":  testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"LOG_LEVEL":     "debug", // every line orderd may write, for the privacy check at the end
 	})
 	d.waitHealthy(t)
 
@@ -46,6 +48,16 @@ func TestEndToEnd(t *testing.T) {
 	for len(brokenKinds) < 50 {
 		payload, kind := gen.Broken()
 		brokenKinds[string(payload)] = kind
+	}
+	// Two whose reason quotes their personal data: it goes to dlq-error,
+	// never to the log.
+	for _, edit := range []func(o *order.Order){
+		func(o *order.Order) { o.Delivery.Email = "no-at-sign.example.com" },
+		func(o *order.Order) { o.Delivery.Phone = "call me at 555 0100" },
+	} {
+		o := gen.Order()
+		edit(&o)
+		brokenKinds[string(order.AppendJSON(nil, &o))] = orderfake.RuleViolation
 	}
 	for payload := range brokenKinds {
 		recs = append(recs, &kgo.Record{Topic: "orders", Value: []byte(payload)})
@@ -77,7 +89,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	// Every broken message: on the DLQ, unchanged, with its reason.
+	// Every broken message: on the DLQ, unchanged, with its reason (the
+	// two with personal data in theirs included).
 	dead := testenv.ReadTopic(t, brokers, "orders.dlq")
 	if len(dead) != len(brokenKinds) {
 		t.Fatalf("%d dead letters, want %d", len(dead), len(brokenKinds))
@@ -155,6 +168,39 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(d.logs.String(), "orderd stopped cleanly") {
 		t.Fatal("no clean-shutdown line in the log")
 	}
+
+	// Private data stays out of the log, at debug too: no customer's
+	// name, phone, email or address of any order sent, valid or broken.
+	logs := d.logs.String()
+	for _, r := range recs {
+		for _, v := range personalData(r.Value) {
+			if strings.Contains(logs, v) {
+				t.Fatalf("the log holds %q, personal data of a message sent (%.60q)", v, r.Value)
+			}
+		}
+	}
+}
+
+// personalData returns the delivery's name, phone, email and address in
+// msg, where they can be read, as the log would show them. Short values
+// are left out, since they occur anywhere.
+func personalData(msg []byte) []string {
+	var doc struct {
+		Delivery map[string]any `json:"delivery"`
+	}
+	if json.Unmarshal(msg, &doc) != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{"name", "phone", "email", "address"} {
+		if v, ok := doc.Delivery[k].(string); ok && len(v) >= 6 {
+			out = append(out, v)
+			if q := strconv.Quote(v); q != `"`+v+`"` {
+				out = append(out, q[1:len(q)-1]) // as JSON may escape it
+			}
+		}
+	}
+	return out
 }
 
 func headers(r *kgo.Record) map[string]string {

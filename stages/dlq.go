@@ -172,17 +172,17 @@ func (d *DeadLetters) sendAlone(o *outgoing) error {
 // done acks a published dead letter.
 func (d *DeadLetters) done(o *outgoing) {
 	env := o.env
+	// The log names the message, never what it holds: the reason's text
+	// may quote a phone number or an email address, and is on the
+	// dead-letter record (dlq-error) for those allowed to read it.
 	ev := d.Log.Debug()
-	if env.Value.Reason == dlq.ReasonInternalError {
-		// A bug of orderd's that this message triggers: worth a line
-		// of its own, with the stack, whatever the log level.
-		ev = d.Log.Error()
-		if p, ok := errors.AsType[*pipeline.PanicError](env.Value.Err); ok {
-			ev = ev.Str("stack", string(p.Stack))
-		}
+	if p, ok := errors.AsType[*pipeline.PanicError](env.Value.Err); ok {
+		// A bug of orderd's that this message triggers: worth a line of
+		// its own, with the panic and the stack, whatever the log level.
+		ev = d.Log.Error().Err(p).Str("stack", string(p.Stack))
 	}
-	ev.Str("reason", string(env.Value.Reason)).Int32("partition", env.Src.Partition).
-		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Err(env.Value.Err).Msg("dead-lettered")
+	ev.Str("reason", string(env.Value.Reason)).Str("source_topic", env.Src.Topic).Int32("partition", env.Src.Partition).
+		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Msg("dead-lettered")
 	env.Ack()
 	d.Metrics.DeadLetter.Out.Inc()
 	if c, ok := d.Metrics.deadLettered[env.Value.Reason]; ok {
