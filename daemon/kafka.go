@@ -230,49 +230,55 @@ type topicLimit struct {
 // a broker whose message.max.bytes was raised for every topic.
 // DescribeConfigs answers them, with their source. A topic entry that is
 // only the default may still be overridden by the broker's message.max.bytes
-// (not every broker reports the inheritance), so the broker is asked too.
+// (not every broker reports the inheritance), so a broker is asked in the
+// same call; if it may not be asked (no DESCRIBE_CONFIGS on the cluster),
+// the topic's answer stands.
 func effectiveMaxMessageBytes(admin sarama.ClusterAdmin, topic string) (topicLimit, error) {
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{
-		Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"max.message.bytes"},
-	})
+	resources := []*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"max.message.bytes"}}}
+	if brokers, _, err := admin.DescribeCluster(); err == nil && len(brokers) > 0 {
+		resources = append(resources, &sarama.ConfigResource{
+			Type: sarama.BrokerResource, Name: strconv.Itoa(int(brokers[0].ID())), ConfigNames: []string{"message.max.bytes"},
+		})
+	}
+	results, err := admin.DescribeConfigs(resources, sarama.DescribeConfigsOptions{})
 	if err != nil {
 		return topicLimit{}, fmt.Errorf("describe the configuration of topic %s: %w", topic, err)
 	}
 	limit := topicLimit{bytes: defaultMaxMessageBytes, source: "kafka's default"}
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Value); e.Name == "max.message.bytes" && err == nil && n > 0 {
-			limit = topicLimit{bytes: n, source: configSource(e.Source)}
-			if e.Source != sarama.SourceDefault && e.Source != sarama.SourceUnknown {
+	for _, r := range results {
+		if r.Type != sarama.TopicResource {
+			continue
+		}
+		if r.ErrorCode != sarama.ErrNoError {
+			return topicLimit{}, fmt.Errorf("describe the configuration of topic %s: %w: %s", topic, r.ErrorCode, r.ErrorMsg)
+		}
+		if n, src, ok := configValue(r.Configs, "max.message.bytes"); ok {
+			limit = topicLimit{bytes: n, source: configSource(src)}
+			if src != sarama.SourceDefault && src != sarama.SourceUnknown {
 				return limit, nil
 			}
 		}
 	}
-	if broker, ok := brokerMaxMessageBytes(admin); ok {
-		return broker, nil
+	for _, r := range results {
+		if r.Type != sarama.BrokerResource || r.ErrorCode != sarama.ErrNoError {
+			continue
+		}
+		if n, src, ok := configValue(r.Configs, "message.max.bytes"); ok && src != sarama.SourceDefault && src != sarama.SourceUnknown {
+			return topicLimit{bytes: n, source: "inherited from the broker's message.max.bytes"}, nil
+		}
 	}
 	return limit, nil
 }
 
-// brokerMaxMessageBytes is the message.max.bytes a broker set for every
-// topic, if it set one and says so.
-func brokerMaxMessageBytes(admin sarama.ClusterAdmin) (topicLimit, bool) {
-	brokers, _, err := admin.DescribeCluster()
-	if err != nil || len(brokers) == 0 {
-		return topicLimit{}, false
-	}
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{
-		Type: sarama.BrokerResource, Name: strconv.Itoa(int(brokers[0].ID())), ConfigNames: []string{"message.max.bytes"},
-	})
-	if err != nil { // e.g. not authorized to describe the cluster: the topic's answer stands
-		return topicLimit{}, false
-	}
+// configValue is the positive integer value of the entry called name, with
+// its source.
+func configValue(entries []sarama.ConfigEntry, name string) (int, sarama.ConfigSource, bool) {
 	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Value); e.Name == "message.max.bytes" && err == nil && n > 0 &&
-			e.Source != sarama.SourceDefault && e.Source != sarama.SourceUnknown {
-			return topicLimit{bytes: n, source: "inherited from the broker's message.max.bytes"}, true
+		if n, err := strconv.Atoi(e.Value); e.Name == name && err == nil && n > 0 {
+			return n, e.Source, true
 		}
 	}
-	return topicLimit{}, false
+	return 0, sarama.SourceUnknown, false
 }
 
 func configSource(s sarama.ConfigSource) string {

@@ -259,7 +259,6 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 		src <- msg
 	}
 	const pairs = 300
-	var later [][]byte
 	for k := range pairs {
 		o := gen.Order()
 		v1 := order.AppendJSON(nil, &o)
@@ -271,7 +270,6 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 		filler := gen.Order()
 		send((p+1)%3, order.AppendJSON(nil, &filler)) // so that versions can straddle batches
 		send(p, v2)
-		later = append(later, v2)
 	}
 	close(src)
 	if err := recv(t, (<-chan error)(done)); err != nil {
