@@ -95,12 +95,12 @@ type deadLetters struct {
 // lateDLQ is server.DeadLetters once Kafka is connected.
 type lateDLQ struct{ late[deadLetters] }
 
-func (l *lateDLQ) List(ctx context.Context, f dlq.Filter) ([]dlq.Record, error) {
+func (l *lateDLQ) ListPage(ctx context.Context, f dlq.Filter) (dlq.Page, error) {
 	d, err := l.get()
 	if err != nil {
-		return nil, err
+		return dlq.Page{}, err
 	}
-	return d.List(ctx, f)
+	return d.ListPage(ctx, f)
 }
 
 func (l *lateDLQ) Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error) {

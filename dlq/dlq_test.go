@@ -4,19 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/orderd/orderd/internal/testenv"
 )
 
-// deadLetter builds a record the way orderd's dead-letter stage writes it.
+// deadLetter builds a record the way orderd's dead-letter stage writes it,
+// appended to the topic when it failed.
 func deadLetter(key string, value string, reason Reason, failedAt time.Time, sourceOffset int) *kgo.Record {
-	r := &kgo.Record{Topic: "orders.dlq", Value: []byte(value), Headers: []kgo.RecordHeader{
+	r := &kgo.Record{Topic: "orders.dlq", Timestamp: failedAt, Value: []byte(value), Headers: []kgo.RecordHeader{
 		{Key: "trace", Value: []byte("t-" + key)},
 		{Key: HeaderReason, Value: []byte(reason)},
 		{Key: HeaderError, Value: []byte("payment.amount: must equal ...")},
@@ -189,7 +193,7 @@ func TestReader_WalksBackPastManyRecords(t *testing.T) {
 	brokers := c.ListenAddrs()
 	now := time.Now()
 	var recs []*kgo.Record
-	for i := range 3*scanChunk + 10 {
+	for i := range 3*256 + 10 {
 		reason := ReasonInvalidJSON
 		if i < 5 {
 			reason = ReasonTooLarge
@@ -206,4 +210,76 @@ func TestReader_WalksBackPastManyRecords(t *testing.T) {
 	if len(got) != 5 || got[0].Offset != 4 || got[4].Offset != 0 {
 		t.Fatalf("found %d records, first at %d; want the 5 oldest, newest first", len(got), got[0].Offset)
 	}
+}
+
+// A listing keeps only the start of a large payload; Get reads it whole,
+// and a listed record is never sent as it is.
+func TestReader_ListingKeepsAPreviewGetReadsWhole(t *testing.T) {
+	brokers, _ := testenv.Kafka(t, "orders", "orders.dlq")
+	payload := `{"order_uid":"big","note":"` + strings.Repeat("é", 100_000) + `"}`
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), deadLetter("big", payload, ReasonTooLarge, time.Now(), 1))
+	client := saramaClient(t, brokers)
+	r := NewReader(client, "orders.dlq")
+
+	recs, err := r.List(context.Background(), Filter{Limit: 1})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("List = %d records, %v", len(recs), err)
+	}
+	listed := recs[0]
+	if !listed.Previewed() || len(listed.Value) > PreviewBytes || len(listed.Value) < PreviewBytes-1 ||
+		listed.ValueBytes != len(payload) || !strings.HasPrefix(payload, string(listed.Value)) || !utf8.Valid(listed.Value) {
+		t.Fatalf("listed %d of %d bytes (previewed %v): want the first %d, cut at a character", len(listed.Value), listed.ValueBytes, listed.Previewed(), PreviewBytes)
+	}
+	whole, err := r.Get(context.Background(), Ref{listed.Partition, listed.Offset})
+	if err != nil || string(whole.Value) != payload || whole.Previewed() {
+		t.Fatalf("Get: %d bytes, %v; want the whole %d", len(whole.Value), err, len(payload))
+	}
+
+	producer, err := sarama.NewSyncProducerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	d := NewRedriver(r, producer, "orders")
+	if _, err := d.Send(listed, nil); !errors.Is(err, ErrPreviewOnly) {
+		t.Errorf("Send of a listed record: %v, want ErrPreviewOnly", err)
+	}
+	if _, err := r.readWhole(context.Background(), []Ref{{listed.Partition, listed.Offset}}, 1<<10); !errors.Is(err, ErrRedriveTooLarge) {
+		t.Errorf("reading more than the bound: %v, want ErrRedriveTooLarge", err)
+	}
+	if n := testenv.Sum(testenv.EndOffsets(t, brokers, "orders")); n != 0 {
+		t.Errorf("%d records sent", n)
+	}
+}
+
+// A listing answers before its context's deadline even when the broker
+// does not answer a fetch in time: partial, with its cursor unchanged.
+func TestReader_AnswersBeforeTheDeadlineOfAHungBroker(t *testing.T) {
+	brokers, cluster := testenv.Kafka(t, "orders.dlq")
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), deadLetter("k", "{}", ReasonConflict, time.Now(), 1))
+	r := NewReader(saramaClient(t, brokers), "orders.dlq")
+	first, err := r.ListPage(context.Background(), Filter{Limit: 1, Reason: ReasonInvalidJSON})
+	if err != nil || first.Next != "" {
+		t.Fatalf("listing an idle broker: %+v, %v", first, err)
+	}
+
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) }) // before the cluster closes: cleanups run last first
+	cluster.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		cluster.SleepControl(func() { <-hung })
+		return nil, nil, false
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	page, err := r.ListPage(ctx, Filter{Limit: 1, Reason: ReasonInvalidJSON, Budget: time.Minute})
+	took := time.Since(start)
+	if err != nil || !page.Partial || page.Next == "" || len(page.Records) != 0 {
+		t.Fatalf("with a hung fetch: %+v, %v; want a partial page with a cursor", page, err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("answered after %s, past the 2s deadline", took)
+	}
+	t.Logf("answered a hung broker in %s", took)
 }

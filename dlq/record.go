@@ -1,7 +1,8 @@
 // Package dlq is orderd's dead-letter topic: the format of its records (the
 // reason codes and dlq-* headers the pipeline writes), reading them back for
-// inspection with a plain consumer that joins no group and commits nothing,
-// and redriving chosen records to the orders topic.
+// inspection with a plain consumer that joins no group and commits nothing
+// (listing page by page, bounded in memory and in time, whatever the
+// topic's size), and redriving chosen records to the orders topic.
 //
 // The topic is the source of truth: nothing about dead letters is kept
 // anywhere else.
@@ -85,8 +86,13 @@ type Record struct {
 	Offset    int64
 	Timestamp time.Time // when Kafka appended it
 	Key       []byte
-	Value     []byte
-	Headers   []Header
+	// Value is the payload: whole from Get, only its first PreviewBytes
+	// in a listing (ValueBytes says how long it is).
+	Value []byte
+	// ValueBytes is the payload's length on the topic; more than
+	// len(Value) when Value is only the start of it.
+	ValueBytes int
+	Headers    []Header
 
 	// From the dlq-* headers; zero when a header is missing or malformed.
 	Reason          Reason
@@ -107,6 +113,10 @@ type Record struct {
 
 // Ref names a record: "partition:offset", as the tools print it.
 func (r Record) Ref() string { return Ref{r.Partition, r.Offset}.String() }
+
+// Previewed reports whether Value is only the start of the payload, as in
+// a listing: such a record is never redriven as it is.
+func (r Record) Previewed() bool { return r.ValueBytes > len(r.Value) }
 
 // Preview is the first n bytes of the payload as text, for listings.
 func (r Record) Preview(n int) string {

@@ -35,6 +35,11 @@ type Redriven struct {
 	Offset    int64
 }
 
+// MaxRedriveBytes bounds what one Redrive holds: the keys, payloads and
+// headers of the records it reads, whole, before it sends them. A request
+// for more fails with ErrRedriveTooLarge before anything is sent.
+const MaxRedriveBytes = 64 << 20
+
 var (
 	// ErrPayloadNeedsOneRecord is returned when a replacement payload is
 	// given for more or fewer than one record.
@@ -44,41 +49,106 @@ var (
 	// left is not the message that arrived, and redriving it would only
 	// dead-letter a fragment.
 	ErrTruncated = errors.New("its payload was cut to fit the dead-letter topic; redrive it with a corrected payload")
+	// ErrRedriveTooLarge is returned when the records named hold more than
+	// MaxRedriveBytes.
+	ErrRedriveTooLarge = errors.New("too many bytes for one redrive")
+	// ErrPreviewOnly is returned by Send for a record from a listing, which
+	// holds only the start of its payload: Get reads it whole.
+	ErrPreviewOnly = errors.New("the record holds only a preview of its payload; read it whole with Get")
 )
 
 // Redrive publishes each record of refs to the orders topic with its
 // original key and headers, the dead-letter headers removed and a
 // redriven-from header added naming the record. With payload non-nil (only
-// for a single record) the payload replaces the record's value; without it a
-// truncated record is refused with ErrTruncated. It stops at the first
-// failure and returns what it redrove until then.
+// for a single record) the payload replaces the record's value; without it
+// a truncated record is refused with ErrTruncated.
+//
+// It reads every record whole first (GetAll: each partition in one pass),
+// and refuses them all, sending nothing, if one is missing (ErrNotFound)
+// or truncated, or if they hold more than MaxRedriveBytes. It then sends
+// them together (SendAll).
 func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]Redriven, error) {
 	if payload != nil && len(refs) != 1 {
 		return nil, ErrPayloadNeedsOneRecord
 	}
-	done := make([]Redriven, 0, len(refs))
-	for _, ref := range refs {
-		rec, err := d.reader.Get(ctx, ref)
-		if err != nil {
-			return done, err
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	recs, err := d.reader.GetAll(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	return d.SendAll(recs, payload)
+}
+
+// SendAll publishes recs, read whole (GetAll), as Redrive does, all
+// together and in their order: nothing is sent if one cannot be redriven
+// (ErrTruncated, ErrPreviewOnly). If some sends fail, it returns the
+// others, which were redriven, with the error. With payload non-nil (only
+// for a single record) the payload replaces the record's value.
+func (d *Redriver) SendAll(recs []Record, payload []byte) ([]Redriven, error) {
+	if payload != nil && len(recs) != 1 {
+		return nil, ErrPayloadNeedsOneRecord
+	}
+	msgs := make([]*sarama.ProducerMessage, len(recs))
+	for i, rec := range recs {
+		var err error
+		if msgs[i], err = d.message(rec, payload); err != nil {
+			return nil, err
 		}
-		r, err := d.Send(rec, payload)
-		if err != nil {
-			return done, err
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	err := d.producer.SendMessages(msgs)
+	var perrs sarama.ProducerErrors
+	if err != nil && !errors.As(err, &perrs) {
+		return nil, fmt.Errorf("redrive %d records to %s: %w", len(msgs), d.topic, err)
+	}
+	failed := make(map[*sarama.ProducerMessage]bool, len(perrs))
+	for _, pe := range perrs {
+		failed[pe.Msg] = true
+	}
+	done := make([]Redriven, 0, len(msgs)-len(failed))
+	for i, msg := range msgs {
+		if !failed[msg] {
+			from := Ref{Partition: recs[i].Partition, Offset: recs[i].Offset}
+			done = append(done, Redriven{From: from, Topic: d.topic, Partition: msg.Partition, Offset: msg.Offset})
 		}
-		done = append(done, r)
+	}
+	if len(perrs) > 0 {
+		return done, fmt.Errorf("redrive %d of %d records to %s: %w", len(perrs), len(msgs), d.topic, perrs[0].Err)
 	}
 	return done, nil
 }
 
-// Send publishes rec, already read, to the orders topic as Redrive does:
-// its key and headers, the dead-letter headers removed and redriven-from
-// set, and payload instead of its value when payload is not nil.
+// Send publishes rec, already read whole (Get), to the orders topic as
+// Redrive does: its key and headers, the dead-letter headers removed and
+// redriven-from set, and payload instead of its value when payload is not
+// nil.
 func (d *Redriver) Send(rec Record, payload []byte) (Redriven, error) {
+	msg, err := d.message(rec, payload)
+	if err != nil {
+		return Redriven{}, err
+	}
 	ref := Ref{Partition: rec.Partition, Offset: rec.Offset}
-	if rec.Truncated && payload == nil {
-		return Redriven{}, fmt.Errorf("redrive %s (%d of %d bytes kept, sha256 %s): %w",
-			ref, len(rec.Value), rec.OriginalBytes, rec.OriginalSHA256, ErrTruncated)
+	p, o, err := d.producer.SendMessage(msg)
+	if err != nil {
+		return Redriven{}, fmt.Errorf("redrive %s to %s: %w", ref, d.topic, err)
+	}
+	return Redriven{From: ref, Topic: d.topic, Partition: p, Offset: o}, nil
+}
+
+// message is the redriven copy of rec, or why rec cannot be redriven.
+func (d *Redriver) message(rec Record, payload []byte) (*sarama.ProducerMessage, error) {
+	ref := Ref{Partition: rec.Partition, Offset: rec.Offset}
+	switch {
+	case payload != nil:
+	case rec.Truncated:
+		return nil, fmt.Errorf("redrive %s (%d of %d bytes kept, sha256 %s): %w",
+			ref, max(rec.ValueBytes, len(rec.Value)), rec.OriginalBytes, rec.OriginalSHA256, ErrTruncated)
+	case rec.Previewed():
+		return nil, fmt.Errorf("redrive %s: %w", ref, ErrPreviewOnly)
 	}
 	msg := &sarama.ProducerMessage{Topic: d.topic, Value: sarama.ByteEncoder(rec.Value)}
 	if payload != nil {
@@ -94,9 +164,5 @@ func (d *Redriver) Send(rec Record, payload []byte) (Redriven, error) {
 	}
 	from := d.reader.Topic() + "/" + strconv.FormatInt(int64(ref.Partition), 10) + "/" + strconv.FormatInt(ref.Offset, 10)
 	msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(HeaderRedrivenFrom), Value: []byte(from)})
-	p, o, err := d.producer.SendMessage(msg)
-	if err != nil {
-		return Redriven{}, fmt.Errorf("redrive %s to %s: %w", ref, d.topic, err)
-	}
-	return Redriven{From: ref, Topic: d.topic, Partition: p, Offset: o}, nil
+	return msg, nil
 }

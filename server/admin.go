@@ -20,7 +20,8 @@ import (
 
 // DeadLetters is the dead-letter topic as the admin API sees it.
 type DeadLetters interface {
-	List(ctx context.Context, f dlq.Filter) ([]dlq.Record, error)
+	// ListPage lists one page and says how the listing continues.
+	ListPage(ctx context.Context, f dlq.Filter) (dlq.Page, error)
 	Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error)
 	Redrive(ctx context.Context, refs []dlq.Ref, payload []byte) ([]dlq.Redriven, error)
 }
@@ -29,9 +30,16 @@ type DeadLetters interface {
 const (
 	defaultDLQLimit = 50
 	maxDLQLimit     = 500
-	maxRedrive      = 500     // records per redrive request
-	maxAdminBody    = 4 << 20 // a redrive request body
-	previewBytes    = 120     // payload shown in a listing
+	// dlqListBudget is how long a listing reads before it answers with
+	// what it found, "partial" and a "next" cursor: half of apiTimeout,
+	// so that a filter matching little of a long topic still answers.
+	dlqListBudget = dlq.DefaultBudget
+	// maxRedrive is the most records one redrive request names: they are
+	// read in one pass per partition and sent together, well within
+	// apiTimeout (500 take about a second).
+	maxRedrive   = 500
+	maxAdminBody = 4 << 20 // a redrive request body
+	previewBytes = 120     // payload shown in a listing
 )
 
 // requireAdmin lets a request through only with "Authorization: Bearer
@@ -69,8 +77,12 @@ type dlqRecordJSON struct {
 	SourceTopic     string     `json:"source_topic"`
 	SourcePartition int32      `json:"source_partition"`
 	SourceOffset    int64      `json:"source_offset"`
-	Key             string     `json:"key"`
-	Preview         string     `json:"preview,omitempty"`
+	// AppendedAt is when Kafka appended it: what a listing is ordered and
+	// "since" filters by.
+	AppendedAt   *time.Time `json:"appended_at,omitempty"`
+	Key          string     `json:"key"`
+	PayloadBytes int        `json:"payload_bytes"` // the payload's length on the topic
+	Preview      string     `json:"preview,omitempty"`
 
 	// Only for a record cut to fit the dead-letter topic: its payload is
 	// then the start of the message, and these describe the whole.
@@ -94,13 +106,30 @@ func dlqRecord(r dlq.Record) dlqRecordJSON {
 	if !r.FailedAt.IsZero() {
 		out.FailedAt = &r.FailedAt
 	}
+	if !r.Timestamp.IsZero() {
+		out.AppendedAt = &r.Timestamp
+	}
+	out.PayloadBytes = max(r.ValueBytes, len(r.Value))
 	if r.Truncated {
 		out.Truncated, out.OriginalBytes, out.OriginalSHA256 = true, r.OriginalBytes, r.OriginalSHA256
 	}
 	return out
 }
 
-// handleListDLQ serves GET /api/admin/dlq?reason=CODE&limit=N&since=DURATION.
+type trimmedJSON struct {
+	Partition int32 `json:"partition"`
+	Oldest    int64 `json:"oldest"`
+}
+
+// handleListDLQ serves GET
+// /api/admin/dlq?reason=CODE&limit=N&since=DURATION&cursor=CURSOR.
+//
+// It answers {"records": [...]} newest first (by when Kafka appended
+// them), with "next": a cursor for the query's next page (the same reason
+// and since, cursor=NEXT) when it stopped early; "partial": true when it
+// stopped at its time budget (dlqListBudget) rather than at limit; and
+// "trimmed": [{"partition", "oldest"}] for partitions retention trimmed
+// while they were being listed.
 func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		args := ctx.QueryArgs()
@@ -108,7 +137,7 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 		if !ok {
 			return
 		}
-		f := dlq.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason"))}
+		f := dlq.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason")), Cursor: string(args.Peek("cursor")), Budget: dlqListBudget}
 		if f.Reason != "" && !f.Reason.Valid() {
 			writeError(ctx, fasthttp.StatusBadRequest, "invalid reason: want one of "+reasonList())
 			return
@@ -121,19 +150,29 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			}
 			f.Since = since
 		}
+		if !dlq.ValidCursor(f.Cursor) {
+			writeError(ctx, fasthttp.StatusBadRequest, `invalid cursor: pass the "next" of an earlier answer unchanged, with the same reason and since`)
+			return
+		}
 		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 		defer cancel()
-		recs, err := d.List(reqCtx, f)
+		page, err := d.ListPage(reqCtx, f)
 		if err != nil {
 			writeDLQError(ctx, err)
 			return
 		}
 		out := struct {
 			Records []dlqRecordJSON `json:"records"`
-		}{Records: make([]dlqRecordJSON, len(recs))}
-		for i, r := range recs {
+			Next    string          `json:"next,omitempty"`
+			Partial bool            `json:"partial,omitempty"`
+			Trimmed []trimmedJSON   `json:"trimmed,omitempty"`
+		}{Records: make([]dlqRecordJSON, len(page.Records)), Next: page.Next, Partial: page.Partial}
+		for i, r := range page.Records {
 			out.Records[i] = dlqRecord(r)
 			out.Records[i].Preview = r.Preview(previewBytes)
+		}
+		for _, t := range page.Trimmed {
+			out.Trimmed = append(out.Trimmed, trimmedJSON{Partition: t.Partition, Oldest: t.Oldest})
 		}
 		writeJSON(ctx, fasthttp.StatusOK, out)
 	}
@@ -193,8 +232,13 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 			writeError(ctx, fasthttp.StatusBadRequest, `invalid request body: want {"records":["PARTITION:OFFSET",...],"payload":"optional"}: `+err.Error())
 			return
 		}
-		if len(req.Records) == 0 || len(req.Records) > maxRedrive {
+		switch {
+		case len(req.Records) == 0:
 			writeError(ctx, fasthttp.StatusBadRequest, "records: name 1 to "+strconv.Itoa(maxRedrive)+" records as PARTITION:OFFSET")
+			return
+		case len(req.Records) > maxRedrive:
+			writeError(ctx, fasthttp.StatusBadRequest, "records: a redrive takes at most "+strconv.Itoa(maxRedrive)+
+				" records, got "+strconv.Itoa(len(req.Records))+": send them in requests of "+strconv.Itoa(maxRedrive)+" or fewer")
 			return
 		}
 		refs := make([]dlq.Ref, len(req.Records))
@@ -242,7 +286,7 @@ func dlqErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, dlq.ErrNotFound):
 		return fasthttp.StatusNotFound
-	case errors.Is(err, dlq.ErrPayloadNeedsOneRecord):
+	case errors.Is(err, dlq.ErrPayloadNeedsOneRecord), errors.Is(err, dlq.ErrBadCursor), errors.Is(err, dlq.ErrRedriveTooLarge):
 		return fasthttp.StatusBadRequest
 	case errors.Is(err, dlq.ErrTruncated): // well formed, but the record's state allows it only with a payload
 		return fasthttp.StatusConflict

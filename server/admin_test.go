@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,11 +42,12 @@ func adminFixture(t *testing.T) (*fixture, []string) {
 	})
 }
 
-// adminFixtureWith is adminFixture with rec as the record at 0:0.
-func adminFixtureWith(t *testing.T, rec *kgo.Record) (*fixture, []string) {
+// adminFixtureWith is adminFixture with recs on the dead-letter topic, each
+// on the partition it names.
+func adminFixtureWith(t *testing.T, recs ...*kgo.Record) (*fixture, []string) {
 	t.Helper()
 	brokers, _ := testenv.Kafka(t, "orders", "orders.dlq")
-	testenv.Produce(t, testenv.KafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner())), rec)
+	testenv.Produce(t, testenv.KafkaClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner())), recs...)
 	client, err := sarama.NewClient(brokers, dlq.ClientConfig("server-test"))
 	if err != nil {
 		t.Fatal(err)
@@ -181,10 +183,13 @@ func TestAdmin_BadRequests(t *testing.T) {
 	check("GET", "/api/admin/dlq?reason=bogus", "", 400, "invalid reason")
 	check("GET", "/api/admin/dlq?limit=0", "", 400, "invalid limit")
 	check("GET", "/api/admin/dlq?since=yesterday", "", 400, "invalid since")
+	check("GET", "/api/admin/dlq?cursor=yesterday", "", 400, "invalid cursor")
 	check("GET", "/api/admin/dlq/0/99", "", 404, "not found")
 	check("GET", "/api/admin/dlq/9/0", "", 404, "not found")
 	check("GET", "/api/admin/dlq/x/0", "", 400, "PARTITION:OFFSET")
 	check("POST", "/api/admin/dlq/redrive", `{"records":[]}`, 400, "records")
+	tooMany, _ := json.Marshal(map[string]any{"records": slices.Repeat([]string{"0:0"}, maxRedrive+1)})
+	check("POST", "/api/admin/dlq/redrive", string(tooMany), 400, "at most 500 records, got 501")
 	check("POST", "/api/admin/dlq/redrive", `{"records":["0-0"]}`, 400, "PARTITION:OFFSET")
 	check("POST", "/api/admin/dlq/redrive", `{"recs":["0:0"]}`, 400, "invalid request body")
 	check("POST", "/api/admin/dlq/redrive", `{"records":["0:0","0:0"],"payload":"{}"}`, 400, "exactly one record")

@@ -40,8 +40,8 @@ var testUI = fstest.MapFS{
 // noDLQ is the dead-letter topic for tests that do not use it.
 type noDLQ struct{}
 
-func (noDLQ) List(context.Context, dlq.Filter) ([]dlq.Record, error) {
-	return nil, errors.New("no dead-letter topic in this test")
+func (noDLQ) ListPage(context.Context, dlq.Filter) (dlq.Page, error) {
+	return dlq.Page{}, errors.New("no dead-letter topic in this test")
 }
 func (noDLQ) Get(context.Context, dlq.Ref) (dlq.Record, error) {
 	return dlq.Record{}, errors.New("no dead-letter topic in this test")

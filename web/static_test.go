@@ -142,7 +142,7 @@ func TestIndex_KeepsTheIDsOthersRelyOn(t *testing.T) {
 		"payment-arithmetic", "order-items", "copy-json",
 		"recent-list", "recent-more", "recent-refresh",
 		"dlq-token-form", "dlq-token", "dlq-token-submit", "dlq-forget", "dlq-reason", "dlq-refresh",
-		"dlq-list", "dlq-detail", "dlq-headers", "dlq-payload", "dlq-redrive",
+		"dlq-list", "dlq-more", "dlq-detail", "dlq-headers", "dlq-payload", "dlq-redrive",
 		"dlq-redrive-confirm", "dlq-redrive-cancel", "dlq-status",
 		"stats", "stat-orders", "stat-rate", "stat-dlq", "stat-cache", "stat-lag",
 	} {

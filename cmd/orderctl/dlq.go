@@ -63,7 +63,7 @@ func reasonList() string {
 
 const (
 	dlqUsage = `Usage:
-  orderctl [global flags] dlq ls [-reason CODE] [-limit N] [-since DURATION] [-json]
+  orderctl [global flags] dlq ls [-reason CODE] [-limit N] [-since DURATION] [-cursor CURSOR] [-json]
   orderctl [global flags] dlq show PARTITION:OFFSET
   orderctl [global flags] dlq redrive [-reason CODE] [-limit N] [-payload-file FILE] [-dry-run] [PARTITION:OFFSET ...]
 `

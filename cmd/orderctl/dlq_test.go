@@ -19,9 +19,10 @@ import (
 
 // deadLetter builds a record on partition p of orders.dlq the way orderd's
 // dead-letter stage writes it: the original key, value and headers (here a
-// trace header), plus the dlq-* headers. An empty key is no key.
+// trace header), plus the dlq-* headers, appended when it failed. An empty
+// key is no key.
 func deadLetter(p int32, key, value string, reason dlq.Reason, errText string, failedAt time.Time, sourceOffset int) *kgo.Record {
-	r := &kgo.Record{Topic: "orders.dlq", Partition: p, Value: []byte(value), Headers: []kgo.RecordHeader{
+	r := &kgo.Record{Topic: "orders.dlq", Partition: p, Timestamp: failedAt, Value: []byte(value), Headers: []kgo.RecordHeader{
 		{Key: "trace", Value: []byte("t-" + key)},
 		{Key: dlq.HeaderReason, Value: []byte(reason)},
 		{Key: dlq.HeaderError, Value: []byte(errText)},
@@ -129,9 +130,10 @@ func TestDLQList_TableColumns(t *testing.T) {
 		t.Errorf("FAILED AT is not RFC 3339 in UTC: %s", rows["0:0"])
 	}
 
-	// Reaching -limit says there may be more, on stderr, away from the table.
+	// Reaching -limit says there may be more, with the cursor to go on,
+	// on stderr, away from the table.
 	_, stderr, _ = orderctl(t, env, "dlq", "ls", "-limit", "2")
-	if !strings.Contains(stderr, "listed the newest 2; there may be more: raise -limit") {
+	if !regexp.MustCompile(`^listed the newest 2; there may be more: continue with -cursor 1[A-Za-z0-9_-]+\n$`).MatchString(stderr) {
 		t.Errorf("stderr at the limit: %q", stderr)
 	}
 }
@@ -152,8 +154,8 @@ func TestDLQList_JSONLines(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("line %d is not JSON: %v\n%s", i, err, l)
 		}
-		if len(m) != 11 {
-			t.Errorf("line %d has %d fields, want 11: %s", i, len(m), l)
+		if len(m) != 13 {
+			t.Errorf("line %d has %d fields, want 13: %s", i, len(m), l)
 		}
 		byRef[m["ref"].(string)] = m
 		if i == 0 && m["ref"] != "2:1" {
@@ -168,6 +170,9 @@ func TestDLQList_JSONLines(t *testing.T) {
 	}
 	if _, err := time.Parse(time.RFC3339, r["failed_at"].(string)); err != nil {
 		t.Errorf("failed_at: %v", err)
+	}
+	if _, err := time.Parse(time.RFC3339, r["appended_at"].(string)); err != nil || r["payload_bytes"] != 24.0 {
+		t.Errorf("appended_at %v (%v), payload_bytes %v", r["appended_at"], err, r["payload_bytes"])
 	}
 	if r := byRef["2:1"]; r["key"] != nil || r["payload"] != longPayload || r["error"] != strings.Repeat("x", 100) {
 		t.Errorf("2:1 as JSON is cut or keyed: %v", r)

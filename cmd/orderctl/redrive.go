@@ -68,7 +68,7 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 	// nothing, or to a truncated record, fails with nothing published.
 	var recs []dlq.Record
 	if reason != "" {
-		if recs, err = reader.List(ctx, dlq.Filter{Reason: dlq.Reason(reason), Limit: *limit}); err != nil {
+		if recs, err = listNewest(ctx, reader, dlq.Reason(reason), *limit); err != nil {
 			return c.kafkaError(err)
 		}
 		if len(recs) == 0 {
@@ -76,12 +76,8 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 			return nil
 		}
 	} else {
-		for _, ref := range refs {
-			r, err := reader.Get(ctx, ref)
-			if err != nil {
-				return c.kafkaError(err)
-			}
-			recs = append(recs, r)
+		if recs, err = reader.GetAll(ctx, refs); err != nil {
+			return c.kafkaError(err)
 		}
 		// Named one by one, a truncated record is a mistake to point out
 		// before anything is sent; chosen by -reason it is skipped, below.
@@ -97,36 +93,72 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 	return c.redrive(ctx, reader, client, recs, payload)
 }
 
-// redrive publishes recs to the orders topic, the payload replaced when
-// payload is not nil. A truncated record without a payload is skipped with
-// a line saying so, and makes the command fail once the others are done.
+// listNewest returns the newest dead letters of reason, at most limit,
+// following the listing's cursors until it has them or reached the end.
+// Each record holds only a preview of its payload.
+func listNewest(ctx context.Context, reader *dlq.Reader, reason dlq.Reason, limit int) ([]dlq.Record, error) {
+	var recs []dlq.Record
+	f := dlq.Filter{Reason: reason, Limit: limit}
+	for {
+		page, err := reader.ListPage(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, page.Records...)
+		if page.Next == "" || len(recs) >= limit {
+			return recs, nil
+		}
+		f.Cursor, f.Limit = page.Next, limit-len(recs)
+	}
+}
+
+// redrive publishes recs to the orders topic, together, the payload
+// replaced when payload is not nil. A truncated record without a payload
+// is skipped. It prints a line per record, in the order of recs, once the
+// sends are done; a skipped record makes it fail after the others went.
 func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Client, recs []dlq.Record, payload []byte) error {
 	producer, err := sarama.NewSyncProducerFromClient(client)
 	if err != nil {
 		return c.kafkaError(fmt.Errorf("start producer: %w", err))
 	}
-	// Each send is synchronous and acknowledged, so closing has nothing in
-	// flight left to report.
+	// Every send is acknowledged before SendAll returns, so closing has
+	// nothing in flight left to report.
 	defer func() { _ = producer.Close() }()
 	redriver := dlq.NewRedriver(reader, producer, c.topic)
-	// One record at a time, so each line is printed as soon as its record
-	// is on the orders topic: if a later one fails, or the operator stops
-	// the command, the output says exactly what was redriven.
+	var send []dlq.Record
+	var refs []dlq.Ref
 	var skipped []dlq.Record
+	previews := false
 	for _, r := range recs {
-		if err := ctx.Err(); err != nil { // -timeout, or the operator's ^C
-			return fmt.Errorf("stopped before redriving %s: %w", r.Ref(), err)
-		}
 		if r.Truncated && payload == nil {
-			fmt.Fprintf(c.stdout, "skipped %s %s: truncated, %s; redrive it alone with -payload-file\n", c.dlqTopic, r.Ref(), kept(r))
 			skipped = append(skipped, r)
 			continue
 		}
-		d, err := redriver.Send(r, payload)
-		if err != nil {
-			return c.kafkaError(err)
+		send, refs = append(send, r), append(refs, dlq.Ref{Partition: r.Partition, Offset: r.Offset})
+		previews = previews || r.Previewed()
+	}
+	var done []dlq.Redriven
+	switch {
+	case len(send) == 0:
+	case previews: // listed: read them whole, then send
+		done, err = redriver.Redrive(ctx, refs, payload)
+	default:
+		done, err = redriver.SendAll(send, payload)
+	}
+	landed := make(map[dlq.Ref]dlq.Redriven, len(done))
+	for _, d := range done {
+		landed[d.From] = d
+	}
+	for _, r := range recs {
+		ref := dlq.Ref{Partition: r.Partition, Offset: r.Offset}
+		if d, ok := landed[ref]; ok {
+			fmt.Fprintf(c.stdout, "redriven %s %s -> %s %d:%d\n", c.dlqTopic, d.From, d.Topic, d.Partition, d.Offset)
+		} else if r.Truncated && payload == nil {
+			fmt.Fprintf(c.stdout, "skipped %s %s: truncated, %s; redrive it alone with -payload-file\n", c.dlqTopic, r.Ref(), kept(r))
 		}
-		fmt.Fprintf(c.stdout, "redriven %s %s -> %s %d:%d\n", c.dlqTopic, d.From, d.Topic, d.Partition, d.Offset)
+	}
+	if err != nil {
+		return c.kafkaError(fmt.Errorf("%w (%d of %d redriven, listed above)", err, len(done), len(send)))
 	}
 	if len(skipped) > 0 {
 		return &truncatedError{recs: skipped, chosen: len(recs)}
@@ -139,7 +171,7 @@ func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Cli
 func (c *cli) dryRun(recs []dlq.Record, payloadFile string, payload []byte) error {
 	var skipped []dlq.Record
 	for _, r := range recs {
-		what := fmt.Sprintf("payload %d bytes", len(r.Value))
+		what := fmt.Sprintf("payload %d bytes", payloadBytes(r))
 		if payload != nil {
 			what = fmt.Sprintf("payload %d bytes from %s", len(payload), payloadFile)
 		} else if r.Truncated {
@@ -219,12 +251,16 @@ stay where they are.
 
 Choose the dead letters by their PARTITION:OFFSET (see dlq ls), or all of one
 -reason, newest first, at most -limit (default 100): one way or the other,
-not both.
+not both. -reason goes through as many pages of the listing as it takes,
+within -timeout.
 
-Every chosen dead letter is read before any is published. It prints a line
-per dead letter as it goes, naming where its copy landed:
+Every chosen dead letter is read whole before any is published, each
+partition in one pass, and they are published together, in the order
+chosen (at most 64 MiB of them at a time). Then it prints a line per dead
+letter, naming where its copy landed:
   redriven orders.dlq 1:5 -> orders 2:1234
-and stops at the first failure; the lines printed before it stand.
+If some could not be published, it prints the lines of those that were and
+fails naming the error and how many were redriven.
 
 A message too large for the dead-letter topic was truncated to fit it (dlq
 ls marks it TRUNCATED; dlq show says how many bytes were kept). What is left

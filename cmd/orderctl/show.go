@@ -88,7 +88,7 @@ func kept(r dlq.Record) string {
 	if r.OriginalBytes > 0 {
 		original = strconv.FormatInt(r.OriginalBytes, 10)
 	}
-	return fmt.Sprintf("%d of %s bytes kept", len(r.Value), original)
+	return fmt.Sprintf("%d of %s bytes kept", payloadBytes(r), original)
 }
 
 // originalSHA256 is a truncated record's dlq-original-sha256, which is a
@@ -119,6 +119,6 @@ Go quoted string instead, e.g. "abc\xff\x00": a byte that is not UTF-8 as
 terminal.
 `
 	showExamples = `  orderctl dlq show 1:5
-  orderctl dlq ls -reason invalid_json -limit 1 -json | jq -r .ref | xargs orderctl dlq show
+  orderctl dlq ls -reason invalid_json -limit 1 -json | jq -r 'select(.ref) | .ref' | xargs orderctl dlq show
 `
 )

@@ -36,7 +36,7 @@ func cutLetter(t *testing.T, p int32, failedAt time.Time) *kgo.Record {
 	if !truncated {
 		t.Fatal("bigOrder fits whole: make it larger than the limit")
 	}
-	r := &kgo.Record{Topic: "orders.dlq", Partition: p, Key: []byte("big")}
+	r := &kgo.Record{Topic: "orders.dlq", Partition: p, Timestamp: failedAt, Key: []byte("big")}
 	r.Value, _ = msg.Value.Encode()
 	for _, h := range msg.Headers {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
@@ -97,13 +97,16 @@ func TestDLQList_MarksTruncated(t *testing.T) {
 		}
 		switch m["ref"] {
 		case "1:0":
+			// Its payload is what was kept (payload_bytes), and of that
+			// the listing shows the start (payload_preview).
 			if m["truncated"] != true || m["original_bytes"] != float64(len(bigOrder)) || m["original_sha256"] != hex.EncodeToString(sum[:]) ||
-				!strings.HasPrefix(bigOrder, m["payload"].(string)) || len(m) != 14 {
+				!strings.HasPrefix(bigOrder, m["payload"].(string)) || m["payload_bytes"] != float64(keptBytes(t)) ||
+				m["payload_preview"] != true || len(m["payload"].(string)) != dlq.PreviewBytes || len(m) != 17 {
 				t.Errorf("truncated record as JSON: %v", m)
 			}
-		default: // a whole one has the fields it always had, no more
-			if len(m) != 11 {
-				t.Errorf("whole record as JSON has %d fields, want 11: %s", len(m), l)
+		default: // a whole one says nothing of truncation
+			if len(m) != 13 {
+				t.Errorf("whole record as JSON has %d fields, want 13: %s", len(m), l)
 			}
 		}
 	}

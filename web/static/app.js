@@ -594,6 +594,7 @@
     since: byId('dlq-since'),
     refresh: byId('dlq-refresh'),
     list: byId('dlq-list'),
+    more: byId('dlq-more'),
     status: byId('dlq-status'),
     detail: byId('dlq-detail'),
     payload: byId('dlq-payload'),
@@ -605,6 +606,7 @@
     nextListSignal: latestOnly(),
     nextDetailSignal: latestOnly(),
     records: new Map(), // ref → record from the listing
+    next: null, // the cursor of the listing's next page, if it may have one
     current: null, // the record shown in the detail
     original: '', // the payload text as first put in the textarea
     memoryToken: null, // used when sessionStorage is unavailable
@@ -679,25 +681,31 @@
     return false;
   }
 
-  async function loadDlq() {
+  // loadDlq lists the newest dead letters that match the filter (reset),
+  // or the page after those shown (More), with the cursor the last page
+  // gave. A page stops at DLQ_LIMIT records, or when the server's time
+  // budget for one search runs out ("partial"): More goes on from there.
+  async function loadDlq(reset = true) {
     const params = new URLSearchParams({ limit: String(DLQ_LIMIT) });
     if (dlq.reason.value) params.set('reason', dlq.reason.value);
     if (dlq.since.value) params.set('since', dlq.since.value);
-    setStatus(dlq.status, 'Loading…');
+    if (!reset && dlq.next) params.set('cursor', dlq.next);
+    setStatus(dlq.status, reset ? 'Loading…' : 'Loading more…');
     dlq.refresh.disabled = true;
+    dlq.more.disabled = true;
     try {
       const { data } = await api(`/api/admin/dlq?${params}`, { token: getToken(), signal: dlq.nextListSignal() });
       const records = Array.isArray(data.records) ? data.records : [];
-      dlq.records = new Map(records.map((r) => [str(r && r.ref), r || {}]));
-      dlq.list.replaceChildren(...records.map(dlqItem));
+      if (reset) dlq.records = new Map();
+      for (const r of records) dlq.records.set(str(r && r.ref), r || {});
+      const items = records.map(dlqItem);
+      if (reset) dlq.list.replaceChildren(...items);
+      else dlq.list.append(...items);
       markCurrent();
-      const filtered = dlq.reason.value || dlq.since.value;
-      if (records.length === 0) {
-        setStatus(dlq.status, filtered ? 'No dead letters match this filter.' : 'No dead letters: the topic is empty.');
-      } else {
-        const cap = records.length >= DLQ_LIMIT ? ` (the newest ${DLQ_LIMIT})` : '';
-        setStatus(dlq.status, `${plural(records.length, 'record', 'records')}${cap}, newest first.`);
-      }
+      dlq.next = typeof data.next === 'string' && data.next !== '' ? data.next : null;
+      show(dlq.more, dlq.next !== null);
+      const full = records.length >= DLQ_LIMIT;
+      setStatus(dlq.status, listStatus(dlq.list.childElementCount, full, data.partial === true, data.trimmed));
     } catch (err) {
       if (err.superseded) return;
       if (!authProblem(err, { notFoundMeansDisabled: true })) {
@@ -705,7 +713,32 @@
       }
     } finally {
       dlq.refresh.disabled = false;
+      dlq.more.disabled = false;
     }
+  }
+
+  // listStatus says what the list shows and whether More has more. A full
+  // page without a cursor (a server that cannot page) may not be all.
+  function listStatus(shown, full, partial, trimmed) {
+    const filtered = dlq.reason.value || dlq.since.value;
+    let text;
+    if (shown === 0 && dlq.next === null) {
+      text = filtered ? 'No dead letters match this filter.' : 'No dead letters: the topic is empty.';
+    } else if (shown === 0) {
+      text = 'None found yet: the search stopped at its time limit. More searches further back.';
+    } else if (partial) {
+      text = `${plural(shown, 'record', 'records')} shown, newest first. The search stopped at its time limit: More searches further back.`;
+    } else if (dlq.next !== null) {
+      text = `${plural(shown, 'record', 'records')} shown, newest first. More lists older ones.`;
+    } else if (full) {
+      text = `${plural(shown, 'record', 'records')} shown, newest first.`;
+    } else {
+      text = `${plural(shown, 'record', 'records')} shown, newest first — that is all of them.`;
+    }
+    for (const t of Array.isArray(trimmed) ? trimmed : []) {
+      text += ` Retention removed the older records of partition ${str(t && t.partition)} while they were listed; none it still holds were skipped.`;
+    }
+    return text;
   }
 
   function reasonBadge(reason) {
@@ -1002,11 +1035,14 @@
       setToken(null);
       dlq.list.replaceChildren();
       dlq.records = new Map();
+      dlq.next = null;
+      show(dlq.more, false);
       showTokenForm();
       setStatus(dlq.status, 'Token forgotten.');
       dlq.tokenInput.focus();
     });
     dlq.refresh.addEventListener('click', () => loadDlq());
+    dlq.more.addEventListener('click', () => loadDlq(false));
     dlq.reason.addEventListener('change', () => loadDlq());
     dlq.since.addEventListener('change', () => loadDlq());
     dlq.list.addEventListener('click', (event) => {
