@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -89,7 +90,12 @@ func handleListOrders(list OrderLister) fasthttp.RequestHandler {
 		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 		defer cancel()
 		orders, err := list.ListOrders(reqCtx, before, limit)
-		if err != nil {
+		switch {
+		case errors.Is(err, storage.ErrListBusy):
+			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "too many list requests at once; retry, or raise LIST_CONCURRENCY / LIST_QUEUE_TIMEOUT")
+			return
+		case err != nil:
 			writeError(ctx, fasthttp.StatusServiceUnavailable, "order store unavailable; retry later")
 			return
 		}
@@ -114,6 +120,9 @@ func handleStats(src StatsSource) fasthttp.RequestHandler {
 		defer cancel()
 		st, err := src.Stats(reqCtx)
 		if err != nil {
+			if errors.Is(err, storage.ErrListBusy) {
+				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
+			}
 			writeError(ctx, fasthttp.StatusServiceUnavailable, "stats unavailable: "+err.Error())
 			return
 		}

@@ -131,3 +131,23 @@ func ExampleStats() {
 	fmt.Println(string(b))
 	// Output: {"orders_stored":0,"ingest_rate":0,"dlq":{"total":0,"by_reason":{}},"cache":{"entries":0,"hits":0,"misses":0,"hit_ratio":null},"consumer_lag":0,"in_flight":0}
 }
+
+// busyLister is a store whose list connections are all taken.
+type busyLister struct{}
+
+func (busyLister) ListOrders(context.Context, int64, int) ([]storage.OrderSummary, error) {
+	return nil, fmt.Errorf("list orders: %w", storage.ErrListBusy)
+}
+
+// A list request beyond the store's list budget gets a 503 naming the
+// settings to raise, and Retry-After.
+func TestListOrders_BusyNamesTheSetting(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	f.deps.List = busyLister{}
+	f.rebuild(t)
+	ctx := f.do(nil, "GET", "/api/orders")
+	if ctx.Response.StatusCode() != 503 || !strings.Contains(string(ctx.Response.Body()), "LIST_CONCURRENCY") ||
+		string(ctx.Response.Header.Peek("Retry-After")) != "1" {
+		t.Fatalf("GET /api/orders with the list budget used up: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
