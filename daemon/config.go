@@ -20,6 +20,15 @@ type Config struct {
 	HTTPAddr  string // address GET /order, /health, /metrics and the UI are served on
 	PprofAddr string // address of the opt-in pprof server; empty: off
 
+	// Limits of every HTTP connection: what one client may make orderd
+	// hold, whether it means to or not.
+	HTTPReadTimeout    time.Duration // the whole request, headers and body; a client that trickles its headers is cut off
+	HTTPWriteTimeout   time.Duration // the response, once the handler returned
+	HTTPIdleTimeout    time.Duration // a keep-alive connection between requests
+	HTTPMaxHeaderBytes int           // the request line and headers; beyond it, 431
+	HTTPMaxBodyBytes   int           // any request body (only POST /api/admin/dlq/redrive takes one); beyond it, 413
+	HTTPMaxConns       int           // connections at once; beyond them new ones are refused
+
 	KafkaBrokers      []string // seed brokers; required unless -demo
 	KafkaTopic        string   // topic the orders arrive on
 	KafkaDLQTopic     string   // dead-letter topic
@@ -74,6 +83,12 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8081", "HTTP listen address")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "listen address of the pprof profiling server, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.DurationVar(&c.HTTPReadTimeout, "http-read-timeout", 10*time.Second, "longest a client may take to send a whole request, headers and body")
+	fs.DurationVar(&c.HTTPWriteTimeout, "http-write-timeout", 10*time.Second, "longest a response may take to be written")
+	fs.DurationVar(&c.HTTPIdleTimeout, "http-idle-timeout", time.Minute, "longest a keep-alive connection may wait for its next request")
+	fs.IntVar(&c.HTTPMaxHeaderBytes, "http-max-header-bytes", 8<<10, "largest request line and headers; larger ones get 431")
+	fs.IntVar(&c.HTTPMaxBodyBytes, "http-max-body-bytes", 4<<20, "largest request body (a redrive with a corrected payload); larger ones get 413")
+	fs.IntVar(&c.HTTPMaxConns, "http-max-conns", 10000, "most HTTP connections at once; more are refused")
 	fs.Var((*listFlag)(&c.KafkaBrokers), "kafka-brokers", "comma-separated Kafka seed brokers (required unless -demo)")
 	fs.StringVar(&c.KafkaTopic, "kafka-topic", "orders", "topic to consume orders from")
 	fs.StringVar(&c.KafkaDLQTopic, "kafka-dlq-topic", "orders.dlq", "dead-letter topic")
@@ -197,6 +212,10 @@ func (c Config) validate() error {
 	check(c.DemoBroken >= 0 && c.DemoBroken <= 1, "DEMO_BROKEN must be between 0 and 1")
 	check(c.AdminToken == "" || len(c.AdminToken) >= 16, "ADMIN_TOKEN must be at least 16 characters")
 	check(c.PprofAddr == "" || c.PprofAddr != c.HTTPAddr, "PPROF_ADDR must differ from HTTP_ADDR")
+	check(c.HTTPReadTimeout > 0 && c.HTTPWriteTimeout > 0 && c.HTTPIdleTimeout > 0,
+		"HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT and HTTP_IDLE_TIMEOUT must be positive")
+	check(c.HTTPMaxHeaderBytes >= 1<<10, "HTTP_MAX_HEADER_BYTES must be at least 1024")
+	check(c.HTTPMaxBodyBytes > 0 && c.HTTPMaxConns > 0, "HTTP_MAX_BODY_BYTES and HTTP_MAX_CONNS must be positive")
 	check(c.DemoKafkaPort >= 0 && c.DemoKafkaPort < 65536, "DEMO_KAFKA_PORT must be a port number")
 	switch c.LogFormat {
 	case "json", "console", "auto":

@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/server"
@@ -46,12 +47,25 @@ func (d *daemon) httpPart(adminToken string) part {
 			if err != nil {
 				return err
 			}
+			cfg := d.cfg
 			srv = &fasthttp.Server{
-				Handler:      handler,
-				Name:         "orderd",
-				ReadTimeout:  10 * time.Second,
-				WriteTimeout: 10 * time.Second,
-				IdleTimeout:  time.Minute,
+				Handler: handler,
+				Name:    "orderd",
+				// Every limit explicit: a client that trickles its
+				// headers (slowloris), sends huge ones, a huge body, or
+				// opens connections without end, costs a bounded share.
+				ReadTimeout:        cfg.HTTPReadTimeout,
+				WriteTimeout:       cfg.HTTPWriteTimeout,
+				IdleTimeout:        cfg.HTTPIdleTimeout,
+				ReadBufferSize:     cfg.HTTPMaxHeaderBytes, // fasthttp's limit of the headers: 431 beyond it
+				MaxRequestBodySize: cfg.HTTPMaxBodyBytes,
+				Concurrency:        cfg.HTTPMaxConns,
+				// A request that cannot be read gets a JSON 4xx, and the
+				// line fasthttp logs of it goes to our log at debug, without
+				// the request's bytes, which may be anyone's data.
+				ErrorHandler:          server.HandleRequestError,
+				SecureErrorLogMessage: true,
+				Logger:                debugPrintf{d.component("http")},
 			}
 			ln, err := net.Listen("tcp", d.cfg.HTTPAddr)
 			if err != nil {
@@ -120,4 +134,30 @@ func (d *daemon) pprofPart() part {
 			return err
 		},
 	}
+}
+
+// debugPrintf is fasthttp's logger (Printf) writing to orderd's log at
+// debug level, since what it reports is a client's fault, not orderd's. It
+// writes what kind of failure it was and never fasthttp's text, which quotes
+// the request's bytes (a malformed URI, a header value) even with
+// SecureErrorLogMessage.
+type debugPrintf struct{ log zerolog.Logger }
+
+func (p debugPrintf) Printf(_ string, args ...any) {
+	kind := "malformed request"
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			var small *fasthttp.ErrSmallBuffer
+			var netErr net.Error
+			switch {
+			case errors.As(err, &small):
+				kind = "headers too large"
+			case errors.Is(err, fasthttp.ErrBodyTooLarge):
+				kind = "body too large"
+			case errors.As(err, &netErr) && netErr.Timeout():
+				kind = "timeout"
+			}
+		}
+	}
+	p.log.Debug().Str("kind", kind).Msg("http client connection failed")
 }

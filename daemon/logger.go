@@ -32,6 +32,12 @@ func isTerminal(w io.Writer) bool {
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("http_addr", c.HTTPAddr).
 		Str("pprof_addr", c.PprofAddr).
+		Dur("http_read_timeout", c.HTTPReadTimeout).
+		Dur("http_write_timeout", c.HTTPWriteTimeout).
+		Dur("http_idle_timeout", c.HTTPIdleTimeout).
+		Int("http_max_header_bytes", c.HTTPMaxHeaderBytes).
+		Int("http_max_body_bytes", c.HTTPMaxBodyBytes).
+		Int("http_max_conns", c.HTTPMaxConns).
 		Strs("kafka_brokers", c.KafkaBrokers).
 		Str("kafka_topic", c.KafkaTopic).
 		Str("kafka_dlq_topic", c.KafkaDLQTopic).

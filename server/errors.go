@@ -2,7 +2,9 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
@@ -45,4 +47,24 @@ func handlePanic(log zerolog.Logger) func(*fasthttp.RequestCtx, any) {
 		log.Error().Interface("panic", v).Bytes("path", ctx.Path()).Msg("handler panicked")
 		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 	}
+}
+
+// HandleRequestError answers a request that could not be read or parsed,
+// as fasthttp.Server's ErrorHandler: a JSON error with the fitting 4xx,
+// naming the setting for the limits a client hit, and none of the
+// request's bytes, which are anyone's.
+func HandleRequestError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request line and headers too large (HTTP_MAX_HEADER_BYTES)")
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large (HTTP_MAX_BODY_BYTES)")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeError(ctx, fasthttp.StatusRequestTimeout, "request not received in time (HTTP_READ_TIMEOUT)")
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderXContentTypeOptions, "nosniff")
 }

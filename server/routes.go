@@ -55,6 +55,11 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 		// JSON holding untrusted order text least of all.
 		ctx.Response.Header.SetCanonical(headerNosniff, valueNosniff)
 		if ctx.IsGet() {
+			// Only POST /api/admin/dlq/redrive takes a body.
+			if len(ctx.Request.Body()) > 0 {
+				writeStatic(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
+				return
+			}
 			if id := orderIDFromPath(ctx.Path()); id != nil {
 				start := requestStart(ctx)
 				getOrder(ctx, id)
@@ -67,8 +72,9 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 }
 
 var (
-	headerNosniff = []byte("X-Content-Type-Options")
-	valueNosniff  = []byte("nosniff")
+	headerNosniff   = []byte("X-Content-Type-Options")
+	valueNosniff    = []byte("nosniff")
+	bodyGetWithBody = []byte(`{"error":"a GET request takes no body"}`)
 )
 
 var orderPrefix = []byte("/order/")

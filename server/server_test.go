@@ -301,3 +301,18 @@ func BenchmarkGetOrder_CacheHit(b *testing.B) {
 		b.Fatalf("status %d", ctx.Response.StatusCode())
 	}
 }
+
+// A GET takes no body: one that sends one is refused, on the hot path too.
+func TestServer_GetWithABodyIsRefused(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	for _, path := range []string{"/order/b563feb7b2b84b6test", "/api/stats", "/health"} {
+		ctx := &fasthttp.RequestCtx{}
+		ctx.Request.Header.SetMethod("GET")
+		ctx.Request.SetRequestURI(path)
+		ctx.Request.SetBody([]byte(`{"x":1}`))
+		f.handler(ctx)
+		if ctx.Response.StatusCode() != 400 || !strings.Contains(string(ctx.Response.Body()), "takes no body") {
+			t.Errorf("GET %s with a body: %d %s", path, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+}
