@@ -23,6 +23,7 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 	}
 	r := router.New()
 	r.RedirectTrailingSlash = false // /order/ is a bad request, not a redirect
+	r.RedirectFixedPath = false     // an API answers what was asked: a path it cleaned up is a 404, not a 301
 	r.NotFound = m.instrument("unmatched", handleNoRoute())
 	r.MethodNotAllowed = m.instrument("unmatched", handleMethodNotAllowed())
 	r.PanicHandler = handlePanic(d.Log)
