@@ -129,8 +129,7 @@ func (d *DeadLetters) publish(ctx context.Context, retry *pipeline.Retry, batch 
 func (d *DeadLetters) send(pending []*outgoing) []*outgoing {
 	msgs := make([]*sarama.ProducerMessage, len(pending))
 	for i, o := range pending {
-		o.msg.Metadata = i
-		msgs[i] = o.msg
+		msgs[i] = fresh(o.msg, i)
 	}
 	failed := recordErrors(d.Producer.SendMessages(msgs), len(msgs))
 	var left []*outgoing
@@ -154,8 +153,7 @@ func (d *DeadLetters) send(pending []*outgoing) []*outgoing {
 func (d *DeadLetters) sendAlone(o *outgoing) error {
 	limit := d.MaxRecordBytes
 	for {
-		o.msg.Metadata = 0
-		_, _, err := d.Producer.SendMessage(o.msg)
+		_, _, err := d.Producer.SendMessage(fresh(o.msg, 0))
 		if o.err = recordErrors(err, 1)[0]; o.err == nil || !isTooLarge(o.err) {
 			return o.err
 		}
@@ -167,6 +165,14 @@ func (d *DeadLetters) sendAlone(o *outgoing) error {
 		}
 		o.msg, o.truncated = smaller, true
 	}
+}
+
+// fresh is a copy of msg for one send, numbered i. A message handed to
+// sarama is never handed to it again: sarama may still read a message it
+// has returned as failed (its retry count, for a backoff) while the copy
+// sent again succeeds on another goroutine.
+func fresh(msg *sarama.ProducerMessage, i int) *sarama.ProducerMessage {
+	return &sarama.ProducerMessage{Topic: msg.Topic, Key: msg.Key, Value: msg.Value, Headers: msg.Headers, Metadata: i}
 }
 
 // done acks a published dead letter.
