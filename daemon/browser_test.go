@@ -152,9 +152,44 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
+// beyondDoublesOrder returns a valid order whose ids and amounts are
+// integers beyond 2^53, where a JavaScript double can no longer hold every
+// integer. They are chosen so that doubles get both sums wrong: rounded, the
+// items' totals do not make the goods total, nor goods + delivery + fee the
+// amount, though in int64 (as orderd checks them) both sums are exact.
+func beyondDoublesOrder() order.Order {
+	o := orderfake.New(23).Order()
+	item := o.Items[0]
+	item.Sale = 0
+	o.Items = []order.Item{item, item}
+	o.Items[0].ChrtID, o.Items[0].NmID = 9007199254740993, 9223372036854775807
+	o.Items[1].ChrtID, o.Items[1].NmID = 9223372036854775806, 9007199254740995
+	o.Items[0].Price, o.Items[0].TotalPrice = 9007199254740993, 9007199254740993
+	o.Items[1].Price, o.Items[1].TotalPrice = 9007199254740997, 9007199254740997
+	o.SmID = 9007199254740993
+	o.Payment.Currency = "USD"
+	o.Payment.GoodsTotal = 18014398509481990 // 9007199254740993 + 9007199254740997
+	o.Payment.DeliveryCost = 9007199254740993
+	o.Payment.CustomFee = 9007199254740995
+	o.Payment.Amount = 36028797018963978 // goods + delivery + fee
+	return o
+}
+
+// digitsOf keeps only the ASCII digits of s: "$360,287,970,189,639.78" has
+// the digits of 36028797018963978 minor units in any Latin-digit locale.
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
 // The web UI in a real browser: an order reads like an order, a missing one
-// says so, markup in order data stays text, and an operator can fix and
-// redrive a dead letter from the DLQ tab.
+// says so, markup in order data stays text, an operator can fix and redrive
+// a dead letter from the DLQ tab, and int64 values beyond 2^53 are shown
+// exactly, with no false alarm about the payment's sums.
 func TestBrowser_UI(t *testing.T) {
 	ctx, dialogs := browser(t)
 	brokers, _ := testenv.Kafka(t)
@@ -171,15 +206,21 @@ func TestBrowser_UI(t *testing.T) {
 	fixed := orderfake.New(22).Order()
 	broken := fixed
 	broken.Payment.Amount++ // amount != goods_total + delivery_cost + custom_fee
+	big := beyondDoublesOrder()
+	if err := order.Validate(&big); err != nil {
+		t.Fatalf("the order with big integers is not valid: %v", err)
+	}
 	testenv.Produce(t, testenv.KafkaClient(t, brokers),
 		&kgo.Record{Topic: "orders", Key: []byte("b563feb7b2b84b6test"), Value: orderfake.ModelJSON},
 		&kgo.Record{Topic: "orders", Key: []byte(xss.OrderUID), Value: order.AppendJSON(nil, &xss)},
 		&kgo.Record{Topic: "orders", Key: []byte(broken.OrderUID), Value: order.AppendJSON(nil, &broken)},
+		&kgo.Record{Topic: "orders", Key: []byte(big.OrderUID), Value: order.AppendJSON(nil, &big)},
 	)
-	eventually(t, "two orders stored and one dead letter", func() bool {
+	eventually(t, "three orders stored and one dead letter", func() bool {
 		a, _ := d.get(t, "/order/b563feb7b2b84b6test")
 		b, _ := d.get(t, "/order/"+xss.OrderUID)
-		return a == 200 && b == 200 && testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")) == 1
+		c, _ := d.get(t, "/order/"+big.OrderUID)
+		return a == 200 && b == 200 && c == 200 && testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")) == 1
 	})
 
 	// The canonical order, by deep link.
@@ -267,6 +308,76 @@ func TestBrowser_UI(t *testing.T) {
 		chromedp.Click("#lookup-submit"))
 	waitText(t, ctx, "#order-uid", fixed.OrderUID)
 	screenshot(t, ctx, "7-fixed-order.png")
+
+	// Integers beyond 2^53: every digit as stored, and the sums add up.
+	step(t, ctx, "open the order with big integers",
+		chromedp.SetValue("#lookup-id", big.OrderUID),
+		chromedp.Click("#lookup-submit"))
+	waitText(t, ctx, "#order-uid", big.OrderUID)
+	items := text(t, ctx, "#order-items")
+	for _, it := range big.Items {
+		for _, want := range []string{fmt.Sprintf("chrt_id %d", it.ChrtID), fmt.Sprintf("nm_id %d", it.NmID)} {
+			if !strings.Contains(items, want) {
+				t.Errorf("items table lacks %q: %q", want, items)
+			}
+		}
+	}
+	totals := evaluate[[]string](t, ctx, `[...document.querySelectorAll('#order-items td.strong')].map((td) => td.textContent)`)
+	if len(totals) != len(big.Items) {
+		t.Fatalf("items table shows %d totals, want %d: %q", len(totals), len(big.Items), totals)
+	}
+	for i, it := range big.Items {
+		if got, want := digitsOf(totals[i]), fmt.Sprint(it.TotalPrice); got != want {
+			t.Errorf("item %d total shown as %q, digits %s, want %s", i, totals[i], got, want)
+		}
+	}
+	if facts := text(t, ctx, "#order-facts"); !strings.Contains(facts, fmt.Sprint(big.SmID)) {
+		t.Errorf("order facts %q lack sm_id %d", facts, big.SmID)
+	}
+	p := big.Payment
+	receipt := evaluate[[]string](t, ctx, `[...document.querySelectorAll('#payment-receipt td')].map((td) => td.textContent)`)
+	want := []int64{p.GoodsTotal, p.DeliveryCost, p.CustomFee, p.Amount}
+	if len(receipt) != len(want) {
+		t.Fatalf("receipt shows %q, want %d amounts", receipt, len(want))
+	}
+	for i, w := range want {
+		if digitsOf(receipt[i]) != fmt.Sprint(w) {
+			t.Errorf("receipt line %d shows %q, want the digits of %d", i, receipt[i], w)
+		}
+	}
+	// The check shows "goods + delivery + fee = amount" with a tick, or ≠,
+	// a cross and a warning.
+	arithmetic := text(t, ctx, "#payment-arithmetic")
+	if strings.Contains(arithmetic, "≠") || !strings.HasSuffix(digitsOf(arithmetic), fmt.Sprint(p.Amount)) {
+		t.Errorf("payment arithmetic %q: want goods + delivery + fee = %d", arithmetic, p.Amount)
+	}
+	if check := text(t, ctx, "#payment-check"); check != "✓" {
+		t.Errorf("payment check shows %q, want ✓", check)
+	}
+	if evaluate[bool](t, ctx, `!document.querySelector('#payment-warning').hidden`) {
+		t.Errorf("false alarm: %q", text(t, ctx, "#payment-warning"))
+	}
+	screenshot(t, ctx, "8-big-integers.png")
+
+	// "Copy raw JSON" copies the bytes orderd served, digits and all.
+	_, served := d.get(t, "/order/"+big.OrderUID)
+	step(t, ctx, "copy the raw JSON",
+		chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = (s) => { window.copied = s; return Promise.resolve(); }`),
+		chromedp.Click("#copy-json"))
+	waitText(t, ctx, "#copy-status", "Copied")
+	if copied := evaluate[string](t, ctx, `window.copied`); copied != string(served) {
+		t.Errorf("Copy raw JSON copied\n%s\nwant the bytes served\n%s", copied, served)
+	}
+
+	// The recent list shows the amount exactly too.
+	sel := fmt.Sprintf(`.recent-item[data-uid=%q] .recent-amount`, big.OrderUID)
+	step(t, ctx, "list the recent orders",
+		chromedp.Click("#tab-recent"),
+		chromedp.WaitVisible(sel))
+	if got := text(t, ctx, sel); digitsOf(got) != fmt.Sprint(p.Amount) {
+		t.Errorf("recent list shows the amount as %q, want the digits of %d", got, p.Amount)
+	}
+	screenshot(t, ctx, "9-recent-big-amount.png")
 
 	if n := dialogs.Load(); n != 0 {
 		t.Fatalf("the page opened %d JavaScript dialogs", n)

@@ -167,6 +167,21 @@ func TestScript_LooksUpOnlyExistingIDs(t *testing.T) {
 	}
 }
 
+// TestScript_ReadsOrdersExactly: order answers carry int64 ids and amounts,
+// which JSON.parse rounds beyond 2^53, so every request for them must ask
+// api for parseJSON (exact: true). The browser test shows what is at stake.
+func TestScript_ReadsOrdersExactly(t *testing.T) {
+	calls := regexp.MustCompile("api\\(`(/order/|/api/orders)[^\n]*").FindAllString(readStatic(t, "app.js"), -1)
+	if len(calls) < 2 {
+		t.Fatalf("app.js requests orders %d times with api(`/order/...` or api(`/api/orders...`, want both: has the helper been renamed?", len(calls))
+	}
+	for _, call := range calls {
+		if !strings.Contains(call, "exact: true") {
+			t.Errorf("app.js reads orders without exact: true, so big integers are rounded: %s", call)
+		}
+	}
+}
+
 // TestStatic_IsFlatAndSelfContained: the server serves /assets/{name}, one
 // path segment, and nothing may come from another origin at run time.
 func TestStatic_IsFlatAndSelfContained(t *testing.T) {

@@ -101,26 +101,57 @@
 
   const moneyFormats = new Map();
 
+  // moneyFormat returns the formatter of a currency's amounts, which takes
+  // the amount in minor units as a BigInt.
   function moneyFormat(currency) {
     let format = moneyFormats.get(currency);
     if (format) return format;
     try {
       if (knownCurrencies && !knownCurrencies.has(currency)) throw new RangeError('unknown currency');
-      const nf = new Intl.NumberFormat(undefined, { style: 'currency', currency });
-      // Minor units per major unit differ: JPY has 0, KWD 3.
-      const scale = 10 ** nf.resolvedOptions().maximumFractionDigits;
-      format = (minor) => nf.format(minor / scale);
+      format = exactMoneyFormat(new Intl.NumberFormat(undefined, { style: 'currency', currency }));
     } catch {
-      format = (minor) => `${plainMoneyFmt.format(minor / 100)} ${currency}`.trim();
+      const plain = exactMoneyFormat(plainMoneyFmt);
+      format = (minor) => `${plain(minor)} ${currency}`.trim();
     }
     moneyFormats.set(currency, format);
     return format;
   }
 
+  // exactMoneyFormat formats minor units with nf, a format whose minimum and
+  // maximum fraction digits agree (as a currency's do), without ever going
+  // through a double: int64 amounts beyond 2^53 must keep every digit.
+  // Intl formats a BigInt exactly but only as a whole number, so nf formats
+  // the major units and the exact remainder replaces the zeros it put after
+  // the decimal sign, in nf's own digits.
+  function exactMoneyFormat(nf) {
+    const { locale, numberingSystem, maximumFractionDigits: digits } = nf.resolvedOptions();
+    // Minor units per major unit differ: JPY has 0, KWD 3.
+    const scale = 10n ** BigInt(digits);
+    const fractionFmt = digits > 0
+      ? new Intl.NumberFormat(locale, { numberingSystem, minimumIntegerDigits: digits, useGrouping: false })
+      : null;
+    return (minor) => {
+      const abs = minor < 0n ? -minor : minor;
+      const major = abs / scale;
+      // -0 keeps the sign of an amount under one major unit, e.g. -0.50.
+      const whole = minor >= 0n ? major : major === 0n ? -0 : -major;
+      const fraction = fractionFmt ? fractionFmt.format(abs % scale) : '';
+      return nf.formatToParts(whole).map((part) => (part.type === 'fraction' ? fraction : part.value)).join('');
+    };
+  }
+
+  // exactInt returns an integer read by parseJSON as a BigInt, or null if v
+  // is not one. A Number that is not a safe integer is refused too: its
+  // digits may already be wrong, and a dash is better than a wrong amount.
+  function exactInt(v) {
+    if (typeof v === 'bigint') return v;
+    return Number.isSafeInteger(v) ? BigInt(v) : null;
+  }
+
   // money formats an amount given in the currency's minor units.
   function money(minor, currency) {
-    if (typeof minor !== 'number' || !Number.isFinite(minor)) return '—';
-    return moneyFormat(String(currency ?? ''))(minor);
+    const n = exactInt(minor);
+    return n === null ? '—' : moneyFormat(String(currency ?? ''))(n);
   }
 
   function parseDate(value) {
@@ -155,6 +186,88 @@
     return v === undefined || v === null ? '' : String(v);
   }
 
+  // ---------------------------------------------------------------- JSON
+
+  // JSON_TOKEN matches one JSON token after any white space. It splits text
+  // into tokens and nothing more: JSON.parse is what decides whether text
+  // is JSON.
+  const JSON_TOKEN = /\s*("(?:[^"\\]|\\.)*"|[{}[\]:,]|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/y;
+
+  // jsonTokens splits JSON text into its tokens, each exactly as written,
+  // or returns null for text it cannot tokenize. The DLQ editor compares
+  // payloads by them; parseJSON reads numbers from them.
+  function jsonTokens(text) {
+    const tokens = [];
+    JSON_TOKEN.lastIndex = 0;
+    while (JSON_TOKEN.lastIndex < text.length) {
+      const at = JSON_TOKEN.lastIndex;
+      const m = JSON_TOKEN.exec(text);
+      if (!m) return /^\s*$/.test(text.slice(at)) ? tokens : null;
+      tokens.push(m[1]);
+    }
+    return tokens;
+  }
+
+  const INTEGER = /^-?\d+$/;
+
+  // parseJSON reads JSON as JSON.parse does, except that an integer beyond
+  // Number.MAX_SAFE_INTEGER (2^53 - 1) becomes a BigInt of exactly the
+  // digits sent. JSON.parse rounds it to the nearest double, and orderd's
+  // ids and amounts are int64: nm_id 9223372036854775807 would come back as
+  // 9223372036854775808, and a correct payment would seem not to add up.
+  // Every other integer stays a Number, so code that only ever sees small
+  // ones is unchanged; code that reads an int64 takes either (exactInt).
+  //
+  // Why a reader of our own, and not JSON.parse's reviver with
+  // context.source: that third argument is new (Chromium 114, other engines
+  // later), and where it is missing the reviver still runs and the digits
+  // are lost without a word. This works in any engine with BigInt, reuses
+  // the DLQ editor's tokenizer, and leaves every question of syntax (and
+  // its error message) to JSON.parse, which reads the text first.
+  //
+  // Each string is one regular-expression match, so this is for answers
+  // whose strings are short, like orders (at most 1024 bytes each), not for
+  // dead-letter payloads of megabytes.
+  function parseJSON(text) {
+    const rounded = JSON.parse(text);
+    const tokens = jsonTokens(text);
+    if (tokens === null) return rounded; // not reached: JSON.parse accepted the text
+    let i = 0;
+    const value = () => {
+      const t = tokens[i++];
+      if (t === '{') {
+        const obj = {};
+        if (tokens[i] === '}') {
+          i++;
+          return obj;
+        }
+        do {
+          const key = JSON.parse(tokens[i]);
+          i += 2; // the key and its colon
+          // Defined, not assigned, as JSON.parse does: a key "__proto__"
+          // is then a property like any other, not the object's prototype.
+          Object.defineProperty(obj, key, { value: value(), writable: true, enumerable: true, configurable: true });
+        } while (tokens[i++] === ',');
+        return obj;
+      }
+      if (t === '[') {
+        const arr = [];
+        if (tokens[i] === ']') {
+          i++;
+          return arr;
+        }
+        do arr.push(value()); while (tokens[i++] === ',');
+        return arr;
+      }
+      if (INTEGER.test(t)) {
+        const n = Number(t);
+        return Number.isSafeInteger(n) ? n : BigInt(t);
+      }
+      return JSON.parse(t); // a string, a number with a fraction or exponent, true, false or null
+    };
+    return value();
+  }
+
   // ---------------------------------------------------------------- API
 
   class ApiError extends Error {
@@ -180,8 +293,9 @@
 
   // api fetches JSON from orderd. It resolves with the parsed body and its
   // exact text, or rejects with an ApiError whose message is the server's
-  // own {"error": ...} when there is one.
-  async function api(path, { method = 'GET', body, token, signal, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+  // own {"error": ...} when there is one. With exact, the body is read by
+  // parseJSON, so int64 values keep their digits.
+  async function api(path, { method = 'GET', body, token, signal, timeoutMs = REQUEST_TIMEOUT_MS, exact = false } = {}) {
     const ctrl = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -220,7 +334,7 @@
 
     let data;
     try {
-      data = JSON.parse(text);
+      data = exact ? parseJSON(text) : JSON.parse(text);
     } catch {
       data = undefined;
     }
@@ -328,7 +442,7 @@
     setStatus(lookup.status, 'Loading…');
     lookup.order.setAttribute('aria-busy', 'true');
     try {
-      const { data, text } = await api(`/order/${encodeURIComponent(id)}`, { signal: lookup.nextSignal() });
+      const { data, text } = await api(`/order/${encodeURIComponent(id)}`, { signal: lookup.nextSignal(), exact: true });
       renderOrder(data, text);
       setStatus(lookup.status, `Order ${id} loaded.`, 'ok');
     } catch (err) {
@@ -437,12 +551,15 @@
       row('Amount', p.amount, 'total'),
     );
 
-    const sum = [p.goods_total, p.delivery_cost, p.custom_fee].every(Number.isFinite)
-      ? p.goods_total + p.delivery_cost + p.custom_fee
-      : NaN;
-    const adds = sum === p.amount;
-    const itemsTotal = items.reduce((acc, it) => acc + (Number.isFinite(it && it.total_price) ? it.total_price : NaN), 0);
-    const goodsMatch = itemsTotal === p.goods_total;
+    // In BigInt, as orderd checks them in int64: with doubles, amounts
+    // beyond 2^53 round, and a correct payment could seem not to add up.
+    const sumOf = (values) => (values.every((v) => v !== null) ? values.reduce((a, b) => a + b, 0n) : null);
+    const goods = exactInt(p.goods_total);
+    const amount = exactInt(p.amount);
+    const sum = sumOf([goods, exactInt(p.delivery_cost), exactInt(p.custom_fee)]);
+    const adds = sum !== null && sum === amount;
+    const itemsTotal = sumOf(items.map((it) => exactInt(it && it.total_price)));
+    const goodsMatch = itemsTotal !== null && itemsTotal === goods;
 
     byId('payment-arithmetic').textContent =
       `${money(p.goods_total, cur)} + ${money(p.delivery_cost, cur)} + ${money(p.custom_fee, cur)} ${adds ? '=' : '≠'} ${money(p.amount, cur)}`;
@@ -539,7 +656,7 @@
     setStatus(recent.status, 'Loading…');
     recent.more.disabled = true;
     try {
-      const { data } = await api(`/api/orders?${params}`, { signal: recent.nextSignal() });
+      const { data } = await api(`/api/orders?${params}`, { signal: recent.nextSignal(), exact: true });
       const orders = Array.isArray(data.orders) ? data.orders : [];
       const entries = orders.map(recentItem);
       if (reset) recent.list.replaceChildren(...entries);
@@ -833,22 +950,13 @@
     return { text: JSON.stringify(parsed, null, 2), note: 'JSON, pretty-printed' };
   }
 
-  const JSON_TOKEN = /\s*("(?:[^"\\]|\\.)*"|[{}[\]:,]|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/y;
-
   // normalizeJSON rewrites JSON text token by token the way JSON.stringify
   // would if nothing were lost: no white space, strings re-escaped (Go's
   // \u0026 for & is the same string), numbers and keys exactly as written.
   // It returns null for text it cannot tokenize.
   function normalizeJSON(text) {
-    let out = '';
-    JSON_TOKEN.lastIndex = 0;
-    while (JSON_TOKEN.lastIndex < text.length) {
-      const at = JSON_TOKEN.lastIndex;
-      const m = JSON_TOKEN.exec(text);
-      if (!m) return /^\s*$/.test(text.slice(at)) ? out : null;
-      out += m[1][0] === '"' ? JSON.stringify(JSON.parse(m[1])) : m[1];
-    }
-    return out;
+    const tokens = jsonTokens(text);
+    return tokens && tokens.map((t) => (t[0] === '"' ? JSON.stringify(JSON.parse(t)) : t)).join('');
   }
 
   function byteLength(rec) {
