@@ -55,6 +55,8 @@ type Config struct {
 	Writers           int           // batches written concurrently
 	DrainTimeout      time.Duration // how long a released partition waits for its work in flight
 	ShutdownTimeout   time.Duration // how long shutdown may take before unfinished work is abandoned (it stays uncommitted)
+	ShutdownGrace     time.Duration // how long HTTP goes on serving after /readyz turned 503, so load balancers stop sending first
+	Probe             string        // -probe URL: GET it, exit 0 on 2xx and 1 otherwise, and do nothing else
 	RetryMaxBackoff   time.Duration // longest pause between retries of PostgreSQL, Kafka or the DLQ
 	CacheSizeMB       int           // memory for cached order JSON
 	NegativeTTL       time.Duration // how long an id found missing is answered 404 without asking PostgreSQL
@@ -73,6 +75,33 @@ type Config struct {
 // environment read through getenv, and validates the result.
 func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
+	fs := flags(&c, usage)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return Config{}, err
+	}
+	return c, c.validate()
+}
+
+// Settings returns the environment variable of every setting, for tools and
+// tests that check a deployment sets only settings orderd knows.
+func Settings() []string {
+	var names []string
+	flags(&Config{}, io.Discard).VisitAll(func(f *flag.Flag) {
+		if f.Name != "probe" {
+			names = append(names, envName(f.Name))
+		}
+	})
+	return names
+}
+
+// flags is the flag set of orderd's settings, filling c.
+func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("orderd", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	fs.Usage = func() {
@@ -111,6 +140,8 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.IntVar(&c.Writers, "writers", 2, "batches written to PostgreSQL concurrently")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Second, "how long a released partition waits for its messages in flight")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown may take before unfinished work is left uncommitted")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "how long HTTP goes on serving after /readyz turns 503 on SIGTERM, for load balancers to stop sending")
+	fs.StringVar(&c.Probe, "probe", "", "GET this `URL` (e.g. http://127.0.0.1:8081/livez), exit 0 on a 2xx and 1 otherwise; for HEALTHCHECKs of an image without curl")
 	fs.DurationVar(&c.RetryMaxBackoff, "retry-max-backoff", 10*time.Second, "longest pause between retries of PostgreSQL, Kafka or the DLQ")
 	fs.IntVar(&c.CacheSizeMB, "cache-size-mb", 1024, "memory for cached order JSON, in MiB")
 	fs.DurationVar(&c.NegativeTTL, "negative-ttl", time.Second, "how long an id found missing is answered 404 without asking PostgreSQL")
@@ -123,16 +154,7 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.Float64Var(&c.DemoBroken, "demo-broken", 0.1, "share of broken messages in demo mode, 0 to 1")
 	fs.IntVar(&c.DemoKafkaPort, "demo-kafka-port", 0, "127.0.0.1 port of the demo's in-process Kafka (0 picks a free one)")
 
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	if err := applyEnv(fs, getenv); err != nil {
-		return Config{}, err
-	}
-	return c, c.validate()
+	return fs
 }
 
 // envName is the environment variable for a flag.
@@ -147,7 +169,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if given[f.Name] || f.Name == "probe" { // a probe is asked for on the command line only
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
@@ -181,6 +203,11 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
+	if c.Probe != "" { // orderd only probes: nothing else matters
+		u, err := url.Parse(c.Probe)
+		check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "-probe wants an http:// URL, e.g. http://127.0.0.1:8081/livez")
+		return errors.Join(errs...)
+	}
 	check(c.Demo || len(c.KafkaBrokers) > 0, "KAFKA_BROKERS is required (or run with -demo)")
 	check(c.Demo || c.DatabaseURL != "", "DATABASE_URL is required (or run with -demo)")
 	if c.DatabaseURL != "" {
@@ -203,6 +230,7 @@ func (c Config) validate() error {
 	check(c.Workers > 0 && c.Writers > 0, "WORKERS and WRITERS must be positive")
 	check(c.BatchLinger > 0, "BATCH_LINGER must be positive")
 	check(c.DrainTimeout > 0 && c.ShutdownTimeout > c.DrainTimeout, "SHUTDOWN_TIMEOUT must be longer than DRAIN_TIMEOUT")
+	check(c.ShutdownGrace >= 0, "SHUTDOWN_GRACE must not be negative")
 	check(c.RetryMaxBackoff >= 100*time.Millisecond, "RETRY_MAX_BACKOFF must be at least 100ms")
 	check(c.CacheSizeMB > 0, "CACHE_SIZE_MB must be positive")
 	check(c.NegativeTTL >= 0, "NEGATIVE_TTL must not be negative")

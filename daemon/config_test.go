@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -81,5 +85,31 @@ func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
 	_, err := LoadConfig([]string{"-h"}, func(string) string { return "" }, &usage)
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(usage.String(), "-kafka-brokers") {
 		t.Fatalf("-h: %v\n%s", err, usage.String())
+	}
+}
+
+// orderd -probe URL exits 0 on a 2xx and 1 otherwise, and starts nothing.
+func TestProbe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/livez" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	run := func(args ...string) error {
+		var out bytes.Buffer
+		return Run(context.Background(), args, func(string) string { return "" }, &out, &out)
+	}
+	if err := run("-probe", srv.URL+"/livez"); err != nil {
+		t.Fatalf("probe of a 200: %v", err)
+	}
+	if err := run("-probe", srv.URL+"/readyz"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("probe of a 503 = %v, want an error saying 503", err)
+	}
+	if err := run("-probe", "http://"+freeAddr(t)+"/livez"); err == nil {
+		t.Fatal("probe of nothing listening succeeded")
+	}
+	if err := run("-probe", "not a url"); err == nil {
+		t.Fatal("probe of a non-URL succeeded")
 	}
 }

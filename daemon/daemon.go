@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os/signal"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +40,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.Probe != "" {
+		return probe(ctx, cfg.Probe)
 	}
 	log, err := newLogger(cfg, stdout)
 	if err != nil {
@@ -63,12 +68,13 @@ type daemon struct {
 	fatal chan error
 
 	// Each health component has one writer.
-	kafkaHealth  *stages.Report      // connecting, then the consumer's sessions
-	storeHealth  *health.Component   // the store part: connecting, then pinging
-	warmupHealth *health.Component   // the read path's warm-up
-	writerHealth []*health.Component // one per writer
-	dlqHealth    *health.Component   // the dead-letter stage
-	lifecycle    *health.Component   // the readiness part: not ready once shutdown begins
+	kafkaHealth  *stages.Report            // connecting, then the consumer's sessions
+	storeHealth  *health.Component         // the store part: connecting, then pinging
+	warmupHealth *health.Component         // the read path's warm-up
+	writerHealth []*health.Component       // one per writer
+	dlqHealth    *health.Component         // the dead-letter stage
+	lifecycle    *health.Component         // the readiness part: not ready once shutdown begins
+	notReadyAt   atomic.Pointer[time.Time] // when the readiness part turned not ready, for SHUTDOWN_GRACE
 
 	// Connected or built by one part, used by later ones.
 	store    late[storage.Store]
@@ -163,6 +169,8 @@ func (d *daemon) readinessPart() part {
 		start: func() error { d.lifecycle.OK(); return nil },
 		stop: func() error {
 			d.lifecycle.Wait("shutting down: consuming stops, reads are served until HTTP stops")
+			now := time.Now()
+			d.notReadyAt.Store(&now)
 			return nil
 		},
 	}
@@ -197,6 +205,26 @@ func (d *daemon) adminToken() (string, error) {
 	d.log.Warn().Str("admin_token", token).
 		Msg("demo: admin API token for this run (the UI's DLQ tab asks for it; set ADMIN_TOKEN to choose one)")
 	return token, nil
+}
+
+// probe GETs url and returns nil on a 2xx: orderd -probe, for the HEALTHCHECK
+// of an image that has no curl.
+func probe(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("probe %s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 // browseURL is how a person on this machine reaches addr.

@@ -59,6 +59,7 @@ func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun
 		"LOG_FORMAT":      "json",
 		"KAFKA_HEARTBEAT": "200ms",
 		"DRAIN_TIMEOUT":   "2s",
+		"SHUTDOWN_GRACE":  "0s", // no load balancer to wait for
 	}
 	for k, v := range env {
 		full[k] = v

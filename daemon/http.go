@@ -38,6 +38,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				Stats:          &d.stats,
 				DLQ:            &d.dead,
 				Health:         d.health,
+				Ready:          []string{"warmup", "lifecycle"},
 				Metrics:        server.NewMetrics(d.prom),
 				MetricsHandler: metricsHandler(d.prom),
 				AdminToken:     adminToken,
@@ -82,6 +83,12 @@ func (d *daemon) httpPart(adminToken string) part {
 			return nil
 		},
 		stop: func() error {
+			// /readyz has said 503 since readiness stopped: go on serving
+			// until SHUTDOWN_GRACE has passed since, so that load
+			// balancers have stopped sending before the listener closes.
+			if at := d.notReadyAt.Load(); at != nil {
+				time.Sleep(time.Until(at.Add(d.cfg.ShutdownGrace)))
+			}
 			// Closes the listener, lets requests in progress finish and
 			// closes idle connections.
 			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)

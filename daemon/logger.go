@@ -58,6 +58,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Int("writers", c.Writers).
 		Dur("drain_timeout", c.DrainTimeout).
 		Dur("shutdown_timeout", c.ShutdownTimeout).
+		Dur("shutdown_grace", c.ShutdownGrace).
 		Dur("retry_max_backoff", c.RetryMaxBackoff).
 		Int("cache_size_mb", c.CacheSizeMB).
 		Dur("negative_ttl", c.NegativeTTL).

@@ -48,8 +48,10 @@ type shutdownLoad struct {
 	mu         sync.Mutex
 	served     [kinds]int // 200 or 404, after the SIGTERM
 	fiveXX     []string
-	resets     []string // transport errors while the listener still accepted connections
-	notReady   bool     // /health said 503, lifecycle failing, after the SIGTERM
+	resets     []string  // transport errors while the listener still accepted connections
+	notReady   bool      // /health said 503, lifecycle failing, after the SIGTERM
+	notReadyAt time.Time // when /readyz first said 503
+	closedAt   time.Time // when a connection was first refused
 	healthSeen int
 }
 
@@ -73,11 +75,14 @@ func (l *shutdownLoad) read(client *http.Client, n int) {
 	if err != nil {
 		// Acceptable only once the listener is closed: then a new
 		// connection is refused.
-		if c, derr := net.DialTimeout("tcp", l.addr, time.Second); derr == nil {
+		c, derr := net.DialTimeout("tcp", l.addr, time.Second)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if derr == nil {
 			c.Close()
-			l.mu.Lock()
 			l.resets = append(l.resets, fmt.Sprintf("%s read: %v", kind, err))
-			l.mu.Unlock()
+		} else if l.closedAt.IsZero() {
+			l.closedAt = time.Now()
 		}
 		return
 	}
@@ -94,6 +99,14 @@ func (l *shutdownLoad) read(client *http.Client, n int) {
 }
 
 func (l *shutdownLoad) watchHealth(client *http.Client) {
+	if resp, err := client.Get(l.base + "/readyz"); err == nil {
+		resp.Body.Close()
+		l.mu.Lock()
+		if resp.StatusCode == http.StatusServiceUnavailable && l.notReadyAt.IsZero() {
+			l.notReadyAt = time.Now()
+		}
+		l.mu.Unlock()
+	}
 	var h healthReport
 	resp, err := client.Get(l.base + "/health")
 	if err != nil {
@@ -111,10 +124,11 @@ func (l *shutdownLoad) watchHealth(client *http.Client) {
 	}
 }
 
-// SIGTERM under a read load of cached, uncached and unknown ids: /health
-// turns 503 (lifecycle) first; until the listener closes, no read gets a
-// 5xx or a reset, because the store and cache close only after HTTP has
-// stopped; and Run returns with no goroutine of orderd's left behind.
+// SIGTERM under a read load of cached, uncached and unknown ids: /readyz and
+// /health turn 503 (lifecycle) first, and HTTP goes on serving for
+// SHUTDOWN_GRACE after; until the listener closes, no read gets a 5xx or a
+// reset, because the store and cache close only after HTTP has stopped; and
+// Run returns with no goroutine of orderd's left behind.
 func TestShutdownUnderReadLoadServesUntilTheListenerCloses(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
@@ -126,6 +140,7 @@ func TestShutdownUnderReadLoadServesUntilTheListenerCloses(t *testing.T) {
 
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL, "READ_CONCURRENCY": "8",
+		"SHUTDOWN_GRACE": "1s",
 	})
 	d.waitHealthy(t)
 	load := &shutdownLoad{base: d.base, addr: strings.TrimPrefix(d.base, "http://")}
@@ -193,6 +208,14 @@ func TestShutdownUnderReadLoadServesUntilTheListenerCloses(t *testing.T) {
 	}
 	if !load.notReady {
 		t.Errorf("/health never said not ready (lifecycle) after SIGTERM, in %d looks", load.healthSeen)
+	}
+	switch grace := load.closedAt.Sub(load.notReadyAt); {
+	case load.notReadyAt.IsZero() || load.closedAt.IsZero():
+		t.Errorf("/readyz 503 at %v, listener closed at %v: want both seen", load.notReadyAt, load.closedAt)
+	case grace < 900*time.Millisecond:
+		t.Errorf("the listener closed %s after /readyz turned 503; SHUTDOWN_GRACE is 1s", grace)
+	default:
+		t.Logf("the listener closed %s after /readyz turned 503 (SHUTDOWN_GRACE 1s)", grace.Round(10*time.Millisecond))
 	}
 	t.Logf("served after SIGTERM: %d cached, %d uncached, %d unknown", load.served[cachedRead], load.served[uncachedRead], load.served[unknownRead])
 	goleak.VerifyNone(t, leaksBefore,

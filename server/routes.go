@@ -43,6 +43,8 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 	}))
 	r.GET("/order/", m.instrument("order", handleMissingID()))
 	r.GET("/health", m.instrument("health", handleHealth(d.Health)))
+	r.GET("/readyz", m.instrument("readyz", handleReady(d.Health, d.Ready)))
+	r.GET("/livez", m.instrument("livez", handleLive()))
 	if d.MetricsHandler != nil {
 		r.GET("/metrics", m.instrument("metrics", d.MetricsHandler))
 	}

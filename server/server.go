@@ -29,11 +29,14 @@ type OrderReader interface {
 // Deps is what the handlers need. Every field is required but
 // MetricsHandler, and AdminToken, without which the admin API answers 404.
 type Deps struct {
-	Orders  OrderReader
-	List    OrderLister
-	Stats   StatsSource
-	DLQ     DeadLetters
-	Health  *health.Registry
+	Orders OrderReader
+	List   OrderLister
+	Stats  StatsSource
+	DLQ    DeadLetters
+	Health *health.Registry
+	// Ready names the components GET /readyz requires; the others (Kafka,
+	// PostgreSQL) only show on /health.
+	Ready   []string
 	Metrics *Metrics
 	// MetricsHandler serves GET /metrics; nil leaves the route out.
 	MetricsHandler fasthttp.RequestHandler

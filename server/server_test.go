@@ -277,10 +277,10 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	}
 	// Every route's series exist from the start, so rates are defined
 	// before the first request.
-	// ui, api_orders, api_stats, admin, order, health, unmatched (no
-	// /metrics: this server has no MetricsHandler).
-	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 7 {
-		t.Errorf("latency histograms for %d routes, want 7", n)
+	// ui, api_orders, api_stats, admin, order, health, readyz, livez,
+	// unmatched (no /metrics: this server has no MetricsHandler).
+	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 9 {
+		t.Errorf("latency histograms for %d routes, want 9", n)
 	}
 }
 
@@ -314,5 +314,27 @@ func TestServer_GetWithABodyIsRefused(t *testing.T) {
 		if ctx.Response.StatusCode() != 400 || !strings.Contains(string(ctx.Response.Body()), "takes no body") {
 			t.Errorf("GET %s with a body: %d %s", path, ctx.Response.StatusCode(), ctx.Response.Body())
 		}
+	}
+}
+
+// /readyz follows only the components it is given (for orderd, the warm-up
+// and the lifecycle); /livez answers 200 whatever the rest says.
+func TestServer_ProbesAreNotHealth(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	kafka, warmup := f.health.Component("kafka"), f.health.Component("warmup")
+	f.deps.Ready = []string{"warmup"}
+	f.rebuild(t)
+	kafka.Fail(errors.New("broker away")) // a dependency down: not a readiness matter
+	warmup.Wait("loading stored orders into the cache")
+	status := func(path string) int { return f.do(nil, "GET", path).Response.StatusCode() }
+	if status("/readyz") != 503 || status("/livez") != 200 || status("/health") != 503 {
+		t.Fatalf("warming up: readyz %d, livez %d, health %d; want 503, 200, 503", status("/readyz"), status("/livez"), status("/health"))
+	}
+	if body := string(f.do(nil, "GET", "/readyz").Response.Body()); !strings.Contains(body, `"failing":["warmup"]`) {
+		t.Fatalf("readyz body %s does not name the warm-up alone", body)
+	}
+	warmup.OK()
+	if status("/readyz") != 200 || status("/livez") != 200 || status("/health") != 503 {
+		t.Fatalf("warm, kafka away: readyz %d, livez %d, health %d; want 200, 200, 503", status("/readyz"), status("/livez"), status("/health"))
 	}
 }
