@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/feed"
+	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
@@ -40,6 +41,7 @@ type ingestOptions struct {
 	topic, dlqTopic     string
 	flood               string
 	floodClients        int
+	auth                kafkaauth.Config // with -brokers: how to reach them
 }
 
 // maxIngest bounds -n: the orders are generated up front, in memory.
@@ -66,8 +68,15 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow brokers, -url or a database that are not loopback")
 	fs.StringVar(&o.flood, "flood", "", "compare: measure the ingest under a flood of cached reads, then of list and stats requests")
 	fs.IntVar(&o.floodClients, "flood-clients", 128, "concurrent clients of each flood (at most 1,000)")
+	if err := o.auth.DefaultsFromEnv(env.getenv); err != nil {
+		return usageError{err.Error()}
+	}
+	o.auth.AddFlags(fs) // with -brokers, a secured Kafka: orderd's settings
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := o.auth.Validate(); err != nil {
+		return usageError{err.Error()}
 	}
 	switch {
 	case o.n < 1 || o.n > maxIngest:
@@ -192,7 +201,13 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 	if err != nil {
 		return ingestResult{}, err
 	}
-	client, err := sarama.NewClient(brokers, dlq.ClientConfig("orderd-bench"))
+	secure, err := o.auth.Configure()
+	if err != nil {
+		return ingestResult{}, err
+	}
+	clientCfg := dlq.ClientConfig("orderd-bench")
+	secure(clientCfg)
+	client, err := sarama.NewClient(brokers, clientCfg)
 	if err != nil {
 		return ingestResult{}, fmt.Errorf("kafka %v: %w", brokers, err)
 	}
@@ -228,7 +243,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		valid++
 	}
 
-	pub, err := feed.NewPublisher(brokers, o.topic)
+	pub, err := feed.NewPublisher(brokers, o.topic, o.auth)
 	if err != nil {
 		return ingestResult{}, err
 	}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/orderd/orderd/kafkaauth"
 )
 
 // Config is everything orderd can be told. Each field is a flag, and each
@@ -37,10 +39,13 @@ type Config struct {
 	KafkaPartitions   int      // partitions of topics orderd creates
 	KafkaHeartbeat    time.Duration
 	KafkaSession      time.Duration
+	Kafka             kafkaauth.Config // TLS and SASL: KAFKA_TLS*, KAFKA_SASL*
 
-	DatabaseURL string // PostgreSQL URL (pgx); required unless -demo, where memory is used without it
+	DatabaseURL     string // PostgreSQL URL (pgx); required unless -demo, where memory is used without it
+	DatabaseURLFile string // DATABASE_URL from a file (a mounted secret)
 
-	AdminToken string // bearer token of the admin API (/api/admin/); empty disables it, except in demo mode
+	AdminToken     string // bearer token of the admin API (/api/admin/); empty disables it, except in demo mode
+	AdminTokenFile string // ADMIN_TOKEN from a file
 
 	LogLevel  string // trace, debug, info, warn, error
 	LogFormat string // json, console, or auto: console when stdout is a terminal
@@ -85,7 +90,42 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	if err := applyEnv(fs, getenv); err != nil {
 		return Config{}, err
 	}
+	if err := c.readSecrets(); err != nil {
+		return Config{}, err
+	}
 	return c, c.validate()
+}
+
+// readSecrets fills each secret given as a file (NAME_FILE, the Docker and
+// Kubernetes secrets convention) from it. Giving both is an error: which one
+// wins would be a guess.
+func (c *Config) readSecrets() error {
+	var errs []error
+	for _, s := range []struct {
+		name  string
+		value *string
+		file  string
+	}{
+		{"ADMIN_TOKEN", &c.AdminToken, c.AdminTokenFile},
+		{"DATABASE_URL", &c.DatabaseURL, c.DatabaseURLFile},
+	} {
+		switch {
+		case s.file == "":
+		case *s.value != "":
+			errs = append(errs, fmt.Errorf("set %s or %s_FILE, not both", s.name, s.name))
+		default:
+			v, err := kafkaauth.ReadSecret(s.file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", s.name, err))
+			}
+			*s.value = v
+		}
+	}
+	// KAFKA_SASL_PASSWORD_FILE, and whether the Kafka settings go together.
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Settings returns the environment variable of every setting, for tools and
@@ -126,8 +166,11 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.KafkaPartitions, "kafka-partitions", 3, "partitions of the topics orderd creates")
 	fs.DurationVar(&c.KafkaHeartbeat, "kafka-heartbeat", 3*time.Second, "consumer group heartbeat interval (rebalances take about this long)")
 	fs.DurationVar(&c.KafkaSession, "kafka-session", 10*time.Second, "consumer group session timeout")
+	c.Kafka.AddFlags(fs)
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/db (required unless -demo)")
+	fs.StringVar(&c.DatabaseURLFile, "database-url-file", "", "`file` holding DATABASE_URL (a mounted secret; a trailing newline is dropped)")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "bearer token for the admin API; empty disables it (in -demo one is generated and printed)")
+	fs.StringVar(&c.AdminTokenFile, "admin-token-file", "", "`file` holding ADMIN_TOKEN (a mounted secret; a trailing newline is dropped)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", 1<<20, "largest message decoded; larger ones are dead-lettered as too_large")

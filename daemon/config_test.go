@@ -6,12 +6,16 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
@@ -111,5 +115,53 @@ func TestProbe(t *testing.T) {
 	}
 	if err := run("-probe", "not a url"); err == nil {
 		t.Fatal("probe of a non-URL succeeded")
+	}
+}
+
+// Every secret can come from a file instead (NAME_FILE): a trailing newline
+// is dropped, giving both is an error, and the value is never logged.
+func TestLoadConfig_SecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := map[string]string{
+		"KAFKA_BROKERS":            "k:9092",
+		"DATABASE_URL_FILE":        write("db", "postgres://orderd:db-pw@db:5432/orderd\n"),
+		"ADMIN_TOKEN_FILE":         write("token", "a-token-of-enough-length\n"),
+		"KAFKA_SASL_MECHANISM":     "SCRAM-SHA-512",
+		"KAFKA_SASL_USERNAME":      "orderd",
+		"KAFKA_SASL_PASSWORD_FILE": write("kafka", "kafka-pw\r\n"),
+	}
+	cfg, err := LoadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "postgres://orderd:db-pw@db:5432/orderd" || cfg.AdminToken != "a-token-of-enough-length" || cfg.Kafka.Password != "kafka-pw" {
+		t.Fatalf("secrets read as %q, %q, %q", cfg.DatabaseURL, cfg.AdminToken, cfg.Kafka.Password)
+	}
+	var logged bytes.Buffer
+	logger := zerolog.New(&logged)
+	logger.Info().Object("config", cfg).Send()
+	for _, secret := range []string{"db-pw", "a-token-of-enough-length", "kafka-pw"} {
+		if strings.Contains(logged.String(), secret) {
+			t.Fatalf("the logged configuration holds %q: %s", secret, logged.String())
+		}
+	}
+
+	for _, both := range []string{"DATABASE_URL", "ADMIN_TOKEN", "KAFKA_SASL_PASSWORD"} {
+		env2 := maps.Clone(env)
+		env2[both] = "also given"
+		if _, err := LoadConfig(nil, func(k string) string { return env2[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "not both") {
+			t.Errorf("%s and %s_FILE both set: %v, want an error saying not both", both, both, err)
+		}
+	}
+	env["ADMIN_TOKEN_FILE"] = dir + "/missing"
+	if _, err := LoadConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "ADMIN_TOKEN_FILE") {
+		t.Errorf("a missing ADMIN_TOKEN_FILE: %v", err)
 	}
 }

@@ -123,6 +123,9 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 //     left) and the store close, and the demo's Kafka last.
 func (d *daemon) run(ctx context.Context) error {
 	d.log.Info().Object("config", d.cfg).Msg("orderd starting")
+	if d.cfg.Kafka.InsecureSkipVerify {
+		d.log.Warn().Msg("KAFKA_TLS_INSECURE_SKIP_VERIFY: the brokers' certificates are not checked; anyone between orderd and Kafka can read and change the orders")
+	}
 	adminToken, err := d.adminToken()
 	if err != nil {
 		return err

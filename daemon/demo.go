@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/orderd/orderd/feed"
+	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order/orderfake"
 )
 
@@ -78,7 +79,7 @@ func startDemo(cfg Config, log zerolog.Logger) (*demoMode, error) {
 // feed publishes the canonical order, then generated orders at DEMO_RATE
 // with DEMO_BROKEN of them broken, until ctx ends.
 func (m *demoMode) feed(ctx context.Context) {
-	pub, err := feed.NewPublisher(m.brokers, m.cfg.KafkaTopic)
+	pub, err := feed.NewPublisher(m.brokers, m.cfg.KafkaTopic, kafkaauth.Config{}) // the demo's broker is plain
 	if err != nil {
 		m.log.Error().Err(err).Msg("demo: cannot publish orders")
 		return

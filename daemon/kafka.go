@@ -56,7 +56,18 @@ func (k *kafkaClients) close() error {
 }
 
 func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClients, err error) {
-	admin, err := sarama.NewClusterAdmin(brokers, clientConfig("orderd-admin"))
+	// A refused connection (a password, a certificate) is said in words,
+	// with the setting to check, on /health and in the log.
+	defer func() { err = cfg.Kafka.Explain(err) }()
+	secure, err := cfg.Kafka.Configure()
+	if err != nil {
+		return nil, err
+	}
+	secured := func(c *sarama.Config) *sarama.Config {
+		secure(c)
+		return c
+	}
+	admin, err := sarama.NewClusterAdmin(brokers, secured(clientConfig("orderd-admin")))
 	if err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
@@ -75,10 +86,10 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 			k.close() // what was opened before the failure; err says why
 		}
 	}()
-	if k.dlq, err = sarama.NewSyncProducer(brokers, dlqProducerConfig(k.dlqMaxRecord)); err != nil {
+	if k.dlq, err = sarama.NewSyncProducer(brokers, secured(dlqProducerConfig(k.dlqMaxRecord))); err != nil {
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
-	adminCfg := dlq.ClientConfig("orderd-admin")
+	adminCfg := secured(dlq.ClientConfig("orderd-admin"))
 	// A redriven record is as large as the dead letter it came from.
 	adminCfg.Producer.MaxMessageBytes = k.dlqMaxRecord
 	if k.admin, err = sarama.NewClient(brokers, adminCfg); err != nil {
@@ -87,7 +98,7 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 	if k.adminProduce, err = sarama.NewSyncProducerFromClient(k.admin); err != nil {
 		return nil, fmt.Errorf("redrive producer: %w", err)
 	}
-	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, consumerConfig(cfg)); err != nil {
+	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, secured(consumerConfig(cfg))); err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
 	k.groupErrors.Go(func() {

@@ -46,7 +46,18 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Int("kafka_partitions", c.KafkaPartitions).
 		Dur("kafka_heartbeat", c.KafkaHeartbeat).
 		Dur("kafka_session", c.KafkaSession).
+		Bool("kafka_tls", c.Kafka.TLS).
+		Str("kafka_tls_ca_file", c.Kafka.CAFile).
+		Str("kafka_tls_cert_file", c.Kafka.CertFile).
+		Str("kafka_tls_server_name", c.Kafka.ServerName).
+		Bool("kafka_tls_insecure_skip_verify", c.Kafka.InsecureSkipVerify).
+		Str("kafka_sasl_mechanism", c.Kafka.Mechanism).
+		Str("kafka_sasl_username", c.Kafka.Username).
+		Bool("kafka_sasl_password", c.Kafka.Password != ""). // never its value
+		Str("kafka_sasl_password_file", c.Kafka.PasswordFile).
 		Str("database_url", c.redactedDatabaseURL()).
+		Str("database_url_file", c.DatabaseURLFile).
+		Str("admin_token_file", c.AdminTokenFile).
 		Bool("admin_api", c.AdminToken != "").
 		Int("max_message_bytes", c.MaxMessageBytes).
 		Int("max_in_flight", c.MaxInFlight).

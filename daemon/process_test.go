@@ -23,21 +23,29 @@ func TestMain(m *testing.M) {
 }
 
 var (
-	binDir      string
-	buildOrderd = sync.OnceValues(func() (string, error) {
+	binDir     string
+	binDirOnce = sync.OnceValues(func() (string, error) {
 		dir, err := os.MkdirTemp("", "orderd-test-bin-")
-		if err != nil {
-			return "", err
-		}
 		binDir = dir
-		bin := filepath.Join(dir, "orderd")
-		out, err := exec.Command("go", "build", "-o", bin, "github.com/orderd/orderd/cmd/orderd").CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("go build ./cmd/orderd: %v\n%s", err, out)
-		}
-		return bin, nil
+		return dir, err
 	})
+	buildOrderd   = sync.OnceValues(func() (string, error) { return build("orderd") })
+	buildOrderctl = sync.OnceValues(func() (string, error) { return build("orderctl") })
 )
+
+// build builds cmd/name into the tests' binary directory.
+func build(name string) (string, error) {
+	dir, err := binDirOnce()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/orderd/orderd/cmd/"+name).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
+	}
+	return bin, nil
+}
 
 // process is orderd run as a child process from the built binary, as it
 // runs in production: its memory is its own, and it can be killed.

@@ -1,6 +1,8 @@
 package feed
 
 import (
+	"github.com/orderd/orderd/kafkaauth"
+
 	"context"
 	"testing"
 
@@ -11,7 +13,7 @@ import (
 
 func TestGenerate_PublishesTheRequestedMix(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders")
-	pub, err := NewPublisher(brokers, "orders")
+	pub, err := NewPublisher(brokers, "orders", kafkaauth.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestGenerate_RefusesImpossibleShares(t *testing.T) {
 // request; every batch must still fit the topic's max.message.bytes.
 func TestPublisher_FullSpeedBatchesFitTheTopic(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders")
-	pub, err := NewPublisher(brokers, "orders")
+	pub, err := NewPublisher(brokers, "orders", kafkaauth.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

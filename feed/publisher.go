@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/IBM/sarama"
+
+	"github.com/orderd/orderd/kafkaauth"
 )
 
 // Publisher sends messages to one topic through a sarama AsyncProducer and
@@ -27,9 +29,15 @@ type Publisher struct {
 	done     chan struct{}
 }
 
-// NewPublisher connects to brokers and publishes to topic.
-func NewPublisher(brokers []string, topic string) (*Publisher, error) {
+// NewPublisher connects to brokers, secured by auth (the zero Config for a
+// plain local Kafka), and publishes to topic.
+func NewPublisher(brokers []string, topic string, auth kafkaauth.Config) (*Publisher, error) {
+	secure, err := auth.Configure()
+	if err != nil {
+		return nil, err
+	}
 	cfg := sarama.NewConfig()
+	secure(cfg)
 	cfg.ClientID = "orderd-feed"
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	// Idempotence keeps a retried batch from being written twice, so the
@@ -43,7 +51,7 @@ func NewPublisher(brokers []string, topic string) (*Publisher, error) {
 	// topic's max.message.bytes is refused whole by the broker.
 	producer, err := sarama.NewAsyncProducer(brokers, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("producer for %s: %w", topic, err)
+		return nil, fmt.Errorf("producer for %s: %w", topic, auth.Explain(err))
 	}
 	p := &Publisher{producer: producer, topic: topic, done: make(chan struct{})}
 	go p.collect()

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/kafkaauth"
 )
 
 // kafkaConfig is dlq.ClientConfig tuned for a person waiting at a prompt.
@@ -34,7 +35,13 @@ func kafkaConfig(timeout time.Duration) *sarama.Config {
 
 // connectKafka returns a client of the cluster, the caller's to close.
 func (c *cli) connectKafka() (sarama.Client, error) {
-	client, err := sarama.NewClient(c.brokers, kafkaConfig(c.timeout))
+	secure, err := c.auth.Configure()
+	if err != nil {
+		return nil, err
+	}
+	cfg := kafkaConfig(c.timeout)
+	secure(cfg)
+	client, err := sarama.NewClient(c.brokers, cfg)
 	if err != nil {
 		return nil, c.kafkaError(err)
 	}
@@ -44,6 +51,10 @@ func (c *cli) connectKafka() (sarama.Client, error) {
 // kafkaError says what to check for the Kafka failures a setting of
 // orderctl's causes; other errors pass unchanged.
 func (c *cli) kafkaError(err error) error {
+	var explained *kafkaauth.Explained
+	if errors.As(c.auth.Explain(err), &explained) {
+		return fmt.Errorf("cannot use Kafka at %s: %w", strings.Join(c.brokers, ","), explained)
+	}
 	switch {
 	case errors.Is(err, sarama.ErrOutOfBrokers):
 		return fmt.Errorf("cannot reach Kafka at %s: %w; check -brokers / KAFKA_BROKERS", strings.Join(c.brokers, ","), err)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/orderd/orderd/kafkaauth"
 )
 
 // cli is one invocation of orderctl: the global settings and where to write.
@@ -15,8 +17,9 @@ type cli struct {
 	brokers  []string
 	topic    string // the orders topic, where dlq redrive publishes
 	dlqTopic string
-	url      string        // orderd's HTTP address
-	timeout  time.Duration // bounds the whole command
+	url      string           // orderd's HTTP address
+	timeout  time.Duration    // bounds the whole command
+	auth     kafkaauth.Config // TLS and SASL, orderd's settings: -kafka-tls... / KAFKA_TLS...
 	stdout   io.Writer
 	stderr   io.Writer
 }
@@ -47,6 +50,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.dlqTopic, "dlq-topic", "orders.dlq", "the dead-letter `topic`; env KAFKA_DLQ_TOPIC")
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8081", "the base `URL` of orderd's HTTP API, for order get; env ORDERD_URL")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up on the whole command after this `duration`; env ORDERCTL_TIMEOUT")
+	// A secured Kafka: orderd's settings and environment variables, so that
+	// a shell set up for orderd reaches the same cluster the same way.
+	if err := c.auth.DefaultsFromEnv(getenv); err != nil {
+		return root.fail(err)
+	}
+	c.auth.AddFlags(fs)
 
 	rest, err := root.parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -70,6 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return root.failf("-topic / KAFKA_TOPIC and -dlq-topic / KAFKA_DLQ_TOPIC must not be empty")
 	case c.timeout <= 0:
 		return root.failf("-timeout / ORDERCTL_TIMEOUT must be positive, got %s", c.timeout)
+	}
+	if err := c.auth.Validate(); err != nil {
+		return root.fail(err)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

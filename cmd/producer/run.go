@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orderd/orderd/feed"
+	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order"
 )
 
@@ -32,7 +33,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		duplicates = fs.Float64("duplicates", 0, "share of messages that repeat an earlier order unchanged, 0 to 1")
 		seed       = fs.Uint64("seed", 0, "random seed; 0 picks one from the clock")
 		file       = fs.String("file", "", "publish this JSON file as one message instead of generating orders")
+		auth       kafkaauth.Config // orderd's settings for a secured Kafka, env KAFKA_TLS...
 	)
+	if err := auth.DefaultsFromEnv(getenv); err != nil {
+		return err
+	}
+	auth.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -42,7 +48,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *n < 1 {
 		return fmt.Errorf("-n must be at least 1 (the producer never runs unbounded)")
 	}
-	pub, err := feed.NewPublisher(strings.Split(*brokers, ","), *topic)
+	if err := auth.Validate(); err != nil {
+		return err
+	}
+	pub, err := feed.NewPublisher(strings.Split(*brokers, ","), *topic, auth)
 	if err != nil {
 		return err
 	}
