@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/orderd/orderd/kafkaauth"
 )
 
@@ -89,6 +91,9 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	}
 	if err := applyEnv(fs, getenv); err != nil {
 		return Config{}, err
+	}
+	if c.Probe != "" { // orderd only probes: no secret it cannot read may stop that
+		return c, c.validate()
 	}
 	if err := c.readSecrets(); err != nil {
 		return Config{}, err
@@ -260,6 +265,8 @@ func (c Config) validate() error {
 		check(err != nil || !u.Query().Has("pool_max_conns"),
 			"DATABASE_URL must not set pool_max_conns: orderd sizes a pool for each kind of work from WRITERS, READ_CONCURRENCY and LIST_CONCURRENCY")
 	}
+	_, err := zerolog.ParseLevel(c.LogLevel)
+	check(err == nil && c.LogLevel != "", "LOG_LEVEL must be one of trace, debug, info, warn, error")
 	check(c.KafkaTopic != "" && c.KafkaDLQTopic != "" && c.KafkaGroup != "", "KAFKA_TOPIC, KAFKA_DLQ_TOPIC and KAFKA_GROUP must not be empty")
 	check(c.KafkaTopic != c.KafkaDLQTopic, "KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC")
 	check(c.KafkaPartitions > 0, "KAFKA_PARTITIONS must be positive")

@@ -71,6 +71,7 @@ func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
 	f(with("BATCH_SIZE", "abc"), nil, `BATCH_SIZE="abc"`)                                                  // unparsable value names the variable
 	f(with("KAFKA_DLQ_TOPIC", "orders"), nil, "must differ")                                               // DLQ into itself
 	f(with("LOG_FORMAT", "xml"), nil, "LOG_FORMAT")                                                        // unknown format
+	f(with("LOG_LEVEL", "loud"), nil, "LOG_LEVEL")                                                         // unknown level
 	f(with("DEMO_BROKEN", "2"), nil, "DEMO_BROKEN")                                                        // a share above 1
 	f(ok, []string{"-no-such-flag"}, "no-such-flag")                                                       // unknown flag
 	f(ok, []string{"extra"}, "unexpected arguments")                                                       // stray argument
@@ -115,6 +116,14 @@ func TestProbe(t *testing.T) {
 	}
 	if err := run("-probe", "not a url"); err == nil {
 		t.Fatal("probe of a non-URL succeeded")
+	}
+	// A probe reads no secret: a container whose secret file is gone, or
+	// that sets a secret twice, must still answer its HEALTHCHECK.
+	err := Run(context.Background(), []string{"-probe", srv.URL + "/livez"}, func(k string) string {
+		return map[string]string{"ADMIN_TOKEN": "t", "ADMIN_TOKEN_FILE": "/nonexistent/token"}[k]
+	}, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatalf("probe with unreadable secrets: %v", err)
 	}
 }
 
