@@ -6,14 +6,17 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/api"
 )
 
-// routes lists every route orderd serves.
-func routes(d Deps) (fasthttp.RequestHandler, error) {
+// routes lists every route orderd serves, and returns the router too, whose
+// paths the tests hold to api/openapi.yaml's.
+func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	m := d.Metrics
 	index, assets, err := loadUI(d.UI)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	admin := func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if d.AdminToken == "" {
@@ -45,6 +48,7 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 	r.GET("/health", m.instrument("health", handleHealth(d.Health)))
 	r.GET("/readyz", m.instrument("readyz", handleReady(d.Health, d.Ready)))
 	r.GET("/livez", m.instrument("livez", handleLive()))
+	r.GET("/openapi.yaml", m.instrument("openapi", handleOpenAPI(api.OpenAPI)))
 	if d.MetricsHandler != nil {
 		r.GET("/metrics", m.instrument("metrics", d.MetricsHandler))
 	}
@@ -71,7 +75,7 @@ func routes(d Deps) (fasthttp.RequestHandler, error) {
 			}
 		}
 		r.Handler(ctx)
-	}, nil
+	}, r, nil
 }
 
 var (
