@@ -54,17 +54,25 @@ COPY --from=build /out/orderd /out/producer /usr/local/bin/
 
 USER nonroot:nonroot
 
-# HTTP: GET /order/{order_uid} and GET /health (HTTP_ADDR, default :8081).
+# HTTP (HTTP_ADDR, default :8081): GET /order/{order_uid}, the UI, /metrics,
+# and the probes /livez, /readyz and /health.
 EXPOSE 8081
 
-# No HEALTHCHECK: the image has no shell and no curl/wget, and orderd has no
-# self-probe mode. Whatever runs the container probes GET /health from the
-# outside instead (a Kubernetes httpGet readiness/liveness probe, a load
-# balancer health check); /health answers 503 until Kafka, PostgreSQL and the
-# cache warm-up are ready, 200 after.
-#
+# orderd probes itself, as the image has no shell and no curl or wget:
+# `orderd -probe URL` GETs the URL and exits 0 on a 2xx, 1 otherwise, and
+# does nothing else. It probes /livez (200 whenever the process serves), not
+# /readyz or /health: an engine that acts on the status (Swarm replaces an
+# unhealthy task) must not restart orderd while it warms its cache, or while
+# Kafka or PostgreSQL are away, which no restart heals. docker-compose.yml
+# overrides this with /readyz, whose status nothing restarts for; Kubernetes
+# ignores HEALTHCHECK and uses the probes in deploy/kubernetes. The port is
+# HTTP_ADDR's default: with another HTTP_ADDR, override the healthcheck too.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/orderd", "-probe", "http://127.0.0.1:8081/livez"]
+
 # Exec form, so orderd is PID 1 and receives SIGTERM itself on `docker stop`;
-# it then drains and shuts down within SHUTDOWN_TIMEOUT (default 30s). Give
-# the container a stop timeout longer than that (docker stop -t 40,
+# /readyz then turns 503 while HTTP serves on for SHUTDOWN_GRACE (default
+# 5s), and the pipeline drains within SHUTDOWN_TIMEOUT (default 30s). Give
+# the container a stop timeout longer than both together (docker stop -t 45,
 # compose stop_grace_period, Kubernetes terminationGracePeriodSeconds).
 ENTRYPOINT ["/usr/local/bin/orderd"]
