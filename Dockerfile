@@ -60,7 +60,7 @@ EXPOSE 8081
 
 # orderd probes itself, as the image has no shell and no curl or wget:
 # `orderd -probe URL` GETs the URL and exits 0 on a 2xx, 1 otherwise, and
-# does nothing else. It probes /livez (200 whenever the process serves), not
+# does nothing else. It probes /livez (200 unless a worker is stuck), not
 # /readyz or /health: an engine that acts on the status (Swarm replaces an
 # unhealthy task) must not restart orderd while it warms its cache, or while
 # Kafka or PostgreSQL are away, which no restart heals. docker-compose.yml

@@ -59,6 +59,8 @@ type Config struct {
 	Workers           int           // goroutines decoding, and as many validating
 	BatchSize         int           // orders per PostgreSQL transaction, at most
 	BatchLinger       time.Duration // longest an order waits for its batch to fill
+	WriteTimeout      time.Duration // longest one write transaction may take before it is abandoned and retried
+	LivenessStall     time.Duration // longest a loop may stay busy with one piece of work before /livez fails
 	Writers           int           // batches written concurrently
 	DrainTimeout      time.Duration // how long a released partition waits for its work in flight
 	ShutdownTimeout   time.Duration // how long shutdown may take before unfinished work is abandoned (it stays uncommitted)
@@ -185,6 +187,8 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "decode goroutines, and as many validate goroutines")
 	fs.IntVar(&c.BatchSize, "batch-size", 1000, "most orders written in one PostgreSQL transaction")
 	fs.DurationVar(&c.BatchLinger, "batch-linger", 20*time.Millisecond, "longest an order waits for its batch to fill")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 30*time.Second, "longest one write transaction may take; it is then abandoned and retried, and PostgreSQL ends it too (idle_in_transaction_session_timeout)")
+	fs.DurationVar(&c.LivenessStall, "liveness-stall", 2*time.Minute, "longest one of orderd's loops may stay busy with one piece of work before /livez answers 503; more than WRITE_TIMEOUT")
 	fs.IntVar(&c.Writers, "writers", 2, "batches written to PostgreSQL concurrently")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Second, "how long a released partition waits for its messages in flight")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown may take before unfinished work is left uncommitted")
@@ -279,6 +283,8 @@ func (c Config) validate() error {
 	check(c.MaxPartitionAhead > 0, "MAX_PARTITION_AHEAD must be positive")
 	check(c.Workers > 0 && c.Writers > 0, "WORKERS and WRITERS must be positive")
 	check(c.BatchLinger > 0, "BATCH_LINGER must be positive")
+	check(c.WriteTimeout > 0 && c.LivenessStall > c.WriteTimeout,
+		"WRITE_TIMEOUT must be positive and LIVENESS_STALL longer, or a slow write would count as a stuck writer")
 	check(c.DrainTimeout > 0 && c.ShutdownTimeout > c.DrainTimeout, "SHUTDOWN_TIMEOUT must be longer than DRAIN_TIMEOUT")
 	check(c.ShutdownGrace >= 0, "SHUTDOWN_GRACE must not be negative")
 	check(c.RetryMaxBackoff >= 100*time.Millisecond, "RETRY_MAX_BACKOFF must be at least 100ms")

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -172,5 +173,32 @@ func TestLoadConfig_SecretsFromFiles(t *testing.T) {
 	env["ADMIN_TOKEN_FILE"] = dir + "/missing"
 	if _, err := LoadConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "ADMIN_TOKEN_FILE") {
 		t.Errorf("a missing ADMIN_TOKEN_FILE: %v", err)
+	}
+}
+
+// The start-up line names every setting, secrets masked, so that a log
+// says what orderd ran with.
+func TestConfigLog_NamesEverySetting(t *testing.T) {
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	log.Info().Object("config", Config{AdminToken: "secret-token-0123456789", DatabaseURL: "postgres://u:pw@db/o", Demo: true}).Msg("")
+	var line struct{ Config map[string]any }
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	// Secrets appear as whether they are set; a setting whose value is
+	// the other's file logs under its own name.
+	masked := map[string]string{"admin_token": "admin_api", "kafka_sasl_password": "kafka_sasl_password"}
+	for _, name := range Settings() {
+		key := strings.ToLower(name)
+		if m, ok := masked[key]; ok {
+			key = m
+		}
+		if _, ok := line.Config[key]; !ok {
+			t.Errorf("the start-up line has no %q (%s)", key, name)
+		}
+	}
+	if strings.Contains(buf.String(), "secret-token") || strings.Contains(buf.String(), ":pw@") {
+		t.Errorf("a secret in the start-up line: %s", buf.String())
 	}
 }

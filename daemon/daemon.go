@@ -64,6 +64,7 @@ type daemon struct {
 	prom    *prometheus.Registry
 	metrics *stages.Metrics
 	health  *health.Registry
+	loops   *health.Loops // the pipeline's workers, for /livez
 	// fatal carries the first error that must stop orderd (see die).
 	fatal chan error
 
@@ -92,7 +93,7 @@ type daemon struct {
 }
 
 func newDaemon(cfg Config, log zerolog.Logger) *daemon {
-	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers}
+	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), loops: new(health.Loops), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers}
 	d.metrics = stages.NewMetrics(d.prom)
 	d.kafkaHealth = &stages.Report{Health: d.health.Component("kafka"), Log: d.component("kafka"), Metrics: d.metrics}
 	d.storeHealth = d.health.Component("store")

@@ -163,6 +163,51 @@ func TestFault_PostgresCutMidTransaction(t *testing.T) {
 	w.verify(t, dbURL, brokers, d)
 }
 
+// PostgreSQL vanishes mid-transaction without closing anything, twice:
+// the connections stay open and silent, and not even a close gets through.
+// Each transaction is abandoned after WRITE_TIMEOUT and retried on a new
+// connection, and PostgreSQL ends the one left open
+// (idle_in_transaction_session_timeout), releasing the row locks the retry
+// waits for. Without the timeout the writers would wait for TCP to give up,
+// a quarter of an hour later; without the session timeout the retries would
+// wait for the abandoned transactions' locks as long.
+func TestFault_PostgresVanishesMidTransaction(t *testing.T) {
+	brokers, _ := testenv.Kafka(t)
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	d := startDaemon(t, map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"RETRY_MAX_BACKOFF": "200ms", "BATCH_SIZE": "500", "WRITE_TIMEOUT": "2s", "LIVENESS_STALL": "3s",
+	})
+	d.waitHealthy(t)
+	w := newWorkload(seedFor(t), 10_000, 0.01, 0.01, 0.005)
+	produced := w.produceAll(t, brokers, 250) // 40 s of orders: writes to catch in each round
+	for round := range 2 {
+		waitForOpenWrite(t, dbURL)
+		before := queryInt(t, dbURL, "SELECT count(*) FROM orders")
+		proxy.Blackhole()
+		vanished := time.Now()
+		eventually(t, "/health: a write timed out", func() bool {
+			_, h := d.health(t)
+			for _, c := range h.Components {
+				if strings.Contains(c.Detail, "saving orders") && strings.Contains(c.Detail, "timeout") {
+					return true
+				}
+			}
+			return false
+		})
+		eventually(t, "orders stored again", func() bool {
+			if code, body := d.get(t, "/livez"); code != http.StatusOK {
+				t.Fatalf("/livez %d %s while writes time out: a timed-out write is not a stuck loop", code, body)
+			}
+			return queryInt(t, dbURL, "SELECT count(*) FROM orders") > before+500
+		})
+		t.Logf("round %d: storing again %s after PostgreSQL vanished", round+1, time.Since(vanished).Round(100*time.Millisecond))
+	}
+	<-produced
+	w.verify(t, dbURL, brokers, d)
+}
+
 // waitForOpenWrite waits until one of orderd's transactions is inserting
 // orders, seen from a connection of the test's own.
 func waitForOpenWrite(t *testing.T, dbURL string) {

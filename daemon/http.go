@@ -39,6 +39,8 @@ func (d *daemon) httpPart(adminToken string) part {
 				DLQ:            &d.dead,
 				Health:         d.health,
 				Ready:          []string{"warmup", "lifecycle"},
+				Loops:          d.loops,
+				LivenessStall:  d.cfg.LivenessStall,
 				Metrics:        server.NewMetrics(d.prom),
 				MetricsHandler: metricsHandler(d.prom),
 				AdminToken:     adminToken,

@@ -31,6 +31,8 @@ func isTerminal(w io.Writer) bool {
 // MarshalZerologObject logs the configuration with secrets masked.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("http_addr", c.HTTPAddr).
+		Str("log_level", c.LogLevel).
+		Str("log_format", c.LogFormat).
 		Str("pprof_addr", c.PprofAddr).
 		Dur("http_read_timeout", c.HTTPReadTimeout).
 		Dur("http_write_timeout", c.HTTPWriteTimeout).
@@ -49,6 +51,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Bool("kafka_tls", c.Kafka.TLS).
 		Str("kafka_tls_ca_file", c.Kafka.CAFile).
 		Str("kafka_tls_cert_file", c.Kafka.CertFile).
+		Str("kafka_tls_key_file", c.Kafka.KeyFile).
 		Str("kafka_tls_server_name", c.Kafka.ServerName).
 		Bool("kafka_tls_insecure_skip_verify", c.Kafka.InsecureSkipVerify).
 		Str("kafka_sasl_mechanism", c.Kafka.Mechanism).
@@ -67,6 +70,8 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Int("batch_size", c.BatchSize).
 		Dur("batch_linger", c.BatchLinger).
 		Int("writers", c.Writers).
+		Dur("write_timeout", c.WriteTimeout).
+		Dur("liveness_stall", c.LivenessStall).
 		Dur("drain_timeout", c.DrainTimeout).
 		Dur("shutdown_timeout", c.ShutdownTimeout).
 		Dur("shutdown_grace", c.ShutdownGrace).

@@ -94,6 +94,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,
+		Loops:   d.loops,
 	}
 	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
 	var sampler sync.WaitGroup

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/health"
@@ -83,17 +84,47 @@ func handleReady(reg *health.Registry, ready []string) fasthttp.RequestHandler {
 	}
 }
 
-// bodyAlive is GET /livez's answer.
+// bodyAlive is GET /livez's answer while nothing is stuck.
 var bodyAlive = []byte(`{"status":"alive"}`)
 
-// handleLive serves GET /livez: 200 whenever it is asked. It checks no
-// dependency: an orchestrator restarts a container that fails it, and
-// restarting orderd heals no outage of Kafka or PostgreSQL while it throws
-// away a warm cache. What it proves is that the process still serves; a
-// fatal error in one of orderd's own loops ends the process instead.
-func handleLive() fasthttp.RequestHandler {
+type stuckBody struct {
+	Status string      `json:"status"`
+	Stuck  []stuckLoop `json:"stuck"`
+}
+
+type stuckLoop struct {
+	Loop    string `json:"loop"`
+	BusyFor string `json:"busy_for"`
+}
+
+// handleLive serves GET /livez: 200 while orderd's own loops are alive, 503
+// naming those busy with one piece of work for longer than stall (see
+// health.Loops), which only a restart ends. It checks no dependency: an
+// orchestrator restarts a container that fails it, and restarting orderd
+// heals no outage of Kafka or PostgreSQL while it throws away a warm cache;
+// a loop waiting out an outage is not stuck. A loop that ends with an error
+// ends the process instead. Each 503 is logged, so that the restart that
+// follows has its reason in the log.
+func handleLive(loops *health.Loops, stall time.Duration, log zerolog.Logger) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeStatic(ctx, fasthttp.StatusOK, bodyAlive)
+		stuck := loops.Stuck(time.Now(), stall)
+		if len(stuck) == 0 {
+			writeStatic(ctx, fasthttp.StatusOK, bodyAlive)
+			return
+		}
+		body := stuckBody{Status: "stuck"}
+		names := make([]string, len(stuck))
+		for i, s := range stuck {
+			body.Stuck = append(body.Stuck, stuckLoop{Loop: s.Name, BusyFor: s.For.Round(time.Millisecond).String()})
+			names[i] = s.Name
+		}
+		log.Error().Strs("loops", names).Stringer("limit", stall).Msg("loops busy with one piece of work past LIVENESS_STALL: /livez answers 503 so that the process is restarted")
+		out, err := json.Marshal(body)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusInternalServerError, "encode liveness: "+err.Error())
+			return
+		}
+		writeStatic(ctx, fasthttp.StatusServiceUnavailable, out)
 	}
 }

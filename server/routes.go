@@ -47,7 +47,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	r.GET("/order/", m.instrument("order", handleMissingID()))
 	r.GET("/health", m.instrument("health", handleHealth(d.Health)))
 	r.GET("/readyz", m.instrument("readyz", handleReady(d.Health, d.Ready)))
-	r.GET("/livez", m.instrument("livez", handleLive()))
+	r.GET("/livez", m.instrument("livez", handleLive(d.Loops, d.LivenessStall, d.Log)))
 	r.GET("/openapi.yaml", m.instrument("openapi", handleOpenAPI(api.OpenAPI)))
 	if d.MetricsHandler != nil {
 		r.GET("/metrics", m.instrument("metrics", d.MetricsHandler))

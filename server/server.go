@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
@@ -37,8 +38,13 @@ type Deps struct {
 	Health *health.Registry
 	// Ready names the components GET /readyz requires; the others (Kafka,
 	// PostgreSQL) only show on /health.
-	Ready   []string
-	Metrics *Metrics
+	Ready []string
+	// Loops are orderd's own loops, of which GET /livez names those busy
+	// with one piece of work for longer than LivenessStall; without Loops,
+	// /livez only shows that HTTP serves.
+	Loops         *health.Loops
+	LivenessStall time.Duration
+	Metrics       *Metrics
 	// MetricsHandler serves GET /metrics; nil leaves the route out.
 	MetricsHandler fasthttp.RequestHandler
 	// AdminToken guards /api/admin/; empty disables the admin API.

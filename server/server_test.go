@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -336,5 +337,33 @@ func TestServer_ProbesAreNotHealth(t *testing.T) {
 	warmup.OK()
 	if status("/readyz") != 200 || status("/livez") != 200 || status("/health") != 503 {
 		t.Fatalf("warm, kafka away: readyz %d, livez %d, health %d; want 200, 200, 503", status("/readyz"), status("/livez"), status("/health"))
+	}
+}
+
+// /livez turns 503 only for a loop busy with one piece of work past the
+// stall limit, naming it, and 200 again once that loop is done.
+func TestServer_LivezNamesAStuckLoop(t *testing.T) {
+	f := newFixture(t, storage.NewMemory())
+	loops := new(health.Loops)
+	decode, write := loops.Loop("decode/0"), loops.Loop("write/1")
+	f.deps.Loops, f.deps.LivenessStall = loops, 50*time.Millisecond
+	f.rebuild(t)
+	live := func() (int, string) {
+		ctx := f.do(nil, "GET", "/livez")
+		return ctx.Response.StatusCode(), string(ctx.Response.Body())
+	}
+	decode.Busy()
+	if code, body := live(); code != 200 {
+		t.Fatalf("busy for less than the limit: %d %s", code, body)
+	}
+	time.Sleep(100 * time.Millisecond)
+	_ = write // idle all along: waiting is not stuck
+	code, body := live()
+	if code != 503 || !strings.Contains(body, `"status":"stuck"`) || !strings.Contains(body, `"loop":"decode/0"`) || strings.Contains(body, "write/1") {
+		t.Fatalf("decode/0 busy past the limit: %d %s; want 503 naming decode/0 alone", code, body)
+	}
+	decode.Idle()
+	if code, body := live(); code != 200 || body != `{"status":"alive"}` {
+		t.Fatalf("done: %d %s", code, body)
 	}
 }

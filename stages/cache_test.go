@@ -22,7 +22,7 @@ func TestCache_PutsStoredOrdersThenAcks(t *testing.T) {
 	in := make(chan Valid, 1)
 	in <- v
 	close(in)
-	if err := Cache(orders, testMetrics().Cache)(context.Background(), in); err != nil {
+	if err := Cache(orders, testMetrics().Cache, nil)(context.Background(), in); err != nil {
 		t.Fatalf("cache stage: %v", err)
 	}
 	a.assert(t, 1, 0)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
 )
@@ -31,8 +32,9 @@ type Decoder interface {
 // into an order; anything else is sent to dead with its reason. Each worker
 // gets a decoder from newDecoder, whose parser memory is reused from one
 // message to the next. A panic while decoding condemns that message alone
-// (internal_error), and the worker goes on with a fresh decoder.
-func Decode(maxBytes int, newDecoder func() Decoder, dead chan<- Dead, count StageCounters) pipeline.Stage[Message, Decoded] {
+// (internal_error), and the worker goes on with a fresh decoder. loop is
+// busy while a message is being decoded.
+func Decode(maxBytes int, newDecoder func() Decoder, dead chan<- Dead, count StageCounters, loop *health.Loop) pipeline.Stage[Message, Decoded] {
 	return func(ctx context.Context, in <-chan Message, out chan<- Decoded) error {
 		dec := newDecoder()
 		for msg := range in {
@@ -45,7 +47,10 @@ func Decode(maxBytes int, newDecoder func() Decoder, dead chan<- Dead, count Sta
 				continue
 			}
 			o := new(order.Order)
-			if err := pipeline.Safely(func() error { return dec.Decode(msg.Value, o) }); err != nil {
+			loop.Busy()
+			err := pipeline.Safely(func() error { return dec.Decode(msg.Value, o) })
+			loop.Idle()
+			if err != nil {
 				if _, panicked := errors.AsType[*pipeline.PanicError](err); panicked {
 					dec = newDecoder() // its half-done state is not to be trusted
 				}

@@ -21,7 +21,7 @@ func TestDecode_RoutesEachMessage(t *testing.T) {
 		msg, a := message(7, []byte("key"), payload)
 		in <- msg
 		close(in)
-		if err := Decode(limit, func() Decoder { return order.NewDecoder() }, dead, testMetrics().Decode)(context.Background(), in, out); err != nil {
+		if err := Decode(limit, func() Decoder { return order.NewDecoder() }, dead, testMetrics().Decode, nil)(context.Background(), in, out); err != nil {
 			t.Fatalf("Decode: %v", err)
 		}
 		if wantReason == "" {

@@ -2,12 +2,14 @@ package stages
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
@@ -36,6 +38,9 @@ type Ingest struct {
 	Orders      *storage.Orders
 	DeadLetters *DeadLetters
 	Metrics     *Metrics
+	// Loops, if set, watches the decode, validate, write and cache
+	// workers for GET /livez.
+	Loops *health.Loops
 }
 
 // channelBuffer is the slack between two stages. It only smooths hand-offs:
@@ -103,10 +108,10 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 	var routers sync.WaitGroup
 	for i := range workers {
 		condemning(func() error {
-			return pipeline.Run(ctx, 1, Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode), chains[i], decoded[i])
+			return pipeline.Run(ctx, 1, Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode, p.Loops.Loop(fmt.Sprintf("decode/%d", i))), chains[i], decoded[i])
 		})
 		condemning(func() error {
-			return pipeline.Run(ctx, 1, Validate(dead, m.Validate), decoded[i], valid[i])
+			return pipeline.Run(ctx, 1, Validate(dead, m.Validate, p.Loops.Loop(fmt.Sprintf("validate/%d", i))), decoded[i], valid[i])
 		})
 		routers.Add(1)
 		g.Go(func() error {
@@ -127,7 +132,7 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		writing.Add(1)
 		condemning(func() error {
 			defer writing.Done()
-			return p.Writer.Stage(j, dead)(ctx, batches[j], stored)
+			return p.Writer.Stage(j, dead, p.Loops.Loop(fmt.Sprintf("write/%d", j)))(ctx, batches[j], stored)
 		})
 	}
 	g.Go(func() error {
@@ -141,7 +146,7 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		return nil
 	})
 
-	g.Go(func() error { return pipeline.RunSink(ctx, 1, Cache(p.Orders, m.Cache), stored) })
+	g.Go(func() error { return pipeline.RunSink(ctx, 1, Cache(p.Orders, m.Cache, p.Loops.Loop("cache")), stored) })
 	g.Go(func() error { return p.DeadLetters.Run(ctx, dead) })
 	return g.Wait()
 }

@@ -289,3 +289,90 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 		t.Fatalf("%d conflicts dead-lettered, want %d", got, pairs)
 	}
 }
+
+// hangs blocks decoding a message holding marker until release is closed:
+// the kind of bug (an endless loop, a deadlock) that only a restart ends.
+type hangs struct {
+	marker  []byte
+	release <-chan struct{}
+	order.Decoder
+}
+
+func (h *hangs) Decode(data []byte, o *order.Order) error {
+	if bytes.Contains(data, h.marker) {
+		<-h.release
+	}
+	return h.Decoder.Decode(data, o)
+}
+
+// Loops names a worker busy with one message for too long, and only that
+// one: the writers retrying a PostgreSQL outage and the stages waiting
+// behind them are waiting, not stuck.
+func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
+	brokers, _ := testenv.Kafka(t, "orders.dlq")
+	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	dbURL := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	pg := openPostgres(t, testenv.ViaAddr(t, dbURL, proxy.Addr()))
+	cache, err := storage.NewCache(16 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	w, _ := newWriter(pg)
+	loops := new(health.Loops)
+	marker, release := []byte("decoding-this-hangs"), make(chan struct{})
+	ingest := &Ingest{
+		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 10, BatchLinger: 5 * time.Millisecond, Writers: 2,
+		NewDecoder: func() Decoder { return &hangs{marker: marker, release: release, Decoder: *order.NewDecoder()} },
+		Writer:     w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: testMetrics(),
+		Loops: loops,
+	}
+	const limit = 300 * time.Millisecond
+	stuck := func() []health.Stuck { return loops.Stuck(time.Now(), limit) }
+
+	src := make(chan Message)
+	done := make(chan error, 1)
+	go func() { done <- ingest.Run(context.Background(), src) }()
+	gen := orderfake.New(11)
+	var all []*acks
+	send := func(payload []byte) {
+		msg, a := message(int64(len(all)), nil, payload)
+		all = append(all, a)
+		src <- msg
+	}
+
+	proxy.Cut() // PostgreSQL away: the writers retry
+	for range 50 {
+		o := gen.Order()
+		send(order.AppendJSON(nil, &o))
+	}
+	time.Sleep(3 * limit)
+	if s := stuck(); len(s) != 0 {
+		t.Fatalf("during an outage, stuck: %v; waiting out an outage is not being stuck", s)
+	}
+	proxy.Restore()
+
+	o := gen.Order()
+	send(append(order.AppendJSON(nil, &o), marker...))
+	testenv.Eventually(t, waitFor, "the hanging decoder named stuck", func() bool {
+		s := stuck()
+		return len(s) == 1 && strings.HasPrefix(s[0].Name, "decode/")
+	})
+	close(release)
+
+	close(src)
+	if err := recv(t, (<-chan error)(done)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, a := range all {
+		a.assert(t, 1, 0)
+		if t.Failed() {
+			t.Fatalf("message %d", i)
+		}
+	}
+	time.Sleep(3 * limit)
+	if s := stuck(); len(s) != 0 {
+		t.Fatalf("with everything done, stuck: %v", s)
+	}
+}

@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
@@ -15,13 +16,15 @@ type Valid = pipeline.Envelope[storage.Record]
 // naming every broken rule; a valid one is encoded once, here, into the
 // canonical JSON that PostgreSQL stores and GET /order serves, so that the
 // single-threaded writer and the cache never encode. A panic while
-// validating or encoding condemns that message alone (internal_error).
-func Validate(dead chan<- Dead, count StageCounters) pipeline.Stage[Decoded, Valid] {
+// validating or encoding condemns that message alone (internal_error). loop
+// is busy while an order is being validated and encoded.
+func Validate(dead chan<- Dead, count StageCounters, loop *health.Loop) pipeline.Stage[Decoded, Valid] {
 	return func(ctx context.Context, in <-chan Decoded, out chan<- Valid) error {
 		for env := range in {
 			count.In.Inc()
 			o := env.Value
 			var doc []byte
+			loop.Busy()
 			err := pipeline.Safely(func() error {
 				if err := order.Validate(o); err != nil {
 					return err
@@ -31,6 +34,7 @@ func Validate(dead chan<- Dead, count StageCounters) pipeline.Stage[Decoded, Val
 				doc = order.AppendJSON(make([]byte, 0, len(env.Src.Value)+64), o)
 				return nil
 			})
+			loop.Idle()
 			if err != nil {
 				if err := condemn(ctx, dead, env, err, count); err != nil {
 					return err

@@ -27,7 +27,7 @@ func TestValidate_EncodesValidOrdersAndCondemnsInvalidOnes(t *testing.T) {
 	in <- pipeline.Carry(m1, &good)
 	in <- pipeline.Carry(m2, &bad)
 	close(in)
-	if err := Validate(dead, testMetrics().Validate)(context.Background(), in, out); err != nil {
+	if err := Validate(dead, testMetrics().Validate, nil)(context.Background(), in, out); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 

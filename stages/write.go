@@ -31,8 +31,9 @@ type Writer struct {
 // dead. A failure of the store as a whole (connection lost, timeout...) is
 // never any one order's fault: the batch is retried until it succeeds or ctx
 // ends, and while it fails nothing moves, so the in-flight limit stops the
-// consumer.
-func (w *Writer) Stage(worker int, dead chan<- Dead) pipeline.Stage[[]Valid, Valid] {
+// consumer. loop is busy during each attempt, not between them: waiting out
+// an outage is not being stuck.
+func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline.Stage[[]Valid, Valid] {
 	retry := (&Report{Health: w.Health[worker%len(w.Health)], Log: w.Log, Metrics: w.Metrics}).Retry(Work{
 		Cause:   RetryStore,
 		What:    "saving orders",
@@ -52,6 +53,8 @@ func (w *Writer) Stage(worker int, dead chan<- Dead) pipeline.Stage[[]Valid, Val
 			var results []storage.Result
 			err := retry.Do(ctx, func(ctx context.Context) (err error) {
 				start := time.Now()
+				loop.Busy()
+				defer loop.Idle()
 				if results, err = w.save(ctx, recs); err == nil {
 					w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
 					w.Metrics.batchSize.Observe(float64(len(recs)))

@@ -75,7 +75,7 @@ func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
 	}
 	in <- batch
 	close(in)
-	if err := w.Stage(0, dead)(context.Background(), in, out); err != nil {
+	if err := w.Stage(0, dead, nil)(context.Background(), in, out); err != nil {
 		t.Fatalf("write stage: %v", err)
 	}
 
@@ -113,7 +113,7 @@ func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 	out := make(chan Valid, 2)
 	dead := make(chan Dead, 2)
 	done := make(chan error, 1)
-	go func() { done <- w.Stage(0, dead)(context.Background(), in, out) }()
+	go func() { done <- w.Stage(0, dead, nil)(context.Background(), in, out) }()
 
 	proxy.Cut() // PostgreSQL goes away
 	gen := orderfake.New(9)
@@ -154,7 +154,7 @@ func TestWriter_StopsRetryingWhenContextEnds(t *testing.T) {
 	v, a := valid(0, &o)
 	in <- []Valid{v}
 	done := make(chan error, 1)
-	go func() { done <- w.Stage(0, make(chan Dead, 1))(ctx, in, make(chan Valid, 1)) }()
+	go func() { done <- w.Stage(0, make(chan Dead, 1), nil)(ctx, in, make(chan Valid, 1)) }()
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	if err := recv(t, (<-chan error)(done)); err == nil {

@@ -26,12 +26,15 @@ type Postgres struct {
 	bulk  *pgxpool.Pool // EachOrderJSON (warm-up), Ping, tools
 	// listWait is how long a list or count waits for a connection.
 	listWait time.Duration
+	// writeTimeout bounds each transaction SaveOrders runs (0: unbounded).
+	writeTimeout time.Duration
 }
 
 var _ Store = (*Postgres)(nil)
 
 // Pools sizes the connection pools of a Postgres: at most
-// Writers + Reads + Lists + 2 connections in all.
+// 2×Writers + Reads + Lists + 2 connections in all (see the write pool's
+// spare slots in OpenPostgresWith).
 type Pools struct {
 	// Writers is how many batches are saved at once (WRITERS).
 	Writers int
@@ -43,10 +46,19 @@ type Pools struct {
 	// (LIST_QUEUE_TIMEOUT), then fails with ErrListBusy.
 	Lists    int
 	ListWait time.Duration
+	// WriteTimeout bounds each transaction of SaveOrders (WRITE_TIMEOUT),
+	// which then fails as a timeout and is retried; 0 leaves them unbounded.
+	// Without it a connection whose server vanished without closing it (a
+	// failed-over primary, a dropped route) holds its writer until TCP gives
+	// up, a quarter of an hour later. It is also the write connections'
+	// idle_in_transaction_session_timeout, unless the URL sets one, so that
+	// PostgreSQL ends the transaction such a connection left open, and the
+	// row locks the retry would wait for.
+	WriteTimeout time.Duration
 }
 
 // DefaultPools are orderd's defaults.
-var DefaultPools = Pools{Writers: 2, Reads: 8, Lists: 2, ListWait: 100 * time.Millisecond}
+var DefaultPools = Pools{Writers: 2, Reads: 8, Lists: 2, ListWait: 100 * time.Millisecond, WriteTimeout: 30 * time.Second}
 
 // bulkConns is the bulk pool's size: a warm-up's long query and a ping.
 const bulkConns = 2
@@ -73,7 +85,7 @@ func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres
 	if strings.Contains(url, "pool_max_conns") {
 		return nil, errors.New("open postgresql: the URL sets pool_max_conns: remove it; orderd sizes a pool for each kind of work from WRITERS, READ_CONCURRENCY and LIST_CONCURRENCY")
 	}
-	p := &Postgres{listWait: pools.ListWait}
+	p := &Postgres{listWait: pools.ListWait, writeTimeout: pools.WriteTimeout}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -83,11 +95,19 @@ func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres
 		pool  **pgxpool.Pool
 		conns int
 	}{
-		{&p.write, pools.Writers}, {&p.read, pools.Reads}, {&p.list, pools.Lists}, {&p.bulk, bulkConns},
+		// Twice the writers: pgx holds the pool slot of a connection it
+		// closes after a timeout while it drains it, for up to 15 s when the
+		// server went silent; the spare slot lets that writer retry on a
+		// new connection meanwhile. The writers still use one each.
+		{&p.write, 2 * pools.Writers}, {&p.read, pools.Reads}, {&p.list, pools.Lists}, {&p.bulk, bulkConns},
 	} {
 		c := cfg.Copy()
 		c.MaxConns = int32(max(pl.conns, 1))
 		c.MinConns = 0
+		params := c.ConnConfig.RuntimeParams
+		if _, set := params["idle_in_transaction_session_timeout"]; pl.pool == &p.write && pools.WriteTimeout > 0 && !set { // the writers' pool
+			params["idle_in_transaction_session_timeout"] = fmt.Sprint(pools.WriteTimeout.Milliseconds())
+		}
 		if *pl.pool, err = pgxpool.NewWithConfig(ctx, c); err != nil {
 			return nil, fmt.Errorf("open postgresql: %w", err)
 		}

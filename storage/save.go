@@ -237,6 +237,11 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 		results[i] = Result{}
 	}
 
+	if p.writeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.writeTimeout)
+		defer cancel()
+	}
 	tx, err := p.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)

@@ -1,15 +1,15 @@
 package testenv
 
 import (
-	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // Proxy forwards TCP connections from a loopback port to a target, and can
-// cut them all to simulate an outage of the service behind it (PostgreSQL,
-// say) without touching the service itself.
+// cut them all, or silence them, to simulate a fault of the service behind
+// it (PostgreSQL, say) without touching the service itself.
 type Proxy struct {
 	t      testing.TB
 	target string
@@ -17,7 +17,7 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
-	conns map[net.Conn]struct{}
+	conns map[net.Conn]*atomic.Bool // each socket's link: silenced or not
 	wg    sync.WaitGroup
 }
 
@@ -29,7 +29,7 @@ func StartProxy(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatalf("testenv: proxy listen: %v", err)
 	}
-	p := &Proxy{t: t, target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{t: t, target: target, ln: ln, conns: map[net.Conn]*atomic.Bool{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -47,6 +47,19 @@ func (p *Proxy) Cut() {
 	p.cut = true
 	for c := range p.conns {
 		c.Close()
+	}
+}
+
+// Blackhole silences every open connection for good: it stays open, but
+// nothing sent either way arrives, and no FIN or RST ever tells either end
+// (not even of the other end closing its socket),
+// like a server that vanished without closing its sockets (a failed-over
+// primary, a dropped route). New connections go through as usual.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, silenced := range p.conns {
+		silenced.Store(true)
 	}
 }
 
@@ -70,7 +83,7 @@ func (p *Proxy) accept() {
 			client.Close()
 			continue
 		}
-		p.conns[client] = struct{}{}
+		p.conns[client] = new(atomic.Bool)
 		p.mu.Unlock()
 		p.wg.Add(1)
 		go p.forward(client)
@@ -92,22 +105,39 @@ func (p *Proxy) forward(client net.Conn) {
 		server.Close()
 		return
 	}
-	p.conns[server] = struct{}{}
+	silenced := p.conns[client]
+	p.conns[server] = silenced
 	p.mu.Unlock()
 	defer p.forget(server)
 
 	// When either direction ends (the peer closed, or Cut closed a
 	// socket) both sockets are closed, which ends the other direction.
+	// Once silenced, what is read is dropped instead of forwarded.
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 && !silenced.Load() {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
 	go pipe(server, client)
 	go pipe(client, server)
 	<-done
-	client.Close()
-	server.Close()
+	if !silenced.Load() {
+		client.Close()
+		server.Close()
+	}
+	// A silenced link does not pass a close on either: the other end keeps
+	// its socket until it gives up itself, or Cut.
 	<-done
 }
 
