@@ -202,3 +202,18 @@ func TestConfigLog_NamesEverySetting(t *testing.T) {
 		t.Errorf("a secret in the start-up line: %s", buf.String())
 	}
 }
+
+// A JoinGroup waits for the rebalance: the read must outlast it, and the
+// rebalance must outlast a member's drain, whatever DRAIN_TIMEOUT is.
+func TestConsumerConfig_AJoinOutlastsItsRebalance(t *testing.T) {
+	for _, drain := range []time.Duration{time.Second, 5 * time.Second, 2 * time.Minute} {
+		c := consumerConfig(Config{DrainTimeout: drain, KafkaHeartbeat: time.Second, KafkaSession: 10 * time.Second})
+		rebalance, read := c.Consumer.Group.Rebalance.Timeout, c.Net.ReadTimeout
+		if rebalance <= drain || read <= rebalance {
+			t.Errorf("DRAIN_TIMEOUT %s: rebalance %s, read %s; want drain < rebalance < read", drain, rebalance, read)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("DRAIN_TIMEOUT %s: %v", drain, err)
+		}
+	}
+}

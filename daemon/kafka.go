@@ -145,7 +145,22 @@ func consumerConfig(cfg Config) *sarama.Config {
 	c.ChannelBufferSize = consumerBuffer
 	c.Consumer.Group.Heartbeat.Interval = cfg.KafkaHeartbeat
 	c.Consumer.Group.Session.Timeout = cfg.KafkaSession
+	rebalanceTimeouts(c, cfg.DrainTimeout)
 	return c
+}
+
+// rebalanceTimeouts sets how long the broker waits for members to rejoin a
+// rebalance, and how long a request may wait for its answer, which must be
+// longer. A JoinGroup is answered only once the rebalance completes, and
+// sarama reads the answer under Net.ReadTimeout like any other: with its
+// defaults (a 60 s rebalance, a 30 s read), one member slow to rejoin (a
+// SIGKILLed replica the broker still counts) times every other member's
+// JoinGroup out, each retry joins anew, and the group can rebalance for
+// ever. A member needs DRAIN_TIMEOUT to let go of its partitions, and the
+// commit after it.
+func rebalanceTimeouts(c *sarama.Config, drain time.Duration) {
+	c.Consumer.Group.Rebalance.Timeout = drain + 15*time.Second
+	c.Net.ReadTimeout = max(30*time.Second, c.Consumer.Group.Rebalance.Timeout+10*time.Second)
 }
 
 func dlqProducerConfig(maxRecordBytes int) *sarama.Config {
