@@ -188,16 +188,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 		}
 		send(order.AppendJSON(nil, &valid[i]))
 	}
-	close(src)
-	if err := recv(t, (<-chan error)(done)); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	for i, a := range all {
-		a.assert(t, 1, 0)
-		if t.Failed() {
-			t.Fatalf("message %d", i)
-		}
-	}
+	endRun(t, src, done, all)
 	stored, err := pg.CountOrders(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -361,8 +352,19 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	})
 	close(release)
 
+	endRun(t, src, done, all)
+	time.Sleep(3 * limit)
+	if s := stuck(); len(s) != 0 {
+		t.Fatalf("with everything done, stuck: %v", s)
+	}
+}
+
+// endRun closes src, waits for Run to return nil, and checks that every
+// message was acked exactly once.
+func endRun(t *testing.T, src chan Message, done <-chan error, all []*acks) {
+	t.Helper()
 	close(src)
-	if err := recv(t, (<-chan error)(done)); err != nil {
+	if err := recv(t, done); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	for i, a := range all {
@@ -370,9 +372,5 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 		if t.Failed() {
 			t.Fatalf("message %d", i)
 		}
-	}
-	time.Sleep(3 * limit)
-	if s := stuck(); len(s) != 0 {
-		t.Fatalf("with everything done, stuck: %v", s)
 	}
 }
