@@ -17,18 +17,10 @@ type Stage[In, Out any] func(ctx context.Context, in <-chan In, out chan<- Out) 
 // when all of them have returned. It returns the first error; the others are
 // cancelled through the shared context.
 func Run[In, Out any](ctx context.Context, workers int, stage Stage[In, Out], in <-chan In, out chan<- Out) error {
-	return RunWorkers(ctx, workers, func(int) Stage[In, Out] { return stage }, in, out)
-}
-
-// RunWorkers is Run for workers that each need something of their own (a
-// health part, a connection): worker i runs stage(i), for i from 0 to
-// workers-1.
-func RunWorkers[In, Out any](ctx context.Context, workers int, stage func(worker int) Stage[In, Out], in <-chan In, out chan<- Out) error {
 	defer close(out)
 	g, ctx := errgroup.WithContext(ctx)
-	for i := range max(workers, 1) {
-		s := stage(i)
-		g.Go(func() error { return s(ctx, in, out) })
+	for range max(workers, 1) {
+		g.Go(func() error { return stage(ctx, in, out) })
 	}
 	return g.Wait()
 }
