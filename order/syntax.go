@@ -32,7 +32,7 @@ func (d *Decoder) parse(data []byte) (*fastjson.Value, error) {
 	// Each value takes two bytes at least, so only a large message can hold
 	// too many.
 	if len(data) > 2*MaxValues {
-		if n := separators(data); n >= MaxValues {
+		if separators(data, MaxValues) >= MaxValues {
 			return nil, &FieldError{Problem: "holds more than " + strconv.Itoa(MaxValues) +
 				" JSON values; no order has that many (at most " + strconv.Itoa(MaxItems) + " items)"}
 		}
@@ -80,12 +80,18 @@ const MaxValues = 50_000
 // separators counts the commas of data outside strings: one fewer than the
 // values of its arrays and objects, near enough to bound them. data need not
 // be valid JSON.
-func separators(data []byte) int {
+//
+// It stops at limit, so it returns min(count, limit): the caller only asks
+// whether a message reaches the limit, and a hostile megabyte of "0," then
+// costs the scan of its first 2*limit bytes rather than all of them.
+func separators(data []byte, limit int) int {
 	n := 0
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case ',':
-			n++
+			if n++; n >= limit {
+				return n
+			}
 		case '"': // skip the string, escapes and all
 			for i++; i < len(data); i++ {
 				if data[i] == '\\' {
