@@ -28,6 +28,11 @@ type Postgres struct {
 	listWait time.Duration
 	// writeTimeout bounds each transaction SaveOrders runs (0: unbounded).
 	writeTimeout time.Duration
+	// origin names this orderd in its commit notifications; empty, it
+	// sends none.
+	origin string
+	// conn is how the pools connect, for a Follower's connection of its own.
+	conn *pgx.ConnConfig
 }
 
 var _ Store = (*Postgres)(nil)
@@ -55,6 +60,11 @@ type Pools struct {
 	// PostgreSQL ends the transaction such a connection left open, and the
 	// row locks the retry would wait for.
 	WriteTimeout time.Duration
+	// Origin names this orderd in the notification each committed batch
+	// of SaveOrders sends on CommitsChannel, so that every replica's
+	// Follower can cache the batch and skip its own. Empty, no notification
+	// is sent. It must not contain a space.
+	Origin string
 }
 
 // DefaultPools are orderd's defaults.
@@ -85,7 +95,10 @@ func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres
 	if strings.Contains(url, "pool_max_conns") {
 		return nil, errors.New("open postgresql: the URL sets pool_max_conns: remove it; orderd sizes a pool for each kind of work from WRITERS, READ_CONCURRENCY and LIST_CONCURRENCY")
 	}
-	p := &Postgres{listWait: pools.ListWait, writeTimeout: pools.WriteTimeout}
+	if strings.ContainsAny(pools.Origin, " \t\n") {
+		return nil, fmt.Errorf("open postgresql: origin %q contains a space", pools.Origin)
+	}
+	p := &Postgres{listWait: pools.ListWait, writeTimeout: pools.WriteTimeout, origin: pools.Origin, conn: cfg.ConnConfig}
 	defer func() {
 		if err != nil {
 			p.Close()

@@ -3,8 +3,10 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +26,7 @@ INSERT INTO orders (order_uid, track_number, entry, locale, internal_signature, 
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::text[], $9::bigint[], $10::timestamptz[], $11::text[], $12::text[], $13::int[])
 ON CONFLICT (order_uid) DO NOTHING
-RETURNING order_uid`
+RETURNING order_uid, id`
 
 	storedDocsSQL = `SELECT order_uid, doc FROM orders WHERE order_uid = ANY($1::text[])`
 
@@ -256,7 +258,7 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 		}
 	}()
 
-	inserted, err := insertOrders(ctx, tx, c, idx, results)
+	inserted, seqs, err := insertOrders(ctx, tx, c, idx, results)
 	if err != nil {
 		return err
 	}
@@ -273,7 +275,14 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 				c.addChildren(recs[i].Order)
 			}
 		}
-		if err := insertChildren(ctx, tx, c); err != nil {
+		// The notification rides in the children's round trip, and like
+		// them it is undone by a rollback: PostgreSQL delivers it at
+		// commit, never for a batch that did not commit.
+		var notify *Commit
+		if origin := p.origin; commit && origin != "" {
+			notify = &Commit{Origin: origin, From: seqs.from, To: seqs.to}
+		}
+		if err := insertChildren(ctx, tx, c, notify); err != nil {
 			return err
 		}
 	}
@@ -288,29 +297,43 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 	return nil
 }
 
-// insertOrders inserts the orders rows that are not stored yet and marks them
-// Inserted.
-func insertOrders(ctx context.Context, tx pgx.Tx, c *columns, idx []int, results []Result) (int, error) {
+// seqRange is the lowest and highest ingest sequence numbers (orders.id)
+// an attempt inserted.
+type seqRange struct{ from, to int64 }
+
+// insertOrders inserts the orders rows that are not stored yet, marks them
+// Inserted, and returns how many there were and their ingest sequence range.
+func insertOrders(ctx context.Context, tx pgx.Tx, c *columns, idx []int, results []Result) (int, seqRange, error) {
+	var seqs seqRange
 	rows, err := tx.Query(ctx, insertOrdersSQL, c.uid, c.track, c.entry, c.locale, c.signature, c.customer,
 		c.service, c.shardkey, c.smID, c.created, c.oofShard, c.doc, c.itemCount)
 	if err != nil {
-		return 0, fmt.Errorf("upsert orders: %w", err)
+		return 0, seqs, fmt.Errorf("upsert orders: %w", err)
 	}
 	defer rows.Close()
 	inserted := 0
 	for rows.Next() {
+		raw := rows.RawValues()
 		// string(raw) in a map index does not allocate.
-		pos, ok := c.at[string(rows.RawValues()[0])]
+		pos, ok := c.at[string(raw[0])]
 		if !ok {
-			return 0, errors.New("upsert orders: postgresql returned an order_uid that was not sent")
+			return 0, seqs, errors.New("upsert orders: postgresql returned an order_uid that was not sent")
 		}
+		seq, err := rawBigint(raw[1], rows.FieldDescriptions()[1].Format)
+		if err != nil {
+			return 0, seqs, fmt.Errorf("upsert orders: id: %w", err)
+		}
+		if inserted == 0 || seq < seqs.from {
+			seqs.from = seq
+		}
+		seqs.to = max(seqs.to, seq)
 		results[idx[pos]] = Result{Outcome: Inserted}
 		inserted++
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("upsert orders: %w", err)
+		return 0, seqs, fmt.Errorf("upsert orders: %w", err)
 	}
-	return inserted, nil
+	return inserted, seqs, nil
 }
 
 // compareStored decides the records whose order_uid was already stored:
@@ -352,25 +375,42 @@ func compareStored(ctx context.Context, tx pgx.Tx, c *columns, recs []Record, id
 	return nil
 }
 
+// rawBigint decodes a bigint as PostgreSQL sent it: big-endian in the binary
+// format pgx asks for, decimal text under the simple protocol (which a URL
+// can choose with default_query_exec_mode).
+func rawBigint(raw []byte, format int16) (int64, error) {
+	if format == pgx.BinaryFormatCode {
+		if len(raw) != 8 {
+			return 0, fmt.Errorf("%d bytes for a bigint", len(raw))
+		}
+		return int64(binary.BigEndian.Uint64(raw)), nil
+	}
+	return strconv.ParseInt(string(raw), 10, 64)
+}
+
 // insertChildren inserts the delivery, payment and item rows collected in c,
-// in one round trip.
-func insertChildren(ctx context.Context, tx pgx.Tx, c *columns) error {
+// and queues notify (if not nil) for the commit, in one round trip.
+func insertChildren(ctx context.Context, tx pgx.Tx, c *columns, notify *Commit) error {
 	b := &pgx.Batch{}
 	b.Queue(insertDeliveriesSQL, c.dUID, c.dName, c.dPhone, c.dZip, c.dCity, c.dAddress, c.dRegion, c.dEmail)
 	b.Queue(insertPaymentsSQL, c.pUID, c.pTransaction, c.pRequestID, c.pCurrency, c.pProvider, c.pAmount,
 		c.pPaymentDt, c.pBank, c.pDeliveryCost, c.pGoodsTotal, c.pCustomFee)
-	tables := []string{"deliveries", "payments"}
+	steps := []string{"insert deliveries", "insert payments"}
 	if len(c.iUID) > 0 {
 		b.Queue(insertItemsSQL, c.iUID, c.iPosition, c.iChrtID, c.iTrack, c.iPrice, c.iRid, c.iName,
 			c.iSale, c.iSize, c.iTotal, c.iNmID, c.iBrand, c.iStat)
-		tables = append(tables, "items")
+		steps = append(steps, "insert items")
+	}
+	if notify != nil {
+		b.Queue(notifySQL, CommitsChannel, notify.Origin, notify.From, notify.To)
+		steps = append(steps, "notify the commit")
 	}
 	br := tx.SendBatch(ctx, b)
-	for _, table := range tables {
+	for _, step := range steps {
 		// Naming the statement makes a refusal's "parameter $N" readable.
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close() // err is the one that matters
-			return fmt.Errorf("insert %s: %w", table, err)
+			return fmt.Errorf("%s: %w", step, err)
 		}
 	}
 	if err := br.Close(); err != nil {

@@ -1,0 +1,51 @@
+package storage
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CommitsChannel is the PostgreSQL channel each committed batch of SaveOrders
+// is announced on (when Pools.Origin is set), and that every Follower
+// LISTENs on. Notifications stay within one database, so orderd deployments
+// on different databases of one server do not hear each other.
+const CommitsChannel = "orderd_commits"
+
+// notifySQL announces a batch inside its transaction. PostgreSQL delivers
+// the notification at commit, so a batch that rolls back is never
+// announced. The time is PostgreSQL's clock just before the commit: a
+// Follower measures its lag against the same clock, whatever the replicas'
+// clocks say.
+const notifySQL = `SELECT pg_notify($1::text, $2::text || ' ' || $3::bigint || ' ' || $4::bigint || ' ' ||
+                 (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)`
+
+// Commit is one announced batch: a transaction of SaveOrders, by the orderd
+// named Origin, inserted orders with ingest sequence numbers (orders.id) from
+// From to To. Other transactions' orders may lie in between, since writers
+// take sequence numbers concurrently. At is PostgreSQL's clock when the
+// batch was announced, just before it committed.
+//
+// On the wire it is four fields, "origin from to at": a few dozen bytes
+// however large the batch, far below PostgreSQL's 8,000-byte limit.
+type Commit struct {
+	Origin   string
+	From, To int64
+	At       time.Time
+}
+
+// parseCommit reads a notification's payload.
+func parseCommit(payload string) (Commit, error) {
+	f := strings.Fields(payload)
+	if len(f) != 4 {
+		return Commit{}, fmt.Errorf("commit notification %q: want 4 fields, not %d", payload, len(f))
+	}
+	from, err1 := strconv.ParseInt(f[1], 10, 64)
+	to, err2 := strconv.ParseInt(f[2], 10, 64)
+	at, err3 := strconv.ParseInt(f[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || from > to {
+		return Commit{}, fmt.Errorf("commit notification %q: want \"origin from to microseconds\"", payload)
+	}
+	return Commit{Origin: f[0], From: from, To: to, At: time.UnixMicro(at)}, nil
+}

@@ -1,0 +1,385 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Follower keeps a replica's cache fresh with what the other replicas
+// commit. On a connection of its own it LISTENs on CommitsChannel; for each
+// announced batch it reads the batch's documents in one query and Puts them
+// in the read path, which also forgets any "not found" remembered for them.
+// Notifications that arrived while the previous query ran are served by one
+// query together.
+//
+// Nothing depends on a notification arriving: while the connection is down
+// the read path reads through to PostgreSQL as it always does, and a session
+// that starts again first catches up with what it may have missed.
+//
+// Catching up cannot start from the highest sequence number seen, because
+// writers commit sequence numbers out of order: a batch still open when the
+// connection dropped holds lower numbers than one that had committed. It
+// starts instead from the last order stored Window before the last
+// announcement seen (PostgreSQL's clock both), which is safe as long as no
+// write transaction of any replica stays open for half of Window: a batch
+// that commits later began later, and took its numbers later still.
+//
+// One Follower is driven by one goroutine, session after session.
+type Follower struct {
+	conn   *pgx.ConnConfig
+	orders *Orders
+	opts   FollowOptions
+
+	listening chan struct{}
+	once      sync.Once
+	// covered is PostgreSQL's clock when the last announcement this
+	// Follower handled was made, or when its last session began listening
+	// and had caught up: every batch committed before it is in the cache.
+	// Zero until the first session listens.
+	covered time.Time
+}
+
+// FollowOptions tunes a Follower.
+type FollowOptions struct {
+	// Origin is this orderd's Pools.Origin: its own batches are in its
+	// cache already, so their announcements cost no query.
+	Origin string
+	// Window is how far before the last announcement it saw a session that
+	// starts again reads the stored orders again: at least twice the longest
+	// write transaction of any replica (2 × WRITE_TIMEOUT). Default 10m.
+	Window time.Duration
+	// Heartbeat is how long the connection may stay silent before the
+	// Follower checks that PostgreSQL still answers on it, so a server that
+	// vanished without closing the socket is noticed. Default 5s.
+	Heartbeat time.Duration
+	// Metrics, if not nil, are counted.
+	Metrics *FollowMetrics
+}
+
+// catchUpPage is how many orders one catch-up query reads: a catch-up
+// after a long outage is many small queries, never one huge result.
+const catchUpPage = 1000
+
+// maxCoalesced bounds how many announcements one fill query serves.
+const maxCoalesced = 64
+
+// Follow returns a Follower that fills orders from this database's
+// announced batches. It connects nothing until Session.
+func (p *Postgres) Follow(orders *Orders, opts FollowOptions) *Follower {
+	if opts.Window <= 0 {
+		opts.Window = 10 * time.Minute
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 5 * time.Second
+	}
+	return &Follower{conn: p.conn, orders: orders, opts: opts, listening: make(chan struct{})}
+}
+
+// Listening is closed once the first session LISTENs: from then on
+// whatever commits reaches the cache, so a warm-up that starts afterwards
+// leaves nothing out.
+func (f *Follower) Listening() <-chan struct{} { return f.listening }
+
+// Session connects, LISTENs, catches up if an earlier session ran, calls
+// live, and then fills the cache from announcements until ctx ends or the
+// connection fails. It always returns an error: ctx's, or why the session
+// ended. The caller starts the next one, after a pause.
+func (f *Follower) Session(ctx context.Context, live func()) error {
+	conn, err := f.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		_ = conn.Close(closeCtx) // the session's error is what matters
+		cancel()
+	}()
+	m := f.opts.Metrics
+	if m != nil {
+		m.Listening.Set(1)
+		defer m.Listening.Set(0)
+	}
+
+	var listenedAt time.Time
+	if err := conn.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&listenedAt); err != nil {
+		return fmt.Errorf("follow commits: %w", err)
+	}
+	if !f.covered.IsZero() {
+		n, err := f.catchUp(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("follow commits: catch up: %w", err)
+		}
+		if m != nil {
+			m.Catchups.Inc()
+			m.CaughtUp.Add(float64(n))
+		}
+	}
+	f.covered = listenedAt
+	f.once.Do(func() { close(f.listening) })
+	live()
+
+	for {
+		batch, err := f.wait(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if err := f.fill(ctx, conn, batch); err != nil {
+			return fmt.Errorf("follow commits: fill: %w", err)
+		}
+	}
+}
+
+// connect opens the Follower's connection and LISTENs on it.
+func (f *Follower) connect(ctx context.Context) (*pgx.Conn, error) {
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(connectCtx, f.conn.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("follow commits: connect: %w", err)
+	}
+	if _, err := conn.Exec(connectCtx, "LISTEN "+CommitsChannel); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("follow commits: listen: %w", err)
+	}
+	return conn, nil
+}
+
+// wait returns the next announcements: the first to arrive, and those that
+// arrived with it. Between them it checks every Heartbeat that PostgreSQL
+// still answers.
+func (f *Follower) wait(ctx context.Context, conn *pgx.Conn) ([]Commit, error) {
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, f.opts.Heartbeat)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case pgconn.Timeout(err):
+			pingCtx, cancel := context.WithTimeout(ctx, f.opts.Heartbeat)
+			err := conn.Ping(pingCtx)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("follow commits: no answer on the connection: %w", err)
+			}
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("follow commits: wait: %w", err)
+		}
+		notes := []*pgconn.Notification{n}
+		// The rest were read with the last query's answer and wait in
+		// pgx; a context already done takes them without touching the
+		// connection. Past maxCoalesced they wait for the next call.
+		done, stop := context.WithCancel(ctx)
+		stop()
+		for len(notes) < maxCoalesced {
+			more, err := conn.WaitForNotification(done)
+			if err != nil || more == nil {
+				break
+			}
+			notes = append(notes, more)
+		}
+		batch := make([]Commit, 0, len(notes))
+		for _, n := range notes {
+			f.count(func(m *FollowMetrics) { m.Notifications.Inc() })
+			c, err := parseCommit(n.Payload)
+			if err != nil {
+				// Not orderd's format: another program's, or another
+				// version's. There is nothing to fill from it.
+				f.count(func(m *FollowMetrics) { m.Unreadable.Inc() })
+				continue
+			}
+			batch = append(batch, c)
+		}
+		if len(batch) > 0 {
+			return batch, nil
+		}
+	}
+}
+
+func (f *Follower) count(inc func(*FollowMetrics)) {
+	if f.opts.Metrics != nil {
+		inc(f.opts.Metrics)
+	}
+}
+
+// fillSQL reads the orders of several sequence ranges. statement_timestamp
+// is when PostgreSQL received the query, on the clock the announcements
+// were stamped with.
+const fillSQL = `
+SELECT o.id, o.order_uid, o.doc, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint
+FROM unnest($1::bigint[], $2::bigint[]) AS r(lo, hi)
+JOIN orders o ON o.id BETWEEN r.lo AND r.hi`
+
+// fill caches the orders of batch's announcements, except this orderd's own.
+func (f *Follower) fill(ctx context.Context, conn *pgx.Conn, batch []Commit) error {
+	var last time.Time
+	for _, c := range batch {
+		last = maxTime(last, c.At)
+	}
+	others := slices.DeleteFunc(batch, func(c Commit) bool { return c.Origin == f.opts.Origin })
+	if len(others) == 0 {
+		f.covered = maxTime(f.covered, last)
+		return nil
+	}
+	lo, hi := mergeRanges(others)
+	sent := time.Now()
+	rows, err := conn.Query(ctx, fillSQL, lo, hi)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		n   int
+		now time.Time // PostgreSQL's clock when it received the query
+	)
+	for rows.Next() {
+		raw := rows.RawValues()
+		fd := rows.FieldDescriptions()
+		if n == 0 {
+			us, err := rawBigint(raw[3], fd[3].Format)
+			if err != nil {
+				return err
+			}
+			now = time.UnixMicro(us)
+		}
+		f.orders.Put(string(raw[1]), raw[2])
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	f.covered = maxTime(f.covered, last)
+	if m := f.opts.Metrics; m != nil {
+		m.Filled.Add(float64(n))
+		if n > 0 {
+			since := time.Since(sent)
+			for _, c := range others {
+				m.Lag.Observe((now.Sub(c.At) + since).Seconds())
+			}
+		}
+	}
+	return nil
+}
+
+// catchUp Puts every order stored since Window before f.covered, page by
+// page, and returns how many it read.
+func (f *Follower) catchUp(ctx context.Context, conn *pgx.Conn) (int, error) {
+	// The id index walked backwards stops at the first order stored before
+	// the window, so this reads about the window's orders, not the table.
+	var after int64
+	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT id FROM orders WHERE stored_at < $1 ORDER BY id DESC LIMIT 1), 0)`,
+		f.covered.Add(-f.opts.Window)).Scan(&after)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		n, last, err := f.catchUpPage(ctx, conn, after)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < catchUpPage {
+			return total, nil
+		}
+		after = last
+	}
+}
+
+// catchUpPage Puts the orders after sequence number after, up to
+// catchUpPage of them, and returns how many and the last one's number.
+func (f *Follower) catchUpPage(ctx context.Context, conn *pgx.Conn, after int64) (n int, last int64, err error) {
+	rows, err := conn.Query(ctx, `SELECT id, order_uid, doc FROM orders WHERE id > $1 ORDER BY id LIMIT $2`, after, catchUpPage)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		raw := rows.RawValues()
+		if last, err = rawBigint(raw[0], rows.FieldDescriptions()[0].Format); err != nil {
+			return n, last, err
+		}
+		f.orders.Put(string(raw[1]), raw[2])
+		n++
+	}
+	return n, last, rows.Err()
+}
+
+// mergeRanges returns the announcements' sequence ranges, overlapping ones
+// merged, as the two arrays fillSQL takes: a row in two ranges would be read
+// twice.
+func mergeRanges(cs []Commit) (lo, hi []int64) {
+	slices.SortFunc(cs, func(a, b Commit) int { return cmp.Compare(a.From, b.From) })
+	for _, c := range cs {
+		if k := len(hi) - 1; k >= 0 && c.From <= hi[k]+1 {
+			hi[k] = max(hi[k], c.To)
+			continue
+		}
+		lo, hi = append(lo, c.From), append(hi, c.To)
+	}
+	return lo, hi
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// FollowMetrics are a Follower's Prometheus metrics.
+type FollowMetrics struct {
+	Notifications prometheus.Counter // announcements received, this orderd's own included
+	Unreadable    prometheus.Counter // announcements not in orderd's format
+	Filled        prometheus.Counter // orders put in the cache from other replicas' announcements
+	Catchups      prometheus.Counter // sessions that caught up after an earlier one ended
+	CaughtUp      prometheus.Counter // orders read by those catch-ups
+	Lag           prometheus.Histogram
+	Listening     prometheus.Gauge
+}
+
+// NewFollowMetrics registers a Follower's metrics on reg.
+func NewFollowMetrics(reg prometheus.Registerer) *FollowMetrics {
+	m := &FollowMetrics{
+		Notifications: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderd_fill_notifications_total",
+			Help: "Commit announcements received from PostgreSQL, this replica's own included.",
+		}),
+		Unreadable: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderd_fill_unreadable_notifications_total",
+			Help: "Notifications on the commits channel that were not in orderd's format, and were ignored.",
+		}),
+		Filled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderd_fill_orders_total",
+			Help: "Orders put in the cache because another replica announced their commit.",
+		}),
+		Catchups: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderd_fill_catchups_total",
+			Help: "Times the commit listener connected again and read what it may have missed.",
+		}),
+		CaughtUp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderd_fill_catchup_orders_total",
+			Help: "Orders read by the catch-ups.",
+		}),
+		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "orderd_fill_lag_seconds",
+			Help:    "From another replica's commit to its orders being in this replica's cache (PostgreSQL's clock).",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+		}),
+		Listening: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "orderd_fill_listening",
+			Help: "1 while the commit listener's connection is up, 0 while reads of other replicas' orders fall back to PostgreSQL.",
+		}),
+	}
+	reg.MustRegister(m.Notifications, m.Unreadable, m.Filled, m.Catchups, m.CaughtUp, m.Lag, m.Listening)
+	return m
+}

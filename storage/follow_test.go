@@ -1,0 +1,280 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/orderd/orderd/internal/testenv"
+)
+
+// replica is one orderd's store, read path and Follower over a shared
+// database.
+type replica struct {
+	pg      *Postgres
+	orders  *Orders
+	metrics *FollowMetrics
+	live    chan struct{} // a session is listening and caught up
+}
+
+// startReplica opens the database at url as the orderd named origin and
+// runs its Follower, session after session, until the test ends.
+func startReplica(t *testing.T, url, origin string, opts FollowOptions) *replica {
+	t.Helper()
+	pg, err := OpenPostgresWith(testContext(t), url, Pools{Writers: 1, Reads: 2, Lists: 1, Origin: origin})
+	if err != nil {
+		t.Fatalf("OpenPostgresWith: %v", err)
+	}
+	t.Cleanup(pg.Close)
+	cache, err := NewCache(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cache.Close() })
+	r := &replica{
+		pg:      pg,
+		orders:  NewOrders(pg, cache, OrdersOptions{NegativeTTL: time.Hour}),
+		metrics: NewFollowMetrics(prometheus.NewRegistry()),
+		live:    make(chan struct{}, 100),
+	}
+	opts.Origin, opts.Metrics = origin, r.metrics
+	f := pg.Follow(r.orders, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			err := f.Session(ctx, func() { r.live <- struct{}{} })
+			if ctx.Err() == nil {
+				t.Logf("replica %s: session ended: %v", origin, err)
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-f.Listening():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("replica %s: not listening after 30s", origin)
+	}
+	<-r.live
+	return r
+}
+
+// saveN stores n orders named prefix-0 ... in batches of batch, and returns
+// their uids.
+func saveN(t *testing.T, s Store, prefix string, n, batch int) []string {
+	t.Helper()
+	var uids []string
+	for i := 0; i < n; i += batch {
+		var recs []Record
+		for j := i; j < min(n, i+batch); j++ {
+			uid := fmt.Sprintf("%s-%d", prefix, j)
+			recs = append(recs, rec(t, orderWith(t, uid, nil)))
+			uids = append(uids, uid)
+		}
+		for k, r := range save(t, s, recs...) {
+			if r.Outcome != Inserted {
+				t.Fatalf("%s: %v", recs[k].Order.OrderUID, r.Outcome)
+			}
+		}
+	}
+	return uids
+}
+
+// waitCached waits until every uid is in r's cache, and fails the test
+// naming how many are not after 30s.
+func waitCached(t *testing.T, r *replica, uids []string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		missing := slices.DeleteFunc(slices.Clone(uids), func(uid string) bool { _, ok := r.orders.cache.Get(uid); return ok })
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d orders not in the cache after 30s, %q first", len(missing), len(uids), missing[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func value(t *testing.T, c prometheus.Metric) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	t.Fatalf("metric %v has no value", c.Desc())
+	return 0
+}
+
+func TestFollower_CachesWhatAnotherReplicaCommits(t *testing.T) {
+	url := testenv.Postgres(t)
+	a := startReplica(t, url, "a", FollowOptions{})
+	b := startReplica(t, url, "b", FollowOptions{})
+
+	uids := saveN(t, a.pg, "from-a", 300, 50)
+	waitCached(t, b, uids)
+	for _, uid := range uids {
+		if _, err := b.orders.Get(testContext(t), uid); err != nil {
+			t.Fatalf("b: Get(%s): %v", uid, err)
+		}
+	}
+	if q := b.orders.Stats().Queries; q != 0 {
+		t.Errorf("b read %d orders through from PostgreSQL; want 0, all of them filled from a's commits", q)
+	}
+	if got := value(t, b.metrics.Filled); got != 300 {
+		t.Errorf("b filled %v orders; want 300", got)
+	}
+	if got := value(t, b.metrics.Lag); got < 1 {
+		t.Errorf("b observed the lag of %v commits; want at least 1", got)
+	}
+	// a's own six batches are announced to a too, and cost it nothing.
+	testenv.Eventually(t, 10*time.Second, "a hears its own 6 announcements", func() bool { return value(t, a.metrics.Notifications) >= 6 })
+	if got := value(t, a.metrics.Filled); got != 0 {
+		t.Errorf("a filled %v orders from its own commits; want 0", got)
+	}
+}
+
+func TestFollower_ACommitEndsANotFoundAtOnce(t *testing.T) {
+	url := testenv.Postgres(t)
+	a := startReplica(t, url, "a", FollowOptions{})
+	b := startReplica(t, url, "b", FollowOptions{})
+	ctx := testContext(t)
+
+	if _, err := b.orders.Get(ctx, "early-0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("b: Get before the order exists: %v; want ErrNotFound", err)
+	}
+	saveN(t, a.pg, "early", 1, 1)
+	// The negative TTL is an hour: only the announcement can end it.
+	testenv.Eventually(t, 10*time.Second, "b serves the order", func() bool {
+		_, err := b.orders.Get(ctx, "early-0")
+		return err == nil
+	})
+	if q := b.orders.Stats().Queries; q != 1 {
+		t.Errorf("b queried PostgreSQL %d times; want 1, for the first not found", q)
+	}
+}
+
+// A batch still open when the listener's connection drops took lower
+// sequence numbers than batches that committed before it: the catch-up must
+// not start after the highest number it saw.
+func TestFollower_CatchesUpAfterItsConnectionIsCut(t *testing.T) {
+	url := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, url))
+	a := startReplica(t, url, "a", FollowOptions{})
+	b := startReplica(t, testenv.ViaAddr(t, url, proxy.Addr()), "b", FollowOptions{Window: time.Minute})
+	ctx := testContext(t)
+
+	late, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close(context.Background())
+	tx, err := late.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateDoc := string(rec(t, orderWith(t, "late", nil)).JSON)
+	if _, err := tx.Exec(ctx, `INSERT INTO orders (order_uid, track_number, entry, locale, internal_signature, customer_id,
+		delivery_service, shardkey, sm_id, date_created, oof_shard, doc) VALUES ('late', '', '', '', '', '', '', '', 0, now(), '', $1)`, lateDoc); err != nil {
+		t.Fatal(err)
+	}
+	before := saveN(t, a.pg, "before", 10, 10)
+	waitCached(t, b, before)
+
+	proxy.Cut()
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, 'other 1 1 0')`, CommitsChannel); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	during := saveN(t, a.pg, "during", 2500, 500) // more than a catch-up page
+	time.Sleep(200 * time.Millisecond)
+	proxy.Restore()
+
+	waitCached(t, b, append(during, "late"))
+	if got := value(t, b.metrics.Catchups); got != 1 {
+		t.Errorf("b caught up %v times; want 1", got)
+	}
+	if got := value(t, b.metrics.CaughtUp); got < 2501 {
+		t.Errorf("b's catch-up read %v orders; want at least 2,501", got)
+	}
+	if q := b.orders.Stats().Queries; q != 0 {
+		t.Errorf("b read %d orders through; want 0", q)
+	}
+}
+
+// A server that vanishes without closing the socket sends no error: the
+// heartbeat notices, and the next session catches up.
+func TestFollower_ASilentConnectionIsNoticedAndReplaced(t *testing.T) {
+	url := testenv.Postgres(t)
+	proxy := testenv.StartProxy(t, testenv.HostPort(t, url))
+	a := startReplica(t, url, "a", FollowOptions{})
+	b := startReplica(t, testenv.ViaAddr(t, url, proxy.Addr()), "b", FollowOptions{Heartbeat: 200 * time.Millisecond, Window: time.Minute})
+
+	proxy.Blackhole()
+	uids := saveN(t, a.pg, "silent", 100, 20)
+	waitCached(t, b, uids)
+	if got := value(t, b.metrics.Catchups); got < 1 {
+		t.Errorf("b caught up %v times; want at least 1", got)
+	}
+}
+
+func TestParseCommit(t *testing.T) {
+	c, err := parseCommit("a1b2 10 20 1767225600000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Commit{Origin: "a1b2", From: 10, To: 20, At: time.UnixMicro(1767225600000000)}); c != want {
+		t.Errorf("parseCommit = %+v; want %+v", c, want)
+	}
+	for _, bad := range []string{"", "a 1 2", "a 1 2 3 4", "a x 2 3", "a 3 2 1", "a 1 2 noon"} {
+		if _, err := parseCommit(bad); err == nil {
+			t.Errorf("parseCommit(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestMergeRanges(t *testing.T) {
+	lo, hi := mergeRanges([]Commit{{From: 20, To: 25}, {From: 1, To: 5}, {From: 6, To: 8}, {From: 3, To: 4}, {From: 10, To: 12}})
+	if want := []int64{1, 10, 20}; !slices.Equal(lo, want) {
+		t.Errorf("lo = %v; want %v", lo, want)
+	}
+	if want := []int64{8, 12, 25}; !slices.Equal(hi, want) {
+		t.Errorf("hi = %v; want %v", hi, want)
+	}
+}
+
+// Under the simple protocol (a URL's default_query_exec_mode, which some
+// poolers need) PostgreSQL sends sequence numbers as text.
+func TestFollower_WorksUnderTheSimpleProtocol(t *testing.T) {
+	url := testenv.Postgres(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	simple := url + sep + "default_query_exec_mode=simple_protocol"
+	a := startReplica(t, simple, "a", FollowOptions{})
+	b := startReplica(t, simple, "b", FollowOptions{})
+	uids := saveN(t, a.pg, "simple", 20, 10)
+	waitCached(t, b, uids)
+}
