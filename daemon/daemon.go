@@ -67,11 +67,15 @@ type daemon struct {
 	loops   *health.Loops // the pipeline's workers, for /livez
 	// fatal carries the first error that must stop orderd (see die).
 	fatal chan error
+	// origin names this process in its commit announcements, so that its
+	// own cost it nothing (see storage.Follower).
+	origin string
 
 	// Each health component has one writer.
 	kafkaHealth  *stages.Report            // connecting, then the consumer's sessions
 	storeHealth  *health.Component         // the store part: connecting, then pinging
 	warmupHealth *health.Component         // the read path's warm-up
+	fillHealth   *health.Component         // the read path's listener for other replicas' commits
 	writerHealth []*health.Component       // one per writer
 	dlqHealth    *health.Component         // the dead-letter stage
 	lifecycle    *health.Component         // the readiness part: not ready once shutdown begins
@@ -93,11 +97,12 @@ type daemon struct {
 }
 
 func newDaemon(cfg Config, log zerolog.Logger) *daemon {
-	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), loops: new(health.Loops), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers}
+	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), loops: new(health.Loops), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers, origin: newOrigin()}
 	d.metrics = stages.NewMetrics(d.prom)
 	d.kafkaHealth = &stages.Report{Health: d.health.Component("kafka"), Log: d.component("kafka"), Metrics: d.metrics}
 	d.storeHealth = d.health.Component("store")
 	d.warmupHealth = d.health.Component("warmup")
+	d.fillHealth = d.health.Component("fill")
 	d.writerHealth = d.health.Aggregate("writer", "writers", cfg.Writers)
 	d.dlqHealth = d.health.Component("dlq")
 	d.lifecycle = d.health.Component("lifecycle")
@@ -123,7 +128,7 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 //  5. the read path's warm-up, the cache, the Kafka clients (the group is
 //     left) and the store close, and the demo's Kafka last.
 func (d *daemon) run(ctx context.Context) error {
-	d.log.Info().Object("config", d.cfg).Msg("orderd starting")
+	d.log.Info().Object("config", d.cfg).Str("origin", d.origin).Msg("orderd starting")
 	if d.cfg.Kafka.InsecureSkipVerify {
 		d.log.Warn().Msg("KAFKA_TLS_INSECURE_SKIP_VERIFY: the brokers' certificates are not checked; anyone between orderd and Kafka can read and change the orders")
 	}
@@ -145,6 +150,14 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	parts = slices.DeleteFunc(parts, func(p part) bool { return p.start == nil }) // not configured
 	return runParts(ctx, d.log, parts, d.fatal)
+}
+
+// newOrigin names one run of orderd: random, since replicas in one pod
+// template share a hostname pattern and tests run several in one process.
+func newOrigin() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 // die reports an error that must stop orderd; the first one counts.

@@ -31,12 +31,55 @@ func (d *daemon) readPathPart() part {
 				d.prom.MustRegister(storage.NewCollector(orders))
 				d.lister.set(store)
 				d.reads.set(orders)
+				if pg, ok := store.(*storage.Postgres); ok {
+					f := pg.Follow(orders, storage.FollowOptions{
+						Origin: d.origin, Window: catchUpWindow(d.cfg.WriteTimeout), Metrics: storage.NewFollowMetrics(d.prom),
+					})
+					bg.goRun(func(ctx context.Context) { d.follow(ctx, f) })
+					// Listening first: what commits during the warm-up
+					// then reaches the cache too.
+					select {
+					case <-f.Listening():
+					case <-ctx.Done():
+						return
+					}
+				} else {
+					d.fillHealth.OK() // one process, nobody else writes
+				}
 				d.warmUp(ctx, orders, warmUp)
 			})
 			return nil
 		},
 		stop: func() error { bg.stop(); return nil },
 	}
+}
+
+// catchUpWindow is how far back a commit listener that reconnects reads the
+// stored orders again: twice the longest a write transaction of any replica
+// stays open, assuming they all run with this WRITE_TIMEOUT. Without one,
+// ten minutes.
+func catchUpWindow(writeTimeout time.Duration) time.Duration {
+	if writeTimeout <= 0 {
+		return 10 * time.Minute
+	}
+	return 2 * writeTimeout
+}
+
+// follow fills the cache from the other replicas' commits, session after
+// session, until ctx ends. Its goroutine is the fill component's only
+// writer. While no session runs, reads fall back to PostgreSQL as before.
+func (d *daemon) follow(ctx context.Context, f *storage.Follower) {
+	log := d.component("fill")
+	d.fillHealth.Wait("connecting the listener for other replicas' commits")
+	retry := (&stages.Report{Health: d.fillHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
+		Cause:   stages.RetryFill,
+		What:    "listening for other replicas' commits (their orders are read from postgresql meanwhile)",
+		Failing: "commit listener lost; other replicas' orders are read from postgresql until it is back",
+		Healed:  "commit listener back and caught up",
+	}, d.backoff(), nil)
+	_ = retry.Do(ctx, func(ctx context.Context) error {
+		return f.Session(ctx, retry.Succeeded)
+	}) // returns only when ctx ends
 }
 
 // warmUp loads every stored order into the cache before /health turns green,

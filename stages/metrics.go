@@ -110,7 +110,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "orderd_dlq_truncated_total",
 		Help: "Dead-letter records whose payload was cut to fit the dead-letter topic (dlq-truncated: true).",
 	})
-	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect} {
+	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect, RetryFill} {
 		m.retries.WithLabelValues(cause) // export zeros, so rate() works from the start
 	}
 

@@ -17,6 +17,7 @@ const (
 	RetryKafka      = "kafka"       // a consumer group session failed
 	RetryWarmUp     = "warmup"      // loading the cache from the store failed
 	RetryConnect    = "connect"     // connecting to Kafka or the store failed
+	RetryFill       = "fill"        // the listener for other replicas' commits lost its connection
 )
 
 // Report is a health component's only writer, with the log and metrics

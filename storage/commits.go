@@ -17,20 +17,22 @@ const CommitsChannel = "orderd_commits"
 // the notification at commit, so a batch that rolls back is never
 // announced. The time is PostgreSQL's clock just before the commit: a
 // Follower measures its lag against the same clock, whatever the replicas'
-// clocks say.
-const notifySQL = `SELECT pg_notify($1::text, $2::text || ' ' || $3::bigint || ' ' || $4::bigint || ' ' ||
-                 (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)`
+// clocks say. The transaction id is the 32-bit one rows carry as xmin.
+const notifySQL = `SELECT pg_notify($1::text, $2::text || ' ' || (txid_current() % 4294967296) || ' ' ||
+                 $3::bigint || ' ' || $4::bigint || ' ' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)`
 
-// Commit is one announced batch: a transaction of SaveOrders, by the orderd
-// named Origin, inserted orders with ingest sequence numbers (orders.id) from
-// From to To. Other transactions' orders may lie in between, since writers
-// take sequence numbers concurrently. At is PostgreSQL's clock when the
-// batch was announced, just before it committed.
+// Commit is one announced batch: transaction Xact of SaveOrders, by the
+// orderd named Origin, inserted orders with ingest sequence numbers
+// (orders.id) from From to To. Other transactions' orders may lie in
+// between, since writers take sequence numbers concurrently: the rows whose
+// xmin is Xact are the batch's. At is PostgreSQL's clock when the batch was
+// announced, just before it committed.
 //
-// On the wire it is four fields, "origin from to at": a few dozen bytes
-// however large the batch, far below PostgreSQL's 8,000-byte limit.
+// On the wire it is five fields, "origin xact from to at": a few dozen
+// bytes however large the batch, far below PostgreSQL's 8,000-byte limit.
 type Commit struct {
 	Origin   string
+	Xact     uint32
 	From, To int64
 	At       time.Time
 }
@@ -38,14 +40,15 @@ type Commit struct {
 // parseCommit reads a notification's payload.
 func parseCommit(payload string) (Commit, error) {
 	f := strings.Fields(payload)
-	if len(f) != 4 {
-		return Commit{}, fmt.Errorf("commit notification %q: want 4 fields, not %d", payload, len(f))
+	if len(f) != 5 {
+		return Commit{}, fmt.Errorf("commit notification %q: want 5 fields, not %d", payload, len(f))
 	}
-	from, err1 := strconv.ParseInt(f[1], 10, 64)
-	to, err2 := strconv.ParseInt(f[2], 10, 64)
-	at, err3 := strconv.ParseInt(f[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || from > to {
-		return Commit{}, fmt.Errorf("commit notification %q: want \"origin from to microseconds\"", payload)
+	xact, err0 := strconv.ParseUint(f[1], 10, 32)
+	from, err1 := strconv.ParseInt(f[2], 10, 64)
+	to, err2 := strconv.ParseInt(f[3], 10, 64)
+	at, err3 := strconv.ParseInt(f[4], 10, 64)
+	if err0 != nil || err1 != nil || err2 != nil || err3 != nil || from > to {
+		return Commit{}, fmt.Errorf("commit notification %q: want \"origin xact from to microseconds\"", payload)
 	}
-	return Commit{Origin: f[0], From: from, To: to, At: time.UnixMicro(at)}, nil
+	return Commit{Origin: f[0], Xact: uint32(xact), From: from, To: to, At: time.UnixMicro(at)}, nil
 }

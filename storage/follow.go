@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -211,13 +210,14 @@ func (f *Follower) count(inc func(*FollowMetrics)) {
 	}
 }
 
-// fillSQL reads the orders of several sequence ranges. statement_timestamp
-// is when PostgreSQL received the query, on the clock the announcements
-// were stamped with.
+// fillSQL reads the orders of several batches: those in each batch's
+// sequence range that its transaction wrote, and not the other batches'
+// lying in between. statement_timestamp is when PostgreSQL received the
+// query, on the clock the announcements were stamped with.
 const fillSQL = `
 SELECT o.id, o.order_uid, o.doc, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint
-FROM unnest($1::bigint[], $2::bigint[]) AS r(lo, hi)
-JOIN orders o ON o.id BETWEEN r.lo AND r.hi`
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS r(lo, hi, xact)
+JOIN orders o ON o.id BETWEEN r.lo AND r.hi AND o.xmin = r.xact::text::xid`
 
 // fill caches the orders of batch's announcements, except this orderd's own.
 func (f *Follower) fill(ctx context.Context, conn *pgx.Conn, batch []Commit) error {
@@ -230,9 +230,12 @@ func (f *Follower) fill(ctx context.Context, conn *pgx.Conn, batch []Commit) err
 		f.covered = maxTime(f.covered, last)
 		return nil
 	}
-	lo, hi := mergeRanges(others)
+	lo, hi, xact := make([]int64, len(others)), make([]int64, len(others)), make([]int64, len(others))
+	for i, c := range others {
+		lo[i], hi[i], xact[i] = c.From, c.To, int64(c.Xact)
+	}
 	sent := time.Now()
-	rows, err := conn.Query(ctx, fillSQL, lo, hi)
+	rows, err := conn.Query(ctx, fillSQL, lo, hi, xact)
 	if err != nil {
 		return err
 	}
@@ -312,21 +315,6 @@ func (f *Follower) catchUpPage(ctx context.Context, conn *pgx.Conn, after int64)
 		n++
 	}
 	return n, last, rows.Err()
-}
-
-// mergeRanges returns the announcements' sequence ranges, overlapping ones
-// merged, as the two arrays fillSQL takes: a row in two ranges would be read
-// twice.
-func mergeRanges(cs []Commit) (lo, hi []int64) {
-	slices.SortFunc(cs, func(a, b Commit) int { return cmp.Compare(a.From, b.From) })
-	for _, c := range cs {
-		if k := len(hi) - 1; k >= 0 && c.From <= hi[k]+1 {
-			hi[k] = max(hi[k], c.To)
-			continue
-		}
-		lo, hi = append(lo, c.From), append(hi, c.To)
-	}
-	return lo, hi
 }
 
 func maxTime(a, b time.Time) time.Time {
