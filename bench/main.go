@@ -1,4 +1,4 @@
-// Command bench measures orderd as a whole, in three modes:
+// Command bench measures orderd as a whole, in four modes:
 //
 //	bench http     closed-loop GET /order/{id} load, with an optional
 //	               fixed-bytes baseline measured in the same run
@@ -6,6 +6,9 @@
 //	               servable, with the raw PostgreSQL write rate to compare
 //	bench restore  time from orderd's start to a warm cache and /health
 //	               green, with the memory it takes
+//	bench replicas several orderd processes on one database and topic:
+//	               produce to visible on every replica, and the reads
+//	               that still need PostgreSQL
 //
 // Every mode is bounded in time and count, targets 127.0.0.1 unless told
 // otherwise, and refuses to run unbounded. Run "go run ./bench MODE -h".

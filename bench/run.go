@@ -22,6 +22,7 @@ Usage:
   go run ./bench http    [flags]   GET /order/{id} under closed-loop load
   go run ./bench ingest  [flags]   Kafka -> decode -> validate -> PostgreSQL -> cache, end to end
   go run ./bench restore [flags]   orderd's start: cache warm-up time, /health green, memory
+  go run ./bench replicas [flags]  several orderd on one database: produce to visible on every one
 
 Every mode is bounded in time and count and targets 127.0.0.1 unless given
 -allow-remote. Run 'go run ./bench MODE -h' for a mode's flags.
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runIngest(ctx, env, args[1:])
 	case "restore":
 		return runRestore(ctx, env, args[1:])
+	case "replicas":
+		return runReplicas(ctx, env, args[1:])
 	case "serve-baseline": // started by http -baseline-process
 		return serveBaseline(ctx, env, args[1:])
 	default:

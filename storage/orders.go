@@ -46,8 +46,9 @@ type Orders struct {
 type OrdersOptions struct {
 	// NegativeTTL is how long "not found" is remembered for an id, during
 	// which Get answers ErrNotFound for it without asking the store. An
-	// order passed to Put on this replica is visible at once; one stored by
-	// another replica becomes visible here after at most NegativeTTL.
+	// order passed to Put (by the pipeline, or by a Follower for another
+	// replica's commit) is visible at once; without a Follower, one stored
+	// by another replica becomes visible here after at most NegativeTTL.
 	// Default 1s.
 	NegativeTTL time.Duration
 	// NegativeSlots is the number of slots of the negative cache, a fixed

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/feed"
+	"github.com/orderd/orderd/kafkaauth"
+	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/pipeline"
+)
+
+const replicasSynopsis = `Runs -replicas orderd processes in one consumer group on one database and
+one in-process Kafka (kfake), produces -n orders at -rate per second, and
+measures for a sample of them the time from produce to visible on every
+replica: an order counts once the slowest replica serves it. Each sampled id
+is asked for on every replica before it is produced, so its first answer is
+a 404 that the commit must end. Then it reads -reads stored orders from every
+replica and reports the share that needed PostgreSQL.
+`
+
+type replicasReport struct {
+	Replicas      int                    `json:"replicas"`
+	Orders        int                    `json:"orders"`
+	Rate          float64                `json:"orders_per_second"`
+	Visible       latencyJSON            `json:"produce_to_visible_everywhere"`
+	PerReplica    map[string]latencyJSON `json:"produce_to_visible_per_replica"`
+	Samples       int                    `json:"samples"`
+	Reads         int                    `json:"steady_state_reads"`
+	ReadThrough   float64                `json:"steady_state_read_through"`
+	ReadShare     float64                `json:"steady_state_read_through_share"`
+	IngestQueries float64                `json:"read_through_during_ingest"`
+	Filled        float64                `json:"orders_filled_from_commits"`
+	Inserted      float64                `json:"orders_inserted"`
+	// Of the commits filled from, the shares in the cache within 10, 50
+	// and 100 ms (the replicas' orderd_fill_lag_seconds).
+	FillWithin map[string]float64 `json:"fill_lag_share_within"`
+}
+
+func runReplicas(ctx context.Context, env environment, args []string) error {
+	fs := env.flags("replicas", replicasSynopsis)
+	replicas := fs.Int("replicas", 3, "orderd processes (at most 8)")
+	n := fs.Int("n", 30_000, "orders to produce (at most 2,000,000)")
+	rate := fs.Float64("rate", 1000, "orders per second (at most 50,000)")
+	samples := fs.Int("samples", 1000, "orders whose produce-to-visible latency is measured")
+	reads := fs.Int("reads", 5000, "stored orders read from every replica afterwards")
+	dbURL := fs.String("database-url", env.getenv("DATABASE_URL"), "PostgreSQL the replicas share (env DATABASE_URL); required")
+	bin := fs.String("orderd", "", "orderd binary (default: go build ./cmd/orderd)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	jsonOut := fs.String("json", "", "write the figures to this JSON file")
+	plotOut := fs.String("plot", "", "write the produce-to-visible chart to this .svg or .png file")
+	allowRemote := fs.Bool("allow-remote", false, "allow a database that is not loopback")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *replicas < 1 || *replicas > 8:
+		return usageError{"-replicas must be 1 to 8"}
+	case *n < 1 || *n > maxIngest:
+		return usageError{fmt.Sprintf("-n must be 1 to %d", maxIngest)}
+	case *rate <= 0 || *rate > 50_000:
+		return usageError{"-rate must be positive and at most 50,000"}
+	case *samples < 1 || *reads < 0 || *reads > 100_000:
+		return usageError{"-samples must be positive and -reads 0 to 100,000"}
+	case *dbURL == "":
+		return usageError{"-database-url (or DATABASE_URL) is required"}
+	case *timeout <= 0 || *timeout > maxDuration:
+		return usageError{fmt.Sprintf("-timeout must be positive and at most %s", maxDuration)}
+	}
+	if !*allowRemote {
+		if err := checkLoopbackDB(*dbURL); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	if *bin == "" {
+		fmt.Fprintln(env.stderr, "building orderd")
+		b, err := buildOrderd(ctx)
+		if err != nil {
+			return err
+		}
+		*bin = b
+	}
+	// Two partitions a replica, so that every one of them writes.
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(2**replicas), "orders"))
+	if err != nil {
+		return fmt.Errorf("start in-process kafka: %w", err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	childEnv := map[string]string{
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": *dbURL, "LOG_LEVEL": "warn",
+		"KAFKA_TOPIC": "orders", "KAFKA_DLQ_TOPIC": "orders.dlq",
+	}
+	var procs []*child
+	defer func() {
+		for _, p := range procs {
+			if err := p.stop(); err != nil {
+				fmt.Fprintf(env.stderr, "orderd %s: %v\n", p.base, err)
+			}
+		}
+	}()
+	for i := range *replicas {
+		p, _, err := startChild(ctx, *bin, childEnv)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, p)
+		if err := waitHealthy(ctx, p.base, 2*time.Minute, p.exited); err != nil {
+			return fmt.Errorf("replica %d: %w (log: %s)", i, err, p.log)
+		}
+		fmt.Fprintf(env.stderr, "replica %d on %s (log: %s)\n", i, p.base, p.log)
+	}
+
+	pub, err := feed.NewPublisher(brokers, "orders", kafkaauth.Config{})
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	gen := orderfake.NewAt(uint64(time.Now().UnixNano()), time.Now())
+	if err := waitEveryReplicaConsumes(ctx, env, pub, gen, procs); err != nil {
+		return err
+	}
+	before := make([]map[string]float64, len(procs))
+	for i, p := range procs {
+		if before[i], err = scrape(p.base, replicaSeries...); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(env.stderr, "generating %d orders\n", *n)
+	msgs := make([][2][]byte, *n)
+	for i := range msgs {
+		o := gen.Order()
+		msgs[i] = [2][]byte{[]byte(o.OrderUID), order.AppendJSON(nil, &o)}
+	}
+	every := max(1, *n / *samples)
+
+	w := newVisibility(ctx, procs)
+	fmt.Fprintf(env.stderr, "producing %d orders at %.0f/s to %d replicas\n", *n, *rate, *replicas)
+	start := time.Now()
+	lastProgress := start
+	for i, m := range msgs {
+		if wait := time.Until(start.Add(time.Duration(float64(i) / *rate * float64(time.Second)))); wait > 0 {
+			time.Sleep(wait)
+		}
+		if i%every == 0 {
+			w.watch(string(m[0])) // asked for before it exists
+		}
+		if err := pub.Send(ctx, m[0], m[1]); err != nil {
+			w.close()
+			return err
+		}
+		if time.Since(lastProgress) >= time.Second {
+			fmt.Fprintf(env.stderr, "\r  produced %d of %d", i+1, *n)
+			lastProgress = time.Now()
+		}
+	}
+	if err := pub.Flush(ctx); err != nil {
+		w.close()
+		return err
+	}
+	produced := time.Since(start)
+	fmt.Fprintf(env.stderr, "\r  produced %d in %.1fs; waiting for every replica to serve the sampled orders\n", *n, produced.Seconds())
+	w.close()
+	if ctx.Err() != nil {
+		return fmt.Errorf("waiting for the orders to be visible: %w", ctx.Err())
+	}
+
+	// Steady state: stored orders, read from every replica.
+	last := string(msgs[len(msgs)-1][0])
+	for _, p := range procs {
+		if err := waitServed(ctx, p.base, last); err != nil {
+			return err
+		}
+	}
+	mid := make([]map[string]float64, len(procs))
+	for i, p := range procs {
+		if mid[i], err = scrape(p.base, replicaSeries...); err != nil {
+			return err
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range *reads {
+		uid := string(msgs[rnd.IntN(len(msgs))][0])
+		for _, p := range procs {
+			status, _, err := fasthttp.GetTimeout(nil, p.base+"/order/"+uid, 5*time.Second)
+			if err != nil || status != fasthttp.StatusOK {
+				return fmt.Errorf("GET %s/order/%s: %d %v", p.base, uid, status, err)
+			}
+		}
+	}
+	rep := replicasReport{Replicas: *replicas, Orders: *n, Rate: float64(*n) / produced.Seconds(),
+		Visible: latencyOf(w.slowest), Samples: int(w.slowest.n), Reads: *reads * len(procs), PerReplica: map[string]latencyJSON{}}
+	for i, p := range procs {
+		after, err := scrape(p.base, replicaSeries...)
+		if err != nil {
+			return err
+		}
+		rep.ReadThrough += after["orderd_readthrough_queries_total"] - mid[i]["orderd_readthrough_queries_total"]
+		rep.IngestQueries += mid[i]["orderd_readthrough_queries_total"] - before[i]["orderd_readthrough_queries_total"]
+		rep.Filled += after["orderd_fill_orders_total"] - before[i]["orderd_fill_orders_total"]
+		rep.Inserted += after[`orderd_orders_stored_total{outcome="inserted"}`] - before[i][`orderd_orders_stored_total{outcome="inserted"}`]
+		rep.PerReplica[fmt.Sprint(i)] = latencyOf(w.each[i])
+	}
+	if rep.Reads > 0 {
+		rep.ReadShare = rep.ReadThrough / float64(rep.Reads)
+	}
+	rep.FillWithin = map[string]float64{}
+	var fills float64
+	for i, p := range procs {
+		after, err := scrape(p.base, replicaSeries...)
+		if err != nil {
+			return err
+		}
+		fills += after["orderd_fill_lag_seconds_count"] - before[i]["orderd_fill_lag_seconds_count"]
+		for _, le := range []string{"0.01", "0.05", "0.1"} {
+			k := `orderd_fill_lag_seconds_bucket{le="` + le + `"}`
+			rep.FillWithin[le] += after[k] - before[i][k]
+		}
+	}
+	for le := range rep.FillWithin {
+		rep.FillWithin[le] /= max(fills, 1)
+	}
+
+	v := rep.Visible
+	fmt.Fprintf(env.stdout, "%d replicas, %d orders at %.0f/s: %.0f inserted, %.0f filled from other replicas' commits\n",
+		rep.Replicas, rep.Orders, rep.Rate, rep.Inserted, rep.Filled)
+	fmt.Fprintf(env.stdout, "produce to visible on every replica (%d samples, each a 404 first): p50 %s  p90 %s  p99 %s  max %s\n",
+		rep.Samples, v.P50, v.P90, v.P99, v.Max)
+	for i := range procs {
+		l := rep.PerReplica[fmt.Sprint(i)]
+		fmt.Fprintf(env.stdout, "  replica %d: p50 %s  p99 %s\n", i, l.P50, l.P99)
+	}
+	fmt.Fprintf(env.stdout, "commit to fill (%.0f commits): %.1f%% within 10 ms, %.1f%% within 50 ms, %.1f%% within 100 ms\n",
+		fills, 100*rep.FillWithin["0.01"], 100*rep.FillWithin["0.05"], 100*rep.FillWithin["0.1"])
+	fmt.Fprintf(env.stdout, "steady state: %d reads of stored orders, %.0f needed PostgreSQL (%.3f%%)\n",
+		rep.Reads, rep.ReadThrough, 100*rep.ReadShare)
+	fmt.Fprintf(env.stdout, "during ingest: %.0f reads needed PostgreSQL (the sampled ids' first 404s: %d)\n",
+		rep.IngestQueries, rep.Samples*len(procs))
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, rep); err != nil {
+			return err
+		}
+	}
+	if *plotOut != "" {
+		results := []loadResult{{Name: "slowest replica", hist: w.slowest, RPS: rep.Rate, Latency: rep.Visible, rateUnit: "orders/s"}}
+		for i, h := range w.each {
+			results = append(results, loadResult{Name: fmt.Sprintf("replica %d", i), hist: h, RPS: rep.Rate, Latency: latencyOf(h), rateUnit: "orders/s"})
+		}
+		title := fmt.Sprintf("produce to visible, %d replicas, %.0f orders/s", rep.Replicas, rep.Rate)
+		if err := plotLatency(*plotOut, title, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "latency chart: %s\n", *plotOut)
+	}
+	return nil
+}
+
+// replicaSeries are the metrics scraped from each replica.
+var replicaSeries = []string{"orderd_readthrough_queries_total", "orderd_fill_orders_total",
+	`orderd_orders_stored_total{outcome="inserted"}`, "orderd_fill_lag_seconds_count",
+	`orderd_fill_lag_seconds_bucket{le="0.01"}`, `orderd_fill_lag_seconds_bucket{le="0.05"}`, `orderd_fill_lag_seconds_bucket{le="0.1"}`}
+
+// waitEveryReplicaConsumes produces orders, a few at a time, until every
+// replica has stored some: the group has then given each its partitions,
+// and no rebalance is left to land in the measurement.
+func waitEveryReplicaConsumes(ctx context.Context, env environment, pub *feed.Publisher, gen *orderfake.Generator, procs []*child) error {
+	fmt.Fprintln(env.stderr, "waiting until every replica has partitions")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		for range 20 {
+			o := gen.Order()
+			if err := pub.Send(ctx, []byte(o.OrderUID), order.AppendJSON(nil, &o)); err != nil {
+				return err
+			}
+		}
+		if err := pub.Flush(ctx); err != nil {
+			return err
+		}
+		all := true
+		for _, p := range procs {
+			m, err := scrape(p.base, replicaSeries...)
+			if err != nil {
+				return err
+			}
+			all = all && m[`orderd_orders_stored_total{outcome="inserted"}`] > 0
+		}
+		if all {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not every replica consumed within a minute")
+		}
+		if err := pipeline.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// waitServed polls until base serves uid.
+func waitServed(ctx context.Context, base, uid string) error {
+	for {
+		status, _, err := fasthttp.GetTimeout(nil, base+"/order/"+uid, 5*time.Second)
+		if err == nil && status == fasthttp.StatusOK {
+			return nil
+		}
+		if err := pipeline.Sleep(ctx, time.Millisecond); err != nil {
+			return fmt.Errorf("waiting for %s to serve %s: %w", base, uid, err)
+		}
+	}
+}
+
+// visibility polls sampled ids on every replica from their produce until
+// each serves them.
+type visibility struct {
+	ctx     context.Context
+	procs   []*child
+	ids     chan watched
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	slowest *histogram
+	each    []*histogram
+}
+
+type watched struct {
+	uid  string
+	sent time.Time
+}
+
+func newVisibility(ctx context.Context, procs []*child) *visibility {
+	v := &visibility{ctx: ctx, procs: procs, ids: make(chan watched, 1<<16), slowest: &histogram{}}
+	for range procs {
+		v.each = append(v.each, &histogram{})
+	}
+	for range 16 {
+		v.wg.Go(v.poll)
+	}
+	return v
+}
+
+// watch asks every replica for uid once, which must answer 404, and then
+// hands it to the pollers; its latency counts from now.
+func (v *visibility) watch(uid string) {
+	for _, p := range v.procs {
+		_, _, _ = fasthttp.GetTimeout(nil, p.base+"/order/"+uid, 5*time.Second)
+	}
+	v.ids <- watched{uid: uid, sent: time.Now()}
+}
+
+func (v *visibility) poll() {
+	for w := range v.ids {
+		var slowest time.Duration
+		for i, p := range v.procs {
+			uri := p.base + "/order/" + w.uid
+			for v.ctx.Err() == nil {
+				status, _, err := fasthttp.GetTimeout(nil, uri, 5*time.Second)
+				if err == nil && status == fasthttp.StatusOK {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			d := time.Since(w.sent)
+			slowest = max(slowest, d)
+			v.mu.Lock()
+			v.each[i].record(d)
+			v.mu.Unlock()
+		}
+		v.mu.Lock()
+		v.slowest.record(slowest)
+		v.mu.Unlock()
+	}
+}
+
+// close waits for the pollers to see every watched id.
+func (v *visibility) close() {
+	close(v.ids)
+	v.wg.Wait()
+}
