@@ -226,12 +226,20 @@ func refusedErr(uid string, err error, pgErr *pgconn.PgError) error {
 	return fmt.Errorf("order %s: %w: %w [%s]", quoteUID(uid), ErrRefused, err, strings.Join(where, ", "))
 }
 
+// writeContext bounds work on the write pool by WRITE_TIMEOUT, if set.
+func (p *Postgres) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.writeTimeout > 0 {
+		return context.WithTimeout(ctx, p.writeTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
 // saveAttempt saves recs[idx] (distinct order_uids) in one transaction and
 // fills their results. On error the transaction is rolled back and results of
 // idx are meaningless: the caller either bisects (which fills them again) or
 // returns no results at all. Without commit, the transaction is rolled back
 // even when everything was accepted: a trial.
-func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) (err error) {
+func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) error {
 	c := getColumns()
 	defer c.put()
 	for pos, i := range idx {
@@ -239,23 +247,20 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 		results[i] = Result{}
 	}
 
-	if p.writeTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.writeTimeout)
-		defer cancel()
-	}
+	ctx, cancel := p.writeContext(ctx)
+	defer cancel()
 	tx, err := p.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)
 	}
+	// Whatever ends the attempt (an error, a panic the writer recovers
+	// from) rolls back; after a commit or the trial's own rollback this is
+	// a no-op. Its error is not the attempt's: a failed rollback makes pgx
+	// close the connection, so nothing is left half-done.
 	defer func() {
-		if err != nil {
-			rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-			// The attempt's error is what matters; a failed rollback makes
-			// pgx close the connection, so nothing is left half-done.
-			_ = tx.Rollback(rbCtx)
-			cancel()
-		}
+		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		_ = tx.Rollback(rbCtx)
+		cancel()
 	}()
 
 	inserted, seqs, err := insertOrders(ctx, tx, c, idx, results)
