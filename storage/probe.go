@@ -60,8 +60,10 @@ func (p *Postgres) probeSchema(ctx context.Context, refused error) error {
 }
 
 // probeOrder is the newest stored order under a fresh order_uid, or the
-// sample order when none is stored.
+// sample order when none is stored or the stored one no longer decodes.
 func (p *Postgres) probeOrder(ctx context.Context) (Record, error) {
+	ctx, cancel := p.writeContext(ctx)
+	defer cancel()
 	var doc []byte
 	err := p.write.QueryRow(ctx, `SELECT doc FROM orders ORDER BY id DESC LIMIT 1`).Scan(&doc)
 	switch {
@@ -72,7 +74,12 @@ func (p *Postgres) probeOrder(ctx context.Context) (Record, error) {
 	}
 	o := new(order.Order)
 	if err := order.NewDecoder().Decode(doc, o); err != nil {
-		return Record{}, fmt.Errorf("probe the schema: decode a stored order: %w", err)
+		// Stored by an orderd with other rules, say: the sample is as
+		// good a probe, and an error here would stall the batch for good.
+		o = new(order.Order)
+		if err := order.NewDecoder().Decode([]byte(sampleOrder), o); err != nil {
+			return Record{}, fmt.Errorf("probe the schema: decode the sample order: %w", err)
+		}
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -105,3 +105,25 @@ func TestPostgres_SchemaRuleSomeOrdersBreakCondemnsOnlyThem(t *testing.T) {
 		}
 	}
 }
+
+// A newest stored order that no longer decodes (stored under other rules)
+// must not fail the probe, or the batch would be retried for good: the
+// built-in sample stands in for it.
+func TestPostgres_ProbeFallsBackToTheSampleWhenTheStoredOrderDoesNotDecode(t *testing.T) {
+	p := openPostgres(t)
+	save(t, p, batch(t, "before", 2)...)
+	exec(t, p, `UPDATE orders SET doc = '{"order_uid": 1}' WHERE id = (SELECT max(id) FROM orders)`)
+	exec(t, p, `CREATE FUNCTION no_vip() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.name = 'VIP' THEN RAISE EXCEPTION 'no VIPs'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER no_vip BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION no_vip()`)
+
+	recs := batch(t, "after", 3)
+	recs[1] = rec(t, orderWith(t, "after-vip", func(o *order.Order) { o.Delivery.Name = "VIP" }))
+	res := save(t, p, recs...)
+	wantRefused(t, res[1], "P0001")
+	for _, i := range []int{0, 2} {
+		if res[i].Outcome != Inserted {
+			t.Errorf("record %d: %+v, want inserted", i, res[i])
+		}
+	}
+}
