@@ -59,7 +59,7 @@ type FollowOptions struct {
 	// Follower checks that PostgreSQL still answers on it, so a server that
 	// vanished without closing the socket is noticed. Default 5s.
 	Heartbeat time.Duration
-	// Metrics, if not nil, are counted.
+	// Metrics are counted; nil counts them on a registry of their own.
 	Metrics *FollowMetrics
 }
 
@@ -78,6 +78,9 @@ func (p *Postgres) Follow(orders *Orders, opts FollowOptions) *Follower {
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 5 * time.Second
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewFollowMetrics(prometheus.NewRegistry())
 	}
 	return &Follower{conn: p.conn, orders: orders, opts: opts, listening: make(chan struct{})}
 }
@@ -102,10 +105,8 @@ func (f *Follower) Session(ctx context.Context, live func()) error {
 		cancel()
 	}()
 	m := f.opts.Metrics
-	if m != nil {
-		m.Listening.Set(1)
-		defer m.Listening.Set(0)
-	}
+	m.Listening.Set(1)
+	defer m.Listening.Set(0)
 
 	var listenedAt time.Time
 	if err := conn.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&listenedAt); err != nil {
@@ -116,10 +117,8 @@ func (f *Follower) Session(ctx context.Context, live func()) error {
 		if err != nil {
 			return fmt.Errorf("follow commits: catch up: %w", err)
 		}
-		if m != nil {
-			m.Catchups.Inc()
-			m.CaughtUp.Add(float64(n))
-		}
+		m.Catchups.Inc()
+		m.CaughtUp.Add(float64(n))
 	}
 	f.covered = listenedAt
 	f.once.Do(func() { close(f.listening) })
@@ -188,12 +187,12 @@ func (f *Follower) wait(ctx context.Context, conn *pgx.Conn) ([]Commit, error) {
 		}
 		batch := make([]Commit, 0, len(notes))
 		for _, n := range notes {
-			f.count(func(m *FollowMetrics) { m.Notifications.Inc() })
+			f.opts.Metrics.Notifications.Inc()
 			c, err := parseCommit(n.Payload)
 			if err != nil {
 				// Not orderd's format: another program's, or another
 				// version's. There is nothing to fill from it.
-				f.count(func(m *FollowMetrics) { m.Unreadable.Inc() })
+				f.opts.Metrics.Unreadable.Inc()
 				continue
 			}
 			batch = append(batch, c)
@@ -201,12 +200,6 @@ func (f *Follower) wait(ctx context.Context, conn *pgx.Conn) ([]Commit, error) {
 		if len(batch) > 0 {
 			return batch, nil
 		}
-	}
-}
-
-func (f *Follower) count(inc func(*FollowMetrics)) {
-	if f.opts.Metrics != nil {
-		inc(f.opts.Metrics)
 	}
 }
 
@@ -266,13 +259,12 @@ func (f *Follower) fill(ctx context.Context, conn *pgx.Conn, batch []Commit) err
 		return err
 	}
 	f.covered = maxTime(f.covered, last)
-	if m := f.opts.Metrics; m != nil {
-		m.Filled.Add(float64(n))
-		if n > 0 {
-			since := time.Since(sent)
-			for _, c := range others {
-				m.Lag.Observe((now.Sub(c.At) + since).Seconds())
-			}
+	m := f.opts.Metrics
+	m.Filled.Add(float64(n))
+	if n > 0 {
+		since := time.Since(sent)
+		for _, c := range others {
+			m.Lag.Observe((now.Sub(c.At) + since).Seconds())
 		}
 	}
 	return nil
