@@ -69,3 +69,41 @@ func TestOpenPostgres_RefusesPoolMaxConns(t *testing.T) {
 		t.Fatalf("OpenPostgres with pool_max_conns = %v, want a refusal saying what to do", err)
 	}
 }
+
+// Only the writers' sessions get WRITE_TIMEOUT as their
+// idle_in_transaction_session_timeout, and a URL's own setting wins.
+func TestPostgres_OnlyTheWritersSessionsEndIdleTransactions(t *testing.T) {
+	url := testenv.Postgres(t)
+	show := func(t *testing.T, p *Postgres) (write, bulk string) {
+		t.Helper()
+		ctx := testContext(t)
+		if err := p.write.QueryRow(ctx, "SHOW idle_in_transaction_session_timeout").Scan(&write); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.bulk.QueryRow(ctx, "SHOW idle_in_transaction_session_timeout").Scan(&bulk); err != nil {
+			t.Fatal(err)
+		}
+		return write, bulk
+	}
+	p, err := OpenPostgresWith(testContext(t), url, Pools{Writers: 1, Reads: 1, Lists: 1, WriteTimeout: 7 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if write, bulk := show(t, p); write != "7s" || bulk != "0" {
+		t.Errorf("idle_in_transaction_session_timeout: writers %q, bulk %q; want 7s and 0", write, bulk)
+	}
+
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	own, err := OpenPostgresWith(testContext(t), url+sep+"idle_in_transaction_session_timeout=9000", Pools{Writers: 1, Reads: 1, Lists: 1, WriteTimeout: 7 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if write, _ := show(t, own); write != "9s" {
+		t.Errorf("with the URL's own setting, writers have %q; want 9s", write)
+	}
+}

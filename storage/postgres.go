@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -104,23 +105,27 @@ func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres
 			p.Close()
 		}
 	}()
+	// The writers' sessions end a transaction their connection left open
+	// (see Pools.WriteTimeout), unless the URL chose otherwise.
+	var writeParams map[string]string
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; pools.WriteTimeout > 0 && !set {
+		writeParams = map[string]string{"idle_in_transaction_session_timeout": fmt.Sprint(pools.WriteTimeout.Milliseconds())}
+	}
 	for _, pl := range []struct {
-		pool  **pgxpool.Pool
-		conns int
+		pool   **pgxpool.Pool
+		conns  int
+		params map[string]string
 	}{
 		// Twice the writers: pgx holds the pool slot of a connection it
 		// closes after a timeout while it drains it, for up to 15 s when the
 		// server went silent; the spare slot lets that writer retry on a
 		// new connection meanwhile. The writers still use one each.
-		{&p.write, 2 * pools.Writers}, {&p.read, pools.Reads}, {&p.list, pools.Lists}, {&p.bulk, bulkConns},
+		{&p.write, 2 * pools.Writers, writeParams}, {&p.read, pools.Reads, nil}, {&p.list, pools.Lists, nil}, {&p.bulk, bulkConns, nil},
 	} {
 		c := cfg.Copy()
 		c.MaxConns = int32(max(pl.conns, 1))
 		c.MinConns = 0
-		params := c.ConnConfig.RuntimeParams
-		if _, set := params["idle_in_transaction_session_timeout"]; pl.pool == &p.write && pools.WriteTimeout > 0 && !set { // the writers' pool
-			params["idle_in_transaction_session_timeout"] = fmt.Sprint(pools.WriteTimeout.Milliseconds())
-		}
+		maps.Copy(c.ConnConfig.RuntimeParams, pl.params)
 		if *pl.pool, err = pgxpool.NewWithConfig(ctx, c); err != nil {
 			return nil, fmt.Errorf("open postgresql: %w", err)
 		}
