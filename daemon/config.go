@@ -91,6 +91,9 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	if c.Probe != "" { // orderd only probes: no setting it would not use may stop that
+		return c, c.validate()
+	}
 	if err := applyEnv(fs, getenv); err != nil {
 		return Config{}, err
 	}
@@ -262,6 +265,8 @@ func (c Config) validate() error {
 	}
 	check(c.Demo || len(c.KafkaBrokers) > 0, "KAFKA_BROKERS is required (or run with -demo)")
 	check(c.Demo || c.DatabaseURL != "", "DATABASE_URL is required (or run with -demo)")
+	check(!c.Demo || c.Kafka == kafkaauth.Config{},
+		"-demo runs its own plaintext Kafka: unset KAFKA_TLS* and KAFKA_SASL*, which would be used against it")
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)
 		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"),

@@ -77,6 +77,8 @@ func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
 	f(ok, []string{"-no-such-flag"}, "no-such-flag")                                                       // unknown flag
 	f(ok, []string{"extra"}, "unexpected arguments")                                                       // stray argument
 	f(with("SHUTDOWN_TIMEOUT", "1s"), []string{"-drain-timeout", "5s"}, "SHUTDOWN_TIMEOUT must be longer") // drain must fit
+	f(map[string]string{"KAFKA_TLS": "true"}, []string{"-demo"}, "-demo runs its own plaintext Kafka")     // TLS against kfake
+	f(map[string]string{"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}, []string{"-demo"}, "unset KAFKA_TLS* and KAFKA_SASL*")
 }
 
 func TestLoadConfig_DemoNeedsNothing(t *testing.T) {
@@ -125,6 +127,14 @@ func TestProbe(t *testing.T) {
 	}, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatalf("probe with unreadable secrets: %v", err)
+	}
+	// Nor a malformed setting: the HEALTHCHECK runs in the container's
+	// environment, whatever it holds.
+	err = Run(context.Background(), []string{"-probe", srv.URL + "/livez"}, func(k string) string {
+		return map[string]string{"WRITERS": "many"}[k]
+	}, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatalf("probe with a malformed setting: %v", err)
 	}
 }
 
