@@ -57,6 +57,10 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	// which allocates three times per request for a path parameter. Other
 	// methods and paths go through the router, which answers 405 and 404.
 	order := m.route("order")
+	// Refused before routing, so counted with what no route took.
+	getWithBody := m.instrument("unmatched", func(ctx *fasthttp.RequestCtx) {
+		writeStatic(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
+	})
 	return func(ctx *fasthttp.RequestCtx) {
 		// Every response: a browser must never guess a content type, for
 		// JSON holding untrusted order text least of all.
@@ -64,7 +68,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 		if ctx.IsGet() {
 			// Only POST /api/admin/dlq/redrive takes a body.
 			if len(ctx.Request.Body()) > 0 {
-				writeStatic(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
+				getWithBody(ctx)
 				return
 			}
 			if id := orderIDFromPath(ctx.Path()); id != nil {

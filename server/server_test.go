@@ -268,9 +268,14 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	f.do(nil, "GET", "/order/bad id")
 	f.do(nil, "GET", "/nowhere")
 	f.do(nil, "GET", "/health")
+	withBody := &fasthttp.RequestCtx{} // a GET with a body, refused before routing
+	withBody.Request.Header.SetMethod("GET")
+	withBody.Request.SetRequestURI("/order/b563feb7b2b84b6test")
+	withBody.Request.SetBody([]byte(`{"x":1}`))
+	f.handler(withBody)
 	for labels, want := range map[[2]string]float64{
 		{"order", "200"}: 2, {"order", "404"}: 1, {"order", "400"}: 1,
-		{"unmatched", "404"}: 1, {"health", "200"}: 1,
+		{"unmatched", "404"}: 1, {"unmatched", "400"}: 1, {"health", "200"}: 1,
 	} {
 		if got := testutil.ToFloat64(m.requests.WithLabelValues(labels[0], labels[1])); got != want {
 			t.Errorf("requests{route=%s,status=%s} = %v, want %v", labels[0], labels[1], got, want)
