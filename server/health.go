@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -27,28 +26,14 @@ type componentHealth struct {
 // naming the ones that are not otherwise.
 func handleHealth(reg *health.Registry) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		rep := reg.Report()
-		body := healthBody{Status: "ok", Components: make(map[string]componentHealth, len(rep.Components))}
+		body, ok := report(reg, func(string) bool { return true })
 		status := fasthttp.StatusOK
-		if !rep.OK {
-			body.Status = "unavailable"
-			status = fasthttp.StatusServiceUnavailable
-		}
-		for _, c := range rep.Components {
-			ch := componentHealth{Status: "ok", Since: c.Since.UTC()}
-			if !c.OK {
-				ch.Status, ch.Detail = "unavailable", c.Detail
-				body.Failing = append(body.Failing, c.Name)
-			}
-			body.Components[c.Name] = ch
-		}
-		out, err := json.Marshal(body)
-		if err != nil {
-			writeError(ctx, fasthttp.StatusInternalServerError, "encode health: "+err.Error())
-			return
+		body.Status = "ok"
+		if !ok {
+			body.Status, status = "unavailable", fasthttp.StatusServiceUnavailable
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeStatic(ctx, status, out)
+		writeJSON(ctx, status, body)
 	}
 }
 
@@ -59,29 +44,36 @@ func handleHealth(reg *health.Registry) fasthttp.RequestHandler {
 // orchestrator that turned it away would only lose those reads.
 func handleReady(reg *health.Registry, ready []string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		rep := reg.Report()
-		body := healthBody{Status: "ready", Components: map[string]componentHealth{}}
+		body, ok := report(reg, func(name string) bool { return slices.Contains(ready, name) })
 		status := fasthttp.StatusOK
-		for _, c := range rep.Components {
-			if !slices.Contains(ready, c.Name) {
-				continue
-			}
-			ch := componentHealth{Status: "ok", Since: c.Since.UTC()}
-			if !c.OK {
-				ch.Status, ch.Detail = "unavailable", c.Detail
-				body.Failing = append(body.Failing, c.Name)
-				body.Status, status = "not ready", fasthttp.StatusServiceUnavailable
-			}
-			body.Components[c.Name] = ch
-		}
-		out, err := json.Marshal(body)
-		if err != nil {
-			writeError(ctx, fasthttp.StatusInternalServerError, "encode readiness: "+err.Error())
-			return
+		body.Status = "ready"
+		if !ok {
+			body.Status, status = "not ready", fasthttp.StatusServiceUnavailable
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeStatic(ctx, status, out)
+		writeJSON(ctx, status, body)
 	}
+}
+
+// report is the state of reg's components that include accepts, and
+// whether all of them are OK; the caller sets Status.
+func report(reg *health.Registry, include func(name string) bool) (healthBody, bool) {
+	rep := reg.Report()
+	body := healthBody{Components: make(map[string]componentHealth, len(rep.Components))}
+	ok := true
+	for _, c := range rep.Components {
+		if !include(c.Name) {
+			continue
+		}
+		ch := componentHealth{Status: "ok", Since: c.Since.UTC()}
+		if !c.OK {
+			ch.Status, ch.Detail = "unavailable", c.Detail
+			body.Failing = append(body.Failing, c.Name)
+			ok = false
+		}
+		body.Components[c.Name] = ch
+	}
+	return body, ok
 }
 
 // bodyAlive is GET /livez's answer while nothing is stuck.
@@ -120,11 +112,6 @@ func handleLive(loops *health.Loops, stall time.Duration, log zerolog.Logger) fa
 			names[i] = s.Name
 		}
 		log.Error().Strs("loops", names).Stringer("limit", stall).Msg("loops busy with one piece of work past LIVENESS_STALL: /livez answers 503 so that the process is restarted")
-		out, err := json.Marshal(body)
-		if err != nil {
-			writeError(ctx, fasthttp.StatusInternalServerError, "encode liveness: "+err.Error())
-			return
-		}
-		writeStatic(ctx, fasthttp.StatusServiceUnavailable, out)
+		writeJSON(ctx, fasthttp.StatusServiceUnavailable, body)
 	}
 }
