@@ -69,7 +69,7 @@ func TestReader_ListsNewestFirstWithFilters(t *testing.T) {
 	ctx := context.Background()
 	f := func(filter Filter, wantKeys ...string) {
 		t.Helper()
-		recs, err := r.List(ctx, filter)
+		recs, err := list(ctx, r, filter)
 		if err != nil {
 			t.Fatalf("List(%+v): %v", filter, err)
 		}
@@ -89,7 +89,7 @@ func TestReader_ListsNewestFirstWithFilters(t *testing.T) {
 
 func TestReader_ParsesTheHeaders(t *testing.T) {
 	_, r := fixture(t)
-	recs, err := r.List(context.Background(), Filter{Limit: 1})
+	recs, err := list(context.Background(), r, Filter{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestReader_GetUnknownRecord(t *testing.T) {
 func TestReader_UnknownTopic(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders")
 	r := NewReader(saramaClient(t, brokers), "no.such.topic")
-	if _, err := r.List(context.Background(), Filter{Limit: 1}); !errors.Is(err, ErrUnknownTopic) {
+	if _, err := list(context.Background(), r, Filter{Limit: 1}); !errors.Is(err, ErrUnknownTopic) {
 		t.Fatalf("List = %v, want ErrUnknownTopic", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestRedriver_PublishesToTheOrdersTopicWithProvenance(t *testing.T) {
 	defer producer.Close()
 	d := NewRedriver(r, producer, "orders")
 
-	recs, err := r.List(context.Background(), Filter{Limit: 2})
+	recs, err := list(context.Background(), r, Filter{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestReader_WalksBackPastManyRecords(t *testing.T) {
 	testenv.Produce(t, testenv.KafkaClient(t, brokers), recs...)
 
 	r := NewReader(saramaClient(t, brokers), "orders.dlq")
-	got, err := r.List(context.Background(), Filter{Limit: 10, Reason: ReasonTooLarge})
+	got, err := list(context.Background(), r, Filter{Limit: 10, Reason: ReasonTooLarge})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestReader_ListingKeepsAPreviewGetReadsWhole(t *testing.T) {
 	client := saramaClient(t, brokers)
 	r := NewReader(client, "orders.dlq")
 
-	recs, err := r.List(context.Background(), Filter{Limit: 1})
+	recs, err := list(context.Background(), r, Filter{Limit: 1})
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("List = %d records, %v", len(recs), err)
 	}
@@ -282,4 +282,10 @@ func TestReader_AnswersBeforeTheDeadlineOfAHungBroker(t *testing.T) {
 		t.Errorf("answered after %s, past the 2s deadline", took)
 	}
 	t.Logf("answered a hung broker in %s", took)
+}
+
+// list returns the records of one page.
+func list(ctx context.Context, r *Reader, f Filter) ([]Record, error) {
+	page, err := r.ListPage(ctx, f)
+	return page.Records, err
 }

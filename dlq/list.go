@@ -88,16 +88,10 @@ type Page struct {
 
 // Trimmed says retention removed records of a partition that a listing was
 // about to read: the partition now starts at Oldest.
+// Its JSON form is what the admin API and orderctl dlq ls -json print.
 type Trimmed struct {
-	Partition int32
-	Oldest    int64
-}
-
-// List returns the records of ListPage's page, for callers that want one
-// page only.
-func (r *Reader) List(ctx context.Context, f Filter) ([]Record, error) {
-	page, err := r.ListPage(ctx, f)
-	return page.Records, err
+	Partition int32 `json:"partition"`
+	Oldest    int64 `json:"oldest"`
 }
 
 // ListPage returns the newest records that match f, at most f.Limit, and

@@ -118,6 +118,10 @@ func (r Record) Ref() string { return Ref{r.Partition, r.Offset}.String() }
 // a listing: such a record is never redriven as it is.
 func (r Record) Previewed() bool { return r.ValueBytes > len(r.Value) }
 
+// PayloadBytes is the length of r's payload on the topic, of which a listed
+// record holds only the start.
+func (r Record) PayloadBytes() int { return max(r.ValueBytes, len(r.Value)) }
+
 // Preview is the first n bytes of the payload as text, for listings.
 func (r Record) Preview(n int) string {
 	b := r.Value

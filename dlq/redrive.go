@@ -146,7 +146,7 @@ func (d *Redriver) message(rec Record, payload []byte) (*sarama.ProducerMessage,
 	case payload != nil:
 	case rec.Truncated:
 		return nil, fmt.Errorf("redrive %s (%d of %d bytes kept, sha256 %s): %w",
-			ref, max(rec.ValueBytes, len(rec.Value)), rec.OriginalBytes, rec.OriginalSHA256, ErrTruncated)
+			ref, rec.PayloadBytes(), rec.OriginalBytes, rec.OriginalSHA256, ErrTruncated)
 	case rec.Previewed():
 		return nil, fmt.Errorf("redrive %s: %w", ref, ErrPreviewOnly)
 	}

@@ -109,16 +109,11 @@ func dlqRecord(r dlq.Record) dlqRecordJSON {
 	if !r.Timestamp.IsZero() {
 		out.AppendedAt = &r.Timestamp
 	}
-	out.PayloadBytes = max(r.ValueBytes, len(r.Value))
+	out.PayloadBytes = r.PayloadBytes()
 	if r.Truncated {
 		out.Truncated, out.OriginalBytes, out.OriginalSHA256 = true, r.OriginalBytes, r.OriginalSHA256
 	}
 	return out
-}
-
-type trimmedJSON struct {
-	Partition int32 `json:"partition"`
-	Oldest    int64 `json:"oldest"`
 }
 
 // handleListDLQ serves GET
@@ -165,14 +160,11 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			Records []dlqRecordJSON `json:"records"`
 			Next    string          `json:"next,omitempty"`
 			Partial bool            `json:"partial,omitempty"`
-			Trimmed []trimmedJSON   `json:"trimmed,omitempty"`
-		}{Records: make([]dlqRecordJSON, len(page.Records)), Next: page.Next, Partial: page.Partial}
+			Trimmed []dlq.Trimmed   `json:"trimmed,omitempty"`
+		}{Records: make([]dlqRecordJSON, len(page.Records)), Next: page.Next, Partial: page.Partial, Trimmed: page.Trimmed}
 		for i, r := range page.Records {
 			out.Records[i] = dlqRecord(r)
 			out.Records[i].Preview = r.Preview(previewBytes)
-		}
-		for _, t := range page.Trimmed {
-			out.Trimmed = append(out.Trimmed, trimmedJSON{Partition: t.Partition, Oldest: t.Oldest})
 		}
 		writeJSON(ctx, fasthttp.StatusOK, out)
 	}

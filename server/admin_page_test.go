@@ -24,7 +24,7 @@ type dlqPage struct {
 	Records []dlqRecordJSON `json:"records"`
 	Next    string          `json:"next"`
 	Partial bool            `json:"partial"`
-	Trimmed []trimmedJSON   `json:"trimmed"`
+	Trimmed []dlq.Trimmed   `json:"trimmed"`
 }
 
 func (f *fixture) listDLQ(t *testing.T, query string) (dlqPage, *fasthttp.RequestCtx) {

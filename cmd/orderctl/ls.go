@@ -132,15 +132,11 @@ func payloadCell(r dlq.Record) string {
 	// indented JSON payload still shows its first keys.
 	const read = 4 * payloadWidth
 	preview := r.Preview(read)
-	if payloadBytes(r) > read {
+	if r.PayloadBytes() > read {
 		preview += "…"
 	}
 	return cell(preview, payloadWidth)
 }
-
-// payloadBytes is the length of r's payload on the topic, of which a
-// listed record holds only the start.
-func payloadBytes(r dlq.Record) int { return max(r.ValueBytes, len(r.Value)) }
 
 // jsonLine is a dead letter as dlq ls -json prints it. The field names are
 // an interface for scripts: never rename one.
@@ -176,7 +172,7 @@ func writeJSONLines(w io.Writer, recs []dlq.Record) error {
 			Reason: r.Reason, Error: r.Error,
 			SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
 			// encoding/json writes bytes that are not UTF-8 as U+FFFD.
-			Payload: string(r.Value), PayloadBytes: payloadBytes(r), PayloadPreview: r.Previewed(),
+			Payload: string(r.Value), PayloadBytes: r.PayloadBytes(), PayloadPreview: r.Previewed(),
 		}
 		if !r.FailedAt.IsZero() {
 			t := r.FailedAt.UTC()
@@ -205,12 +201,7 @@ func writeJSONLines(w io.Writer, recs []dlq.Record) error {
 type moreLine struct {
 	Next    string        `json:"next,omitempty"`
 	Partial bool          `json:"partial,omitempty"`
-	Trimmed []trimmedLine `json:"trimmed,omitempty"`
-}
-
-type trimmedLine struct {
-	Partition int32 `json:"partition"`
-	Oldest    int64 `json:"oldest"`
+	Trimmed []dlq.Trimmed `json:"trimmed,omitempty"`
 }
 
 // writeJSONMore writes moreLine when there is more to list or something
@@ -219,11 +210,7 @@ func writeJSONMore(w io.Writer, page dlq.Page) error {
 	if page.Next == "" && len(page.Trimmed) == 0 {
 		return nil
 	}
-	line := moreLine{Next: page.Next, Partial: page.Partial}
-	for _, t := range page.Trimmed {
-		line.Trimmed = append(line.Trimmed, trimmedLine{Partition: t.Partition, Oldest: t.Oldest})
-	}
-	return json.NewEncoder(w).Encode(line)
+	return json.NewEncoder(w).Encode(moreLine{Next: page.Next, Partial: page.Partial, Trimmed: page.Trimmed})
 }
 
 const (

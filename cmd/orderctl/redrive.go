@@ -171,7 +171,7 @@ func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Cli
 func (c *cli) dryRun(recs []dlq.Record, payloadFile string, payload []byte) error {
 	var skipped []dlq.Record
 	for _, r := range recs {
-		what := fmt.Sprintf("payload %d bytes", payloadBytes(r))
+		what := fmt.Sprintf("payload %d bytes", r.PayloadBytes())
 		if payload != nil {
 			what = fmt.Sprintf("payload %d bytes from %s", len(payload), payloadFile)
 		} else if r.Truncated {

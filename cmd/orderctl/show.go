@@ -88,7 +88,7 @@ func kept(r dlq.Record) string {
 	if r.OriginalBytes > 0 {
 		original = strconv.FormatInt(r.OriginalBytes, 10)
 	}
-	return fmt.Sprintf("%d of %s bytes kept", payloadBytes(r), original)
+	return fmt.Sprintf("%d of %s bytes kept", r.PayloadBytes(), original)
 }
 
 // originalSHA256 is a truncated record's dlq-original-sha256, which is a
