@@ -56,9 +56,9 @@ type OrdersOptions struct {
 	// Ids that hash to the same slot evict each other. Default 65536.
 	NegativeSlots int
 	// MaxConcurrentReads is the number of read-through store queries in
-	// flight at once, so a burst of cache misses cannot take every pool
-	// connection from the writer: keep it below the pool's pool_max_conns
-	// (pgxpool's default is max(4, GOMAXPROCS)). Default 8.
+	// flight at once. Postgres gives them a pool of their own (Pools.Reads);
+	// give them the same number, or misses queue in the pool, where only
+	// QueryTimeout bounds their wait. Default 8.
 	MaxConcurrentReads int
 	// ReadQueueTimeout is how long a cache miss waits for a free read slot
 	// before Get returns ErrBusy. Default 100ms.
