@@ -145,7 +145,7 @@ func Settings() []string {
 	var names []string
 	flags(&Config{}, io.Discard).VisitAll(func(f *flag.Flag) {
 		if f.Name != "probe" {
-			names = append(names, envName(f.Name))
+			names = append(names, kafkaauth.EnvName(f.Name))
 		}
 	})
 	return names
@@ -213,11 +213,6 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// envName is the environment variable for a flag.
-func envName(flagName string) string {
-	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
 // applyEnv sets every flag not given on the command line from its
 // environment variable, through the flag's own parser.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
@@ -228,9 +223,9 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		if given[f.Name] || f.Name == "probe" { // a probe is asked for on the command line only
 			return
 		}
-		if v := getenv(envName(f.Name)); v != "" {
+		if v := getenv(kafkaauth.EnvName(f.Name)); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", kafkaauth.EnvName(f.Name), v, err))
 			}
 		}
 	})
