@@ -139,12 +139,18 @@ func (c *checker) payment(o *Order) {
 	c.nonNegative(at("custom_fee"), p.CustomFee)
 }
 
+// tooManyItems is the problem of an order of n items, n > MaxItems: the
+// decoder says it too, before it builds them.
+func tooManyItems(n int) string {
+	return "must have at most " + strconv.Itoa(MaxItems) + " items, got " + strconv.Itoa(n)
+}
+
 func (c *checker) items(o *Order) {
 	switch n := len(o.Items); {
 	case n == 0:
 		c.add(topLevel("items"), "must have at least 1 item")
 	case n > MaxItems:
-		c.addf(topLevel("items"), "must have at most %d items, got %d", MaxItems, n)
+		c.add(topLevel("items"), tooManyItems(n))
 	}
 	for i := range o.Items {
 		it := &o.Items[i]
