@@ -36,7 +36,8 @@ const (
 	dlqListBudget = dlq.DefaultBudget
 	// maxRedrive is the most records one redrive request names: they are
 	// read in one pass per partition and sent together, well within
-	// apiTimeout (500 take about a second).
+	// apiTimeout (TestAdmin_Redrives500OfAHundredThousandInTime logs
+	// what 500 take: 216 ms here).
 	maxRedrive   = 500
 	maxAdminBody = 4 << 20 // a redrive request body
 	previewBytes = 120     // payload shown in a listing
