@@ -48,9 +48,9 @@ func TestChaos(t *testing.T) {
 
 	broker := testenv.RestartableKafka(t, kfake.SeedTopics(6, "orders"))
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	env := map[string]string{
-		"KAFKA_BROKERS": strings.Join(broker.Addrs(), ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"KAFKA_BROKERS": strings.Join(broker.Addrs(), ","), "DATABASE_URL": proxiedURL,
 		"KAFKA_HEARTBEAT": "500ms", "KAFKA_SESSION": "3s", "RETRY_MAX_BACKOFF": "1s",
 	}
 	replicas := make([]*process, 3)

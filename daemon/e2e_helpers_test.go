@@ -189,16 +189,29 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	testenv.Eventually(t, waitFor, what, cond)
 }
 
+// testConn opens a connection of the test's own to the test database, and
+// a context that bounds its work to timeout. The returned func closes both;
+// it is not left to t.Cleanup because helpers polled in a loop would pile
+// up open connections until the test ends.
+func testConn(t *testing.T, dbURL string, timeout time.Duration) (context.Context, *pgx.Conn, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		cancel()
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	return ctx, conn, func() {
+		conn.Close(context.Background())
+		cancel()
+	}
+}
+
 // queryInt runs a query returning one integer against the test database.
 func queryInt(t *testing.T, dbURL, query string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
-	defer conn.Close(context.Background())
+	ctx, conn, done := testConn(t, dbURL, 10*time.Second)
+	defer done()
 	var n int
 	if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
 		// Before orderd's migrations ran, the tables do not exist yet.
@@ -229,13 +242,8 @@ func waitCommittedToEnd(t *testing.T, brokers []string, group, topic string) {
 // execSQL runs a statement against the test database.
 func execSQL(t *testing.T, dbURL, sql string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
-	defer conn.Close(context.Background())
+	ctx, conn, done := testConn(t, dbURL, 10*time.Second)
+	defer done()
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

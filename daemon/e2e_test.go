@@ -27,10 +27,10 @@ import (
 func TestEndToEnd(t *testing.T) {
 	brokers, _ := testenv.Kafka(t) // orderd creates its topics
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS": strings.Join(brokers, ","),
-		"DATABASE_URL":  testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"DATABASE_URL":  proxiedURL,
 		"LOG_LEVEL":     "debug", // every line orderd may write, for the privacy check at the end
 	})
 	d.waitHealthy(t)

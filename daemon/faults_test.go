@@ -33,10 +33,10 @@ func generated(gen *orderfake.Generator, n int) []*kgo.Record {
 func TestPostgresOutageIsRetriedNotDeadLettered(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS":     strings.Join(brokers, ","),
-		"DATABASE_URL":      testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"DATABASE_URL":      proxiedURL,
 		"RETRY_MAX_BACKOFF": "200ms",
 	})
 	d.waitHealthy(t)

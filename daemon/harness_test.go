@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/orderd/orderd/internal/testenv"
@@ -179,13 +178,8 @@ func (w *workload) verify(t *testing.T, dbURL string, brokers []string, replicas
 // storedDocs returns every stored order's JSON by order_uid.
 func storedDocs(t *testing.T, dbURL string) map[string][]byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
-	defer conn.Close(context.Background())
+	ctx, conn, done := testConn(t, dbURL, waitFor)
+	defer done()
 	rows, err := conn.Query(ctx, "SELECT order_uid, doc FROM orders")
 	if err != nil {
 		t.Fatal(err)

@@ -33,11 +33,11 @@ import (
 func TestOpenAPI_RealAnswersFitTheDocument(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	proxy.Cut() // PostgreSQL away at start: neither healthy nor ready, yet alive
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS":     strings.Join(brokers, ","),
-		"DATABASE_URL":      testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"DATABASE_URL":      proxiedURL,
 		"ADMIN_TOKEN":       testAdminToken,
 		"HTTP_READ_TIMEOUT": "2s", // for the 408, without a long wait
 	})

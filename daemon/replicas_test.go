@@ -114,9 +114,9 @@ func TestReplicas_ServeEachOthersOrdersFromMemory(t *testing.T) {
 func TestReplicas_ACutListenerCatchesUp(t *testing.T) {
 	brokers, _ := testenv.KafkaWith(t, kfake.SeedTopics(4, "orders"))
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	a := startDaemon(t, replicaEnv(brokers, dbURL))
-	b := startDaemon(t, replicaEnv(brokers, testenv.ViaAddr(t, dbURL, proxy.Addr())))
+	b := startDaemon(t, replicaEnv(brokers, proxiedURL))
 	a.waitHealthy(t)
 	b.waitHealthy(t)
 	waitSplit(t, 4, a, b)

@@ -140,9 +140,9 @@ func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
 	const boundMB = 32
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	p := startProcess(t, map[string]string{
-		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": proxiedURL,
 		"RETRY_MAX_BACKOFF": "200ms", "MAX_IN_FLIGHT_MB": strconv.Itoa(boundMB),
 	})
 	p.waitHealthy(t)

@@ -291,8 +291,8 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders.dlq")
 	dl, _ := deadLetters(t, brokers, "orders.dlq")
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
-	pg := openPostgres(t, testenv.ViaAddr(t, dbURL, proxy.Addr()))
+	viaProxy, proxy := testenv.BehindProxy(t, dbURL)
+	pg := openPostgres(t, viaProxy)
 	cache, err := storage.NewCache(16 << 20)
 	if err != nil {
 		t.Fatal(err)

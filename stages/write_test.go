@@ -105,8 +105,8 @@ func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
 
 func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
-	pg := openPostgres(t, testenv.ViaAddr(t, dbURL, proxy.Addr()))
+	viaProxy, proxy := testenv.BehindProxy(t, dbURL)
+	pg := openPostgres(t, viaProxy)
 
 	w, reg := newWriter(pg)
 	in := make(chan []Valid, 1)
@@ -143,8 +143,8 @@ func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 
 func TestWriter_StopsRetryingWhenContextEnds(t *testing.T) {
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
-	pg := openPostgres(t, testenv.ViaAddr(t, dbURL, proxy.Addr()))
+	viaProxy, proxy := testenv.BehindProxy(t, dbURL)
+	pg := openPostgres(t, viaProxy)
 	proxy.Cut()
 
 	w, _ := newWriter(pg)

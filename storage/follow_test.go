@@ -178,9 +178,9 @@ func TestFollower_ACommitEndsANotFoundAtOnce(t *testing.T) {
 // not start after the highest number it saw.
 func TestFollower_CatchesUpAfterItsConnectionIsCut(t *testing.T) {
 	url := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, url))
+	viaProxy, proxy := testenv.BehindProxy(t, url)
 	a := startReplica(t, url, "a", FollowOptions{})
-	b := startReplica(t, testenv.ViaAddr(t, url, proxy.Addr()), "b", FollowOptions{Window: time.Minute})
+	b := startReplica(t, viaProxy, "b", FollowOptions{Window: time.Minute})
 	ctx := testContext(t)
 
 	late, err := pgx.Connect(ctx, url)
@@ -227,9 +227,9 @@ func TestFollower_CatchesUpAfterItsConnectionIsCut(t *testing.T) {
 // heartbeat notices, and the next session catches up.
 func TestFollower_ASilentConnectionIsNoticedAndReplaced(t *testing.T) {
 	url := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, url))
+	viaProxy, proxy := testenv.BehindProxy(t, url)
 	a := startReplica(t, url, "a", FollowOptions{})
-	b := startReplica(t, testenv.ViaAddr(t, url, proxy.Addr()), "b", FollowOptions{Heartbeat: 200 * time.Millisecond, Window: time.Minute})
+	b := startReplica(t, viaProxy, "b", FollowOptions{Heartbeat: 200 * time.Millisecond, Window: time.Minute})
 
 	proxy.Blackhole()
 	uids := saveN(t, a.pg, "silent", 100, 20)

@@ -45,13 +45,6 @@ func RestartableKafka(t testing.TB, opts ...kfake.Opt) *Broker {
 // Addrs are the broker's addresses; they stay the same across restarts.
 func (b *Broker) Addrs() []string { return []string{b.addr} }
 
-// Cluster is the running cluster, for faults; nil while stopped.
-func (b *Broker) Cluster() *kfake.Cluster {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.c
-}
-
 // Stop closes the broker, writing its state to its directory; clients see
 // their connections refused until Start.
 func (b *Broker) Stop() {

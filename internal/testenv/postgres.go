@@ -93,6 +93,16 @@ func ViaAddr(t testing.TB, dbURL, addr string) string {
 	return u.String()
 }
 
+// BehindProxy starts a Proxy to dbURL's server and returns dbURL as reached
+// through it, for a fault of the test's: the Proxy's Cut, Blackhole and
+// Restore act on every connection made with the URL. It stops when the test
+// ends.
+func BehindProxy(t testing.TB, dbURL string) (string, *Proxy) {
+	t.Helper()
+	p := StartProxy(t, HostPort(t, dbURL))
+	return ViaAddr(t, dbURL, p.Addr()), p
+}
+
 // HostPort returns the host:port of dbURL.
 func HostPort(t testing.TB, dbURL string) string {
 	t.Helper()
