@@ -1,14 +1,12 @@
 package daemon
 
 import (
-	"context"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -44,6 +42,10 @@ func TestFault_KillNineMidIngest(t *testing.T) {
 	})
 	first.kill(t)
 	killedAt := queryInt(t, dbURL, "SELECT count(*) FROM orders")
+	if killedAt >= len(w.valid) {
+		t.Fatalf("SIGKILL came after all %d valid orders were stored (%d stored): nothing was left to take over, so the test proved nothing; the kill point was %d",
+			len(w.valid), killedAt, killAt)
+	}
 
 	second := startProcess(t, env)
 	<-produced
@@ -145,9 +147,9 @@ func TestFault_BrokerMisbehaving(t *testing.T) {
 func TestFault_PostgresCutMidTransaction(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	d := startDaemon(t, map[string]string{
-		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": proxiedURL,
 		"RETRY_MAX_BACKOFF": "200ms", "BATCH_SIZE": "500",
 	})
 	d.waitHealthy(t)
@@ -161,6 +163,12 @@ func TestFault_PostgresCutMidTransaction(t *testing.T) {
 	}
 	<-produced
 	w.verify(t, dbURL, brokers, d)
+	// The cuts must have failed writes, or the test proved nothing.
+	if n := d.metrics(t)[`orderd_retries_total{cause="store"}`]; n < 1 {
+		t.Fatalf(`orderd_retries_total{cause="store"} = %v after 5 cuts mid-transaction, want at least 1: no write failed`, n)
+	} else {
+		t.Logf("%v store retries after 5 cuts mid-transaction", n)
+	}
 }
 
 // PostgreSQL vanishes mid-transaction without closing anything, twice:
@@ -174,9 +182,9 @@ func TestFault_PostgresCutMidTransaction(t *testing.T) {
 func TestFault_PostgresVanishesMidTransaction(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	d := startDaemon(t, map[string]string{
-		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": proxiedURL,
 		"RETRY_MAX_BACKOFF": "200ms", "BATCH_SIZE": "500", "WRITE_TIMEOUT": "2s", "LIVENESS_STALL": "3s",
 	})
 	d.waitHealthy(t)
@@ -203,6 +211,9 @@ func TestFault_PostgresVanishesMidTransaction(t *testing.T) {
 			return queryInt(t, dbURL, "SELECT count(*) FROM orders") > before+500
 		})
 		t.Logf("round %d: storing again %s after PostgreSQL vanished", round+1, time.Since(vanished).Round(100*time.Millisecond))
+		// Healthy again before the next round, so that its timed-out
+		// write on /health is its own, not this round's.
+		d.waitHealthy(t)
 	}
 	<-produced
 	w.verify(t, dbURL, brokers, d)
@@ -212,13 +223,8 @@ func TestFault_PostgresVanishesMidTransaction(t *testing.T) {
 // orders, seen from a connection of the test's own.
 func waitForOpenWrite(t *testing.T, dbURL string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	ctx, conn, done := testConn(t, dbURL, waitFor)
+	defer done()
 	db := conn.Config().Database
 	for {
 		var n int
@@ -243,9 +249,9 @@ func waitForOpenWrite(t *testing.T, dbURL string) {
 func TestFault_PostgresRefusesConnectionsFor20s(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
-	proxy := testenv.StartProxy(t, testenv.HostPort(t, dbURL))
+	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	d := startDaemon(t, map[string]string{
-		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": testenv.ViaAddr(t, dbURL, proxy.Addr()),
+		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": proxiedURL,
 		"RETRY_MAX_BACKOFF": "1s",
 	})
 	d.waitHealthy(t)

@@ -129,5 +129,12 @@ func (p *process) memory(t *testing.T) (rss, peak int64) {
 			peak = kb << 10
 		}
 	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read the process's memory: %v", err)
+	}
+	// A zero would make every memory bound hold, proving nothing.
+	if rss == 0 || peak == 0 {
+		t.Fatalf("the process's memory from /proc: VmRSS %d bytes, VmHWM %d bytes; want both above 0", rss, peak)
+	}
 	return rss, peak
 }

@@ -50,7 +50,7 @@ type shutdownLoad struct {
 	fiveXX     []string
 	resets     []string  // transport errors while the listener still accepted connections
 	notReady   bool      // /health said 503, lifecycle failing, after the SIGTERM
-	notReadyAt time.Time // when /readyz first said 503
+	notReadyAt time.Time // when /readyz first said 503, after the SIGTERM
 	closedAt   time.Time // when a connection was first refused
 	healthSeen int
 }
@@ -99,10 +99,13 @@ func (l *shutdownLoad) read(client *http.Client, n int) {
 }
 
 func (l *shutdownLoad) watchHealth(client *http.Client) {
+	// Loaded before the request, as in read: a 503 to a request sent
+	// before the SIGTERM (at start, say) is not the shutdown's.
+	afterSignal := l.sigterm.Load() != 0
 	if resp, err := client.Get(l.base + "/readyz"); err == nil {
 		resp.Body.Close()
 		l.mu.Lock()
-		if resp.StatusCode == http.StatusServiceUnavailable && l.notReadyAt.IsZero() {
+		if afterSignal && resp.StatusCode == http.StatusServiceUnavailable && l.notReadyAt.IsZero() {
 			l.notReadyAt = time.Now()
 		}
 		l.mu.Unlock()
