@@ -179,31 +179,6 @@ func (c *child) stop() error {
 	return c.err
 }
 
-// memory reads the process's resident set size and its peak from
-// /proc/PID/status, in bytes.
-func memory(pid int) (rss, peak int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(fields[1], 10, 64)
-		switch fields[0] {
-		case "VmRSS:":
-			rss = kb << 10
-		case "VmHWM:":
-			peak = kb << 10
-		}
-	}
-	return rss, peak, sc.Err()
-}
-
 // scrape reads the named series (without labels) from GET /metrics.
 func scrape(base string, names ...string) (map[string]float64, error) {
 	status, body, err := fasthttp.GetTimeout(nil, base+"/metrics", 10*time.Second)

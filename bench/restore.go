@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/orderd/orderd/internal/procmem"
 	"math"
 	"time"
 )
@@ -130,7 +131,7 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("%w (log: %s)", err, c.log)
 	}
 	rep.ToHealthySec = time.Since(started).Seconds()
-	if rep.RSSBytes, rep.PeakRSSBytes, err = memory(c.cmd.Process.Pid); err != nil {
+	if rep.RSSBytes, rep.PeakRSSBytes, err = procmem.Read(c.cmd.Process.Pid); err != nil {
 		return err
 	}
 	m, err := scrape(c.base, "orderd_cache_warmup_duration_seconds", "orderd_cache_warmup_orders")

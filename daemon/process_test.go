@@ -1,16 +1,15 @@
 package daemon
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/orderd/orderd/internal/procmem"
 )
 
 // TestMain removes the orderd binary the process tests build.
@@ -104,37 +103,12 @@ func (p *process) kill(t *testing.T) {
 	_ = p.exited(t)
 }
 
-// memory returns the process's resident memory now and at its peak, from
-// /proc.
+// memory returns the process's resident memory now and at its peak.
 func (p *process) memory(t *testing.T) (rss, peak int64) {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	rss, peak, err := procmem.Read(p.cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("read the process's memory: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			t.Fatalf("%s: %q", k, v)
-		}
-		if k == "VmRSS" {
-			rss = kb << 10
-		} else {
-			peak = kb << 10
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read the process's memory: %v", err)
-	}
-	// A zero would make every memory bound hold, proving nothing.
-	if rss == 0 || peak == 0 {
-		t.Fatalf("the process's memory from /proc: VmRSS %d bytes, VmHWM %d bytes; want both above 0", rss, peak)
 	}
 	return rss, peak
 }
