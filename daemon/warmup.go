@@ -31,26 +31,37 @@ func (d *daemon) readPathPart() part {
 				d.prom.MustRegister(storage.NewCollector(orders))
 				d.lister.set(store)
 				d.reads.set(orders)
-				if pg, ok := store.(*storage.Postgres); ok {
-					f := pg.Follow(orders, storage.FollowOptions{
-						Origin: d.origin, Window: catchUpWindow(d.cfg.WriteTimeout), Metrics: storage.NewFollowMetrics(d.prom),
-					})
-					bg.goRun(func(ctx context.Context) { d.follow(ctx, f) })
-					// Listening first: what commits during the warm-up
-					// then reaches the cache too.
-					select {
-					case <-f.Listening():
-					case <-ctx.Done():
-						return
-					}
-				} else {
-					d.fillHealth.OK() // one process, nobody else writes
+				// Listening first: what commits during the warm-up then
+				// reaches the cache too.
+				if err := d.fillFromCommits(ctx, bg, store, orders); err != nil {
+					return
 				}
 				d.warmUp(ctx, orders, warmUp)
 			})
 			return nil
 		},
 		stop: func() error { bg.stop(); return nil },
+	}
+}
+
+// fillFromCommits starts filling orders from the other replicas' commits,
+// on bg, and returns once it listens for them (ctx's error if ctx ends
+// first). Without PostgreSQL (demo mode) there are no other replicas.
+func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store storage.Store, orders *storage.Orders) error {
+	pg, ok := store.(*storage.Postgres)
+	if !ok {
+		d.fillHealth.OK()
+		return nil
+	}
+	f := pg.Follow(orders, storage.FollowOptions{
+		Origin: d.origin, Window: catchUpWindow(d.cfg.WriteTimeout), Metrics: storage.NewFollowMetrics(d.prom),
+	})
+	bg.goRun(func(ctx context.Context) { d.follow(ctx, f) })
+	select {
+	case <-f.Listening():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
