@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -243,8 +244,12 @@ func TestRestartMidStream(t *testing.T) {
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
+		// Paced, so that the stop comes while most are still to be
+		// produced: all at once, the first orderd has often fetched them
+		// all before it stops, and its drain then stores them all.
 		for i := 0; i < len(recs); i += 100 {
 			testenv.Produce(t, producer, recs[i:i+100]...)
+			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 
