@@ -22,9 +22,22 @@ import (
 type Cache struct {
 	bc *bigcache.BigCache
 	// maxEntry is the largest entry, headers included, Set accepts.
-	maxEntry   int
-	failedSets atomic.Uint64
-	closeOnce  sync.Once
+	maxEntry int
+	// mb and shards are the layout, shardBytes each shard's share.
+	mb, shards, shardBytes int
+	failedSets             atomic.Uint64
+	evictions              atomic.Uint64
+	evictedBytes           atomic.Uint64
+	closeOnce              sync.Once
+}
+
+// Estimate is about how many orders a store holds and their size
+// (Store.EstimateOrders), what a cache is sized for.
+type Estimate struct {
+	Orders int64
+	// Bytes is their JSON and their order_uids together, what the cache
+	// stores of them.
+	Bytes int64
 }
 
 // CacheStats is a snapshot of the cache's counters.
@@ -35,6 +48,9 @@ type CacheStats struct {
 	Collisions uint64 // Get calls that found another uid under the same 64-bit hash (counted as misses by the caller, not in Misses)
 	Bytes      int    // bytes allocated to entries; grows up to the configured size and stays there
 	FailedSets uint64 // Set calls that stored nothing (entry too large, or refused by bigcache)
+	Evictions  uint64 // orders dropped, oldest first, to make room for newer ones
+	// EvictedBytes is the JSON and order_uids of the evicted orders.
+	EvictedBytes uint64
 }
 
 const (
@@ -60,13 +76,30 @@ const (
 )
 
 // NewCache returns a cache that keeps at most maxBytes of entries (rounded
-// down to whole MiB, at least 1 MiB). Process memory is somewhat higher:
-// each shard also keeps a Go map entry (uint64 to uint32) per cached order.
+// down to whole MiB, at least 1 MiB), starting small and growing as it
+// fills. Process memory is somewhat higher: each shard also keeps a Go map
+// entry (uint64 to uint32) per cached order.
 //
 // The memory is split into a power-of-two number of shards, each with its own
 // lock, each getting at least minShardMB (except in a cache smaller than
 // that, which is a single shard).
-func NewCache(maxBytes int) (*Cache, error) {
+func NewCache(maxBytes int) (*Cache, error) { return NewCacheFor(maxBytes, Estimate{}) }
+
+// NewCacheFor is NewCache with shards that start at the size expect needs
+// (at most their share of maxBytes), so that loading that many orders never
+// grows them.
+//
+// A shard of bigcache grows by doubling: it allocates twice its size and
+// copies itself over, and the old buffer is garbage until the next GC. A
+// cache filled from empty so ends up to twice the data's size, and passes
+// through three times a shard's size while it grows. Sizing from the
+// estimate instead costs only what the data needs: memory the shards
+// reserve but never write is not resident. It is also why the estimate is
+// not replaced by maxBytes itself: the Go GC counts reserved memory as live
+// heap and lets as much garbage pile up before it collects, so a
+// CACHE_SIZE_MB far above the data would cost that much memory after all.
+// Orders beyond the estimate grow the shards by doubling, as in NewCache.
+func NewCacheFor(maxBytes int, expect Estimate) (*Cache, error) {
 	if maxBytes <= 0 {
 		return nil, fmt.Errorf("new cache: size must be positive, got %d bytes", maxBytes)
 	}
@@ -76,7 +109,12 @@ func NewCache(maxBytes int) (*Cache, error) {
 		// bigcache indexes a shard with uint32 offsets.
 		return nil, fmt.Errorf("new cache: %d MiB is more than %d shards of 4 GiB", mb, maxShards)
 	}
-	bc, err := bigcache.New(context.Background(), bigcache.Config{
+	c := &Cache{maxEntry: shardBytes / 2, mb: mb, shards: shards, shardBytes: shardBytes}
+	entries, entrySize := initialEntriesPerShard, typicalEntrySize
+	if expect.Orders > 0 {
+		entries, entrySize = shardNeeds(expect, shards)
+	}
+	config := bigcache.Config{
 		Shards: shards,
 		// LifeWindow is not a read TTL. With CleanWindow 0, every Set first
 		// evicts its shard's oldest entry if that entry is older than
@@ -86,12 +124,21 @@ func NewCache(maxBytes int) (*Cache, error) {
 		// the window effectively infinite (~292 years) and run no cleaner.
 		LifeWindow:  time.Duration(math.MaxInt64),
 		CleanWindow: 0,
-		// Only the initial allocation; see initialEntriesPerShard.
-		MaxEntriesInWindow: shards * initialEntriesPerShard,
-		MaxEntrySize:       typicalEntrySize,
+		// A shard's first allocation is entries × entrySize bytes (capped
+		// at its share of HardMaxCacheSize), its map is made for entries,
+		// and entrySize sizes its write buffer, which grows to the largest
+		// entry written.
+		MaxEntriesInWindow: shards * entries,
+		MaxEntrySize:       entrySize,
 		// A full shard makes room by evicting its oldest entries (NoSpace),
 		// whatever their age: the store stays the fallback.
 		HardMaxCacheSize: mb,
+		// bigcache copies an entry to hand it here: only a full cache pays
+		// that, once per order that takes an older one's place.
+		OnRemoveWithReason: func(key string, entry []byte, _ bigcache.RemoveReason) {
+			c.evictions.Add(1)
+			c.evictedBytes.Add(uint64(len(key) + len(entry)))
+		},
 		// StatsEnabled would count hits per key under the shard's write
 		// lock on every Get; bigcache keeps the hit, miss and collision
 		// totals atomically without it.
@@ -103,11 +150,16 @@ func NewCache(maxBytes int) (*Cache, error) {
 		// a Get of the replaced key compares the full key and reads as a
 		// miss (Collisions), so the store answers. At ~n²/2^65 it is
 		// harmless.
-	})
+	}
+	// Orders are never deleted and never expire: a removal is an eviction
+	// for room.
+	config = config.OnRemoveFilterSet(bigcache.NoSpace)
+	bc, err := bigcache.New(context.Background(), config)
 	if err != nil {
 		return nil, fmt.Errorf("new cache: %w", err)
 	}
-	return &Cache{bc: bc, maxEntry: shardBytes / 2}, nil
+	c.bc = bc
+	return c, nil
 }
 
 // cacheLayout returns the size in MiB and the number of shards of a cache of
@@ -120,6 +172,50 @@ func cacheLayout(maxBytes int) (mb, shards int) {
 	}
 	return mb, shards
 }
+
+// shardNeeds returns how many entries of what size (overhead included) the
+// fullest of shards shards should be made for, to hold expect (Orders > 0).
+//
+// Orders spread over the shards by hash, so a shard's count is binomial
+// around the mean m with a standard deviation just under √m: three of them
+// leave the fullest of 256 shards room (and if one overflows, it alone
+// doubles). On top, 2% for an estimate that is a little low, and a few
+// entries for the smallest caches. For a million orders in 256 shards that
+// is 7% over the data.
+func shardNeeds(expect Estimate, shards int) (entries, entrySize int) {
+	m := float64(expect.Orders) / float64(shards)
+	entries = int(math.Ceil((m+3*math.Sqrt(m))*1.02)) + 8
+	entrySize = int(math.Ceil(float64(expect.Bytes)/float64(expect.Orders))) + entryOverhead
+	return entries, entrySize
+}
+
+// CacheSizeFor returns the smallest cache size, in MiB, whose every shard
+// holds its share of expect: the CACHE_SIZE_MB that would keep all those
+// orders cached.
+func CacheSizeFor(expect Estimate) int {
+	if expect.Orders <= 0 {
+		return 1
+	}
+	for mb := max(int(expect.Bytes>>20), 1); ; mb += max(mb/200, 1) {
+		_, shards := cacheLayout(mb << 20)
+		entries, size := shardNeeds(expect, shards)
+		if shardBytes := (mb << 20) / shards; entries*size <= shardBytes && size < shardBytes/2 {
+			return mb
+		}
+	}
+}
+
+// Holds reports whether the cache, empty, would hold every order of expect.
+func (c *Cache) Holds(expect Estimate) bool {
+	if expect.Orders <= 0 {
+		return true
+	}
+	entries, size := shardNeeds(expect, c.shards)
+	return entries*size <= c.shardBytes
+}
+
+// SizeMB is the cache's size in MiB, as configured.
+func (c *Cache) SizeMB() int { return c.mb }
 
 // Get returns the cached JSON of uid, a copy the caller owns.
 func (c *Cache) Get(uid string) ([]byte, bool) {
@@ -151,12 +247,14 @@ func (c *Cache) Len() int { return c.bc.Len() }
 func (c *Cache) Stats() CacheStats {
 	s := c.bc.Stats()
 	return CacheStats{
-		Entries:    c.bc.Len(),
-		Hits:       uint64(s.Hits),
-		Misses:     uint64(s.Misses),
-		Collisions: uint64(s.Collisions),
-		Bytes:      c.bc.Capacity(),
-		FailedSets: c.failedSets.Load(),
+		Entries:      c.bc.Len(),
+		Hits:         uint64(s.Hits),
+		Misses:       uint64(s.Misses),
+		Collisions:   uint64(s.Collisions),
+		Bytes:        c.bc.Capacity(),
+		FailedSets:   c.failedSets.Load(),
+		Evictions:    c.evictions.Load(),
+		EvictedBytes: c.evictedBytes.Load(),
 	}
 }
 

@@ -137,8 +137,72 @@ func TestCache_EvictsOldestWhenFull(t *testing.T) {
 	if _, ok := c.Get(fmt.Sprintf("order-%d", n-1)); !ok {
 		t.Error("the newest entry is missing")
 	}
-	if b := c.Stats().Bytes; b > 1<<20 {
-		t.Errorf("cache holds %d bytes, more than its 1 MiB", b)
+	s := c.Stats()
+	if s.Bytes > 1<<20 {
+		t.Errorf("cache holds %d bytes, more than its 1 MiB", s.Bytes)
+	}
+	// One shard: the evicted are the first n-Len set.
+	var evictedBytes uint64
+	for i := range n - c.Len() {
+		evictedBytes += uint64(len(fmt.Sprintf("order-%d", i)) + len(doc))
+	}
+	if int(s.Evictions) != n-c.Len() || s.EvictedBytes != evictedBytes {
+		t.Errorf("Stats() = %+v with %d of %d cached; want the %d evicted counted, with their bytes", s, c.Len(), n, n-c.Len())
+	}
+}
+
+// A cache made for an estimate holds that many orders without growing, and
+// one of CacheSizeFor's size holds them all.
+func TestCache_SizedForAnEstimate(t *testing.T) {
+	for _, tc := range []struct {
+		orders, size int
+	}{{10, 1500}, {3000, 300}, {20000, 1800}, {400000, 100}} {
+		t.Run(fmt.Sprintf("%dx%d", tc.orders, tc.size), func(t *testing.T) {
+			doc := bytes.Repeat([]byte{'x'}, tc.size)
+			uid := func(i int) string { return fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15) }
+			expect := Estimate{Orders: int64(tc.orders), Bytes: int64(tc.orders * (len(uid(0)) + tc.size))}
+			fill := func(c *Cache) CacheStats {
+				t.Helper()
+				for i := range tc.orders {
+					if err := c.Set(uid(i), doc); err != nil {
+						t.Fatalf("Set %d: %v", i, err)
+					}
+				}
+				return c.Stats()
+			}
+
+			big, err := NewCacheFor(1<<30, expect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer big.Close()
+			before := big.Stats().Bytes
+			if after := fill(big); after.Bytes != before || after.Evictions != 0 || after.Entries != tc.orders {
+				t.Errorf("a 1 GiB cache made for %+v grew from %d to %d bytes (%+v)", expect, before, after.Bytes, after)
+			}
+			// At 1,500 orders a shard and more, the margin for the fullest
+			// shard is under a tenth of the entries' bytes.
+			entries := expect.Bytes + expect.Orders*entryOverhead
+			if tc.orders/256 >= 1500 && float64(before) > 1.12*float64(entries) {
+				t.Errorf("a cache made for %d bytes of entries reserved %d", entries, before)
+			}
+
+			mb := CacheSizeFor(expect)
+			exact, err := NewCacheFor(mb<<20, expect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exact.Close()
+			if !exact.Holds(expect) {
+				t.Errorf("a cache of CacheSizeFor(%+v) = %d MiB does not hold it", expect, mb)
+			}
+			if s := fill(exact); s.Evictions != 0 || s.Entries != tc.orders {
+				t.Errorf("a cache of CacheSizeFor(%+v) = %d MiB kept %d of %d orders", expect, mb, s.Entries, tc.orders)
+			}
+			if mb > 1 && mb > int(float64(expect.Bytes)*1.3)>>20+1 {
+				t.Errorf("CacheSizeFor(%+v) = %d MiB, more than 1.3 times the data", expect, mb)
+			}
+		})
 	}
 }
 

@@ -19,6 +19,7 @@ var (
 	descCacheMisses     = prometheus.NewDesc("orderd_cache_misses_total", "Order reads not found in the cache.", nil, nil)
 	descCacheCollisions = prometheus.NewDesc("orderd_cache_collisions_total", "Cache reads that found another order_uid under the same 64-bit hash (read as a miss).", nil, nil)
 	descCacheFailedSets = prometheus.NewDesc("orderd_cache_failed_sets_total", "Orders the cache could not hold (too large for a shard); they are read from PostgreSQL.", nil, nil)
+	descCacheEvictions  = prometheus.NewDesc("orderd_cache_evictions_total", "Orders the cache dropped, oldest first, to make room for newer ones (CACHE_SIZE_MB is full); they are read from PostgreSQL.", nil, nil)
 	descQueries         = prometheus.NewDesc("orderd_readthrough_queries_total", "Cache misses read through to the store.", nil, nil)
 	descNegativeHits    = prometheus.NewDesc("orderd_readthrough_negative_hits_total", "Cache misses answered 404 from memory because the id was found missing moments ago.", nil, nil)
 	descBusy            = prometheus.NewDesc("orderd_readthrough_busy_total", "Cache misses answered 503 because READ_CONCURRENCY queries were already running.", nil, nil)
@@ -27,7 +28,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCacheEntries, descCacheBytes, descCacheHits, descCacheMisses,
-		descCacheCollisions, descCacheFailedSets, descQueries, descNegativeHits, descBusy} {
+		descCacheCollisions, descCacheFailedSets, descCacheEvictions, descQueries, descNegativeHits, descBusy} {
 		ch <- d
 	}
 }
@@ -45,6 +46,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCacheMisses, s.Cache.Misses)
 	counter(descCacheCollisions, s.Cache.Collisions)
 	counter(descCacheFailedSets, s.Cache.FailedSets)
+	counter(descCacheEvictions, s.Cache.Evictions)
 	counter(descQueries, s.Queries)
 	counter(descNegativeHits, s.NegativeHits)
 	counter(descBusy, s.Busy)
