@@ -84,7 +84,6 @@ type daemon struct {
 	// Connected or built by one part, used by later ones.
 	store    late[storage.Store]
 	kafka    late[*kafkaClients]
-	cache    *storage.Cache
 	httpAddr net.Addr
 	demo     *demoMode
 	brokers  []string
@@ -140,7 +139,6 @@ func (d *daemon) run(ctx context.Context) error {
 		d.demoKafkaPart(), // the broker, in demo mode
 		d.storePart(),
 		d.kafkaPart(),
-		d.cachePart(),
 		d.readPathPart(),
 		d.pprofPart(),
 		d.httpPart(adminToken),
@@ -190,18 +188,6 @@ func (d *daemon) readinessPart() part {
 			d.notReadyAt.Store(&now)
 			return nil
 		},
-	}
-}
-
-// cachePart holds the read cache.
-func (d *daemon) cachePart() part {
-	return part{
-		name: "cache",
-		start: func() (err error) {
-			d.cache, err = storage.NewCache(d.cfg.CacheSizeMB << 20)
-			return err
-		},
-		stop: func() error { return d.cache.Close() },
 	}
 }
 

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
 	"time"
 
@@ -11,10 +12,13 @@ import (
 
 // readPathPart puts the cache in front of the store once the store is
 // connected, so that GET /order and the read API work from then on, and
-// loads every stored order into the cache before /health turns green.
+// loads every stored order into the cache before /health turns green. The
+// cache is made then, not before: it is sized from the store's estimate of
+// what it holds.
 func (d *daemon) readPathPart() part {
 	bg := newBackground()
 	warmUp := newWarmUpMetrics(d.prom)
+	var cache *storage.Cache // set by bg's goroutine; read after bg.stop
 	return part{
 		name: "read path",
 		start: func() error {
@@ -23,7 +27,16 @@ func (d *daemon) readPathPart() part {
 				if err != nil {
 					return
 				}
-				orders := storage.NewOrders(store, d.cache, storage.OrdersOptions{
+				retry := d.warmUpRetry()
+				expect, err := d.estimate(ctx, retry, store)
+				if err != nil {
+					return
+				}
+				if cache, err = storage.NewCacheFor(d.cfg.CacheSizeMB<<20, expect); err != nil {
+					d.die(err)
+					return
+				}
+				orders := storage.NewOrders(store, cache, storage.OrdersOptions{
 					NegativeTTL:        d.cfg.NegativeTTL,
 					MaxConcurrentReads: d.cfg.ReadConcurrency,
 					ReadQueueTimeout:   d.cfg.ReadQueueTimeout,
@@ -36,12 +49,53 @@ func (d *daemon) readPathPart() part {
 				if err := d.fillFromCommits(ctx, bg, store, orders); err != nil {
 					return
 				}
-				d.warmUp(ctx, orders, warmUp)
+				d.warmUp(ctx, retry, orders, expect, warmUp)
 			})
 			return nil
 		},
-		stop: func() error { bg.stop(); return nil },
+		stop: func() error {
+			bg.stop()
+			if cache == nil {
+				return nil
+			}
+			return cache.Close()
+		},
 	}
+}
+
+// warmUpRetry retries the warm-up's steps while the store fails. Its
+// goroutine is the warmup component's only writer.
+func (d *daemon) warmUpRetry() *stages.Report {
+	return &stages.Report{Health: d.warmupHealth, Log: d.component("warmup"), Metrics: d.metrics}
+}
+
+// estimate asks the store how much it holds, retrying while it fails.
+func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.Store) (storage.Estimate, error) {
+	const loading = "loading stored orders into the cache"
+	d.warmupHealth.Wait("estimating the stored orders, to size the cache")
+	retry := r.Retry(stages.Work{
+		Cause:   stages.RetryWarmUp,
+		What:    "estimating the stored orders",
+		Failing: "estimating the stored orders failed; retrying",
+		Healed:  "estimating the stored orders succeeded after failures",
+		Next:    loading,
+	}, d.backoff(), nil)
+	var expect storage.Estimate
+	err := retry.Do(ctx, func(ctx context.Context) (err error) {
+		expect, err = store.EstimateOrders(ctx)
+		return err
+	})
+	if err != nil {
+		return expect, err // stopped before it succeeded
+	}
+	fits := storage.CacheSizeFor(expect)
+	ev := r.Log.Info()
+	if fits > d.cfg.CacheSizeMB {
+		ev = r.Log.Warn()
+	}
+	ev.Int64("orders", expect.Orders).Int64("bytes", expect.Bytes).Int("cache_size_mb", d.cfg.CacheSizeMB).
+		Int("fits_in_mb", fits).Msg("stored orders estimated; the cache is sized for them")
+	return expect, nil
 }
 
 // fillFromCommits starts filling orders from the other replicas' commits,
@@ -93,36 +147,55 @@ func (d *daemon) follow(ctx context.Context, f *storage.Follower) {
 	}) // returns only when ctx ends
 }
 
-// warmUp loads every stored order into the cache before /health turns green,
-// retrying while the store fails. Its goroutine is the warmup component's
-// only writer.
-func (d *daemon) warmUp(ctx context.Context, orders *storage.Orders, m warmUpMetrics) {
-	log := d.component("warmup")
-	retry := (&stages.Report{Health: d.warmupHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
+// warmUp loads every stored order into the cache before /health turns
+// green, retrying while the store fails, and reports what the cache holds:
+// in the log, in /health's warmup detail and in the warm-up metrics. When
+// not every order fits, the warning says which CACHE_SIZE_MB would hold
+// them; until then, reads of the oldest go to PostgreSQL.
+func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.Orders, expect storage.Estimate, m warmUpMetrics) {
+	retry := r.Retry(stages.Work{
 		Cause:   stages.RetryWarmUp,
 		What:    "cache warm-up",
 		Failing: "cache warm-up failed; retrying",
 		Healed:  "cache warm-up succeeded after failures",
 	}, d.backoff(), nil)
-	var (
-		n     int
-		start time.Time
-	)
-	d.warmupHealth.Wait("loading stored orders into the cache")
+	var rep storage.WarmUpReport
 	err := retry.Do(ctx, func(ctx context.Context) (err error) {
-		start = time.Now()
-		n, err = orders.WarmUp(ctx)
-		return err
+		rep, err = orders.WarmUp(ctx, expect)
+		if err != nil {
+			return err
+		}
+		// Buffers the warm-up outgrew (the query's, and the cache's when
+		// the estimate was short) are garbage the runtime would hand back
+		// to the OS only gradually. Hand them back now, once, before
+		// /health turns green, so the memory after start is what stays.
+		debug.FreeOSMemory()
+		return nil
 	})
 	if err != nil {
 		return // stopped before it finished
 	}
-	m.duration.Set(time.Since(start).Seconds())
-	m.orders.Set(float64(n))
-	// The cache grew by doubling while it filled; the buffers it outgrew
-	// are garbage the runtime would hand back to the OS only gradually.
-	// Hand them back now, once, so the resident memory after start is the
-	// cache's (about 1.1x the orders' JSON, not 1.5x).
-	debug.FreeOSMemory()
-	log.Info().Int("orders", n).Stringer("took", time.Since(start)).Msg("cache warmed up")
+	m.observe(rep)
+	d.warmupHealth.Note(warmUpNote(rep, d.cfg.CacheSizeMB))
+	ev := r.Log.Info()
+	if !rep.Complete() {
+		ev = r.Log.Warn()
+	}
+	ev.Int("orders_read", rep.Read).Int64("bytes_read", rep.ReadBytes).
+		Int("orders_cached", rep.Cached).Int64("bytes_cached", rep.CachedBytes).
+		Int("streams", rep.Streams).Stringer("took", rep.Took).Msg(warmUpNote(rep, d.cfg.CacheSizeMB))
+}
+
+// warmUpNote says what a warm-up left in the cache and, when that is not
+// every order read, what to set to cache them all.
+func warmUpNote(rep storage.WarmUpReport, cacheMB int) string {
+	mib := func(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+	if rep.Complete() {
+		return fmt.Sprintf("cache warmed up: all %d stored orders cached (%s) in %s",
+			rep.Read, mib(rep.ReadBytes), rep.Took.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("cache warmed up: only the newest %d of %d stored orders cached (%s of %s); "+
+		"reads of the others go to PostgreSQL. CACHE_SIZE_MB=%d is too small: %d would hold them all",
+		rep.Cached, rep.Read, mib(rep.CachedBytes), mib(rep.ReadBytes), cacheMB,
+		storage.CacheSizeFor(storage.Estimate{Orders: int64(rep.Read), Bytes: rep.ReadBytes}))
 }

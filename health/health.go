@@ -57,7 +57,7 @@ type Report struct {
 type Status struct {
 	Name   string
 	OK     bool
-	Detail string    // why it is not OK; empty when OK
+	Detail string    // why it is not OK; when OK, empty or a Note
 	Since  time.Time // when it entered this state
 }
 
@@ -126,6 +126,10 @@ func newComponent(name string) *Component {
 
 // OK reports the component healthy.
 func (c *Component) OK() { c.set(true, "") }
+
+// Note reports the component healthy, with a detail worth knowing (what the
+// cache warm-up holds, say).
+func (c *Component) Note(detail string) { c.set(true, detail) }
 
 // Fail reports the component unhealthy because of err.
 func (c *Component) Fail(err error) { c.set(false, err.Error()) }

@@ -65,9 +65,9 @@ func report(reg *health.Registry, include func(name string) bool) (healthBody, b
 		if !include(c.Name) {
 			continue
 		}
-		ch := componentHealth{Status: "ok", Since: c.Since.UTC()}
+		ch := componentHealth{Status: "ok", Detail: c.Detail, Since: c.Since.UTC()}
 		if !c.OK {
-			ch.Status, ch.Detail = "unavailable", c.Detail
+			ch.Status = "unavailable"
 			body.Failing = append(body.Failing, c.Name)
 			ok = false
 		}

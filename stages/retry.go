@@ -42,6 +42,10 @@ type Work struct {
 	// Failing is the log line of each failure, Healed the one when it
 	// succeeds after failures.
 	Failing, Healed string
+	// Next, when set, is what the component still waits for once this work
+	// succeeds, for work that is one step of several: its success reports
+	// that instead of OK.
+	Next string
 }
 
 // Retry returns a Retry for work, reported on r, pausing with b between
@@ -63,7 +67,11 @@ func (r *workReport) Failed(f pipeline.Failure) {
 }
 
 func (r *workReport) Succeeded(failures int, since time.Time) {
-	r.Health.OK()
+	if r.Next != "" {
+		r.Health.Wait(r.Next)
+	} else {
+		r.Health.OK()
+	}
 	if failures > 0 {
 		r.Log.Info().Int("attempts", failures+1).Stringer("outage", time.Since(since).Round(time.Millisecond)).Msg(r.Healed)
 	}

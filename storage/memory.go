@@ -72,9 +72,10 @@ func (m *Memory) OrderJSON(ctx context.Context, uid string) ([]byte, error) {
 	return slices.Clone(doc), nil
 }
 
-// EachOrderJSON implements Store. Orders saved while it runs may or may not
-// be visited. fn runs without the lock held, so it may call back into m.
-func (m *Memory) EachOrderJSON(ctx context.Context, fn func(uid string, json []byte) error) error {
+// EachOrderJSON implements Store, in one stream whatever streams is: oldest
+// first. Orders saved while it runs may or may not be visited. fn runs
+// without the lock held, so it may call back into m.
+func (m *Memory) EachOrderJSON(ctx context.Context, _ int, fn func(uid string, json []byte) error) error {
 	m.mu.RLock()
 	uids := m.uids[:len(m.uids):len(m.uids)]
 	m.mu.RUnlock()
@@ -91,6 +92,17 @@ func (m *Memory) EachOrderJSON(ctx context.Context, fn func(uid string, json []b
 		}
 	}
 	return nil
+}
+
+// EstimateOrders implements Store: memory knows exactly.
+func (m *Memory) EstimateOrders(ctx context.Context) (Estimate, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e := Estimate{Orders: int64(len(m.uids))}
+	for uid, doc := range m.docs {
+		e.Bytes += int64(len(uid) + len(doc))
+	}
+	return e, ctx.Err()
 }
 
 // Ping implements Store; memory always answers.

@@ -32,7 +32,7 @@ func TestMemory_EachOrderJSONMayWriteBack(t *testing.T) {
 	save(t, m, rec(t, orderWith(t, "a", nil)), rec(t, orderWith(t, "b", nil)))
 	// fn runs without the lock held: saving from inside it must not deadlock.
 	n := 0
-	err := m.EachOrderJSON(testContext(t), func(uid string, _ []byte) error {
+	err := m.EachOrderJSON(testContext(t), 1, func(uid string, _ []byte) error {
 		n++
 		_, err := m.SaveOrders(testContext(t), []Record{rec(t, orderWith(t, uid+"-again", nil))})
 		return err

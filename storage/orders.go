@@ -218,22 +218,62 @@ func (o *Orders) Put(uid string, json []byte) {
 	o.negative.remove(uid)
 }
 
-// WarmUp loads every stored order into the cache, oldest first, and returns
-// how many were cached. Oldest first means that if the cache is smaller than
-// the store, FIFO eviction leaves the newest orders cached.
-func (o *Orders) WarmUp(ctx context.Context) (n int, err error) {
-	err = o.store.EachOrderJSON(ctx, func(uid string, json []byte) error {
-		// Failures are counted in the cache's stats; such an order is
+// WarmUpReport is what a warm-up read and what it left in the cache.
+type WarmUpReport struct {
+	Read      int   // orders read from the store
+	ReadBytes int64 // their JSON and order_uids
+	// Cached is how many of them the cache holds at the end: those read,
+	// less those it refused (too large) and those it evicted to make room.
+	// Evictions are counted as the warm-up's own: the cache evicts oldest
+	// first, and the warm-up's orders are the oldest it holds.
+	Cached      int
+	CachedBytes int64
+	Streams     int           // queries that read them at once
+	Took        time.Duration // from the first query to the last order
+}
+
+// Complete reports whether every order read is cached.
+func (r WarmUpReport) Complete() bool { return r.Cached == r.Read }
+
+// WarmUp loads every stored order into the cache and reports what it holds
+// at the end. expect is the store's estimate of them.
+//
+// When expect fits the cache, the orders are read by WarmUpStreams queries
+// at once, over ranges of the ingest sequence. When it does not, by one,
+// oldest first: the cache evicts its oldest entries first, so what it keeps
+// then is the newest orders, those most likely to be read.
+func (o *Orders) WarmUp(ctx context.Context, expect Estimate) (WarmUpReport, error) {
+	rep := WarmUpReport{Streams: 1}
+	if o.cache.Holds(expect) {
+		rep.Streams = WarmUpStreams
+	}
+	var (
+		read, failed           atomic.Int64
+		readBytes, failedBytes atomic.Int64
+	)
+	before := o.cache.Stats()
+	start := time.Now()
+	err := o.store.EachOrderJSON(ctx, rep.Streams, func(uid string, json []byte) error {
+		n := int64(len(uid) + len(json))
+		read.Add(1)
+		readBytes.Add(n)
+		// Failures are counted in the cache's stats too; such an order is
 		// served from the store.
-		if o.cache.Set(uid, json) == nil {
-			n++
+		if o.cache.Set(uid, json) != nil {
+			failed.Add(1)
+			failedBytes.Add(n)
 		}
 		return nil
 	})
+	rep.Took = time.Since(start)
+	after := o.cache.Stats()
+	rep.Read, rep.ReadBytes = int(read.Load()), readBytes.Load()
+	rep.Cached = max(rep.Read-int(failed.Load())-int(after.Evictions-before.Evictions), 0)
+	rep.CachedBytes = max(rep.ReadBytes-failedBytes.Load()-int64(after.EvictedBytes-before.EvictedBytes), 0)
 	if err != nil {
-		return n, fmt.Errorf("warm up cache: %w", err)
+		return rep, fmt.Errorf("warm up cache: %w", err)
 	}
-	return n, nil
+	return rep, nil
 }
 
 // Stats returns the read path's counters, the cache's included. Cache hits

@@ -266,9 +266,18 @@ func TestOrders_WarmUpLoadsEverything(t *testing.T) {
 		recs = append(recs, rec(t, orderWith(t, fmt.Sprintf("warm-%02d", i), nil)))
 	}
 	o, s := readPath(t, OrdersOptions{}, recs...)
-	n, err := o.WarmUp(testContext(t))
-	if err != nil || n != 50 {
-		t.Fatalf("WarmUp = %d, %v; want 50, nil", n, err)
+	expect, err := s.EstimateOrders(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := o.WarmUp(testContext(t), expect)
+	var bytes50 int64
+	for _, r := range recs {
+		bytes50 += int64(len(r.Order.OrderUID) + len(r.JSON))
+	}
+	if err != nil || rep.Read != 50 || rep.Cached != 50 || rep.ReadBytes != bytes50 || rep.CachedBytes != bytes50 ||
+		!rep.Complete() || rep.Streams != WarmUpStreams {
+		t.Fatalf("WarmUp = %+v, %v; want all 50 orders (%d bytes) read and cached, by %d streams", rep, err, bytes50, WarmUpStreams)
 	}
 	for _, r := range recs {
 		got, err := o.Get(testContext(t), r.Order.OrderUID)
@@ -278,6 +287,43 @@ func TestOrders_WarmUpLoadsEverything(t *testing.T) {
 	}
 	if c := s.calls.Load(); c != 0 {
 		t.Errorf("Gets after warm-up queried the store %d times, want 0", c)
+	}
+}
+
+// When the orders do not fit, the warm-up says how many it kept, reads in
+// one stream, oldest first, and so keeps the newest.
+func TestOrders_WarmUpIntoATooSmallCacheKeepsTheNewest(t *testing.T) {
+	var recs []Record
+	for i := range 2000 { // about 2.6 MB of JSON for a 1 MiB cache
+		recs = append(recs, rec(t, orderWith(t, fmt.Sprintf("small-%04d", i), nil)))
+	}
+	p := openPostgres(t)
+	save(t, p, recs...)
+	s := &countingStore{Store: p}
+	c := newTestCache(t, 1<<20)
+	o := NewOrders(s, c, OrdersOptions{})
+	expect, err := s.EstimateOrders(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Holds(expect) {
+		t.Fatalf("a 1 MiB cache holds %+v", expect)
+	}
+	rep, err := o.WarmUp(testContext(t), expect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Read != 2000 || rep.Complete() || rep.Cached != c.Len() || rep.Streams != 1 || rep.CachedBytes >= rep.ReadBytes {
+		t.Fatalf("WarmUp = %+v with %d orders cached; want 2000 read, the %d cached counted, one stream", rep, c.Len(), c.Len())
+	}
+	if _, ok := c.Get(recs[0].Order.OrderUID); ok {
+		t.Error("the oldest order is cached, and so newer ones were evicted")
+	}
+	if _, ok := c.Get(recs[len(recs)-1].Order.OrderUID); !ok {
+		t.Error("the newest order is not cached")
+	}
+	if mb := CacheSizeFor(Estimate{Orders: int64(rep.Read), Bytes: rep.ReadBytes}); mb <= 1 {
+		t.Errorf("CacheSizeFor what was read = %d MiB, want more than the 1 MiB that did not hold it", mb)
 	}
 }
 

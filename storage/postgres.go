@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 )
 
 // Postgres is the Store on PostgreSQL: normalized tables for querying, plus
@@ -71,8 +73,15 @@ type Pools struct {
 // DefaultPools are orderd's defaults.
 var DefaultPools = Pools{Writers: 2, Reads: 8, Lists: 2, ListWait: 100 * time.Millisecond, WriteTimeout: 30 * time.Second}
 
-// bulkConns is the bulk pool's size: a warm-up's long query and a ping.
-const bulkConns = 2
+// WarmUpStreams is how many queries EachOrderJSON runs at once, at most.
+// One PostgreSQL backend reads and sends the orders about as fast as
+// orderd caches them, each taking a core; two let either side use the
+// other core while its peer waits (see docs/PERFORMANCE.md). More would
+// only take connections the writers might need.
+const WarmUpStreams = 2
+
+// bulkConns is the bulk pool's size: a warm-up's queries and a ping.
+const bulkConns = WarmUpStreams + 1
 
 // OpenPostgres is OpenPostgresWith DefaultPools.
 func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
@@ -176,16 +185,36 @@ func (p *Postgres) OrderJSON(ctx context.Context, uid string) ([]byte, error) {
 	return doc, nil
 }
 
-// EachOrderJSON implements Store. Rows are streamed in ingest order (id) and
-// handed to fn straight from pgx's read buffer, so warming up a million
-// orders allocates only their uid strings. The query holds a connection of
-// the bulk pool until it ends.
-//
-// When fn fails, the remaining rows are still read and discarded (that is
-// how the protocol ends a query without breaking the connection); cancel ctx
-// to abort a long warm-up instead.
-func (p *Postgres) EachOrderJSON(ctx context.Context, fn func(uid string, json []byte) error) error {
-	rows, err := p.bulk.Query(ctx, `SELECT order_uid, doc FROM orders ORDER BY id`)
+// EachOrderJSON implements Store. Each stream is one query holding a
+// connection of the bulk pool until it ends, so at most WarmUpStreams run
+// at once. Rows are streamed in ingest order (id), each stream over its own
+// range of ids, without a sort: the primary key's index delivers them in
+// that order. Orders stored after it began may or may not be visited.
+func (p *Postgres) EachOrderJSON(ctx context.Context, streams int, fn func(uid string, json []byte) error) error {
+	streams = min(max(streams, 1), WarmUpStreams)
+	if streams == 1 {
+		return eachOrderJSON(ctx, p.bulk, fn, `SELECT order_uid, doc FROM orders ORDER BY id`)
+	}
+	var lo, hi *int64
+	if err := p.bulk.QueryRow(ctx, `SELECT min(id), max(id) FROM orders`).Scan(&lo, &hi); err != nil {
+		return fmt.Errorf("read all orders: %w", err)
+	}
+	if lo == nil {
+		return nil // no orders
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, r := range splitRange(*lo, *hi, streams) {
+		g.Go(func() error {
+			return eachOrderJSON(ctx, p.bulk, fn,
+				`SELECT order_uid, doc FROM orders WHERE id BETWEEN $1 AND $2 ORDER BY id`, r[0], r[1])
+		})
+	}
+	return g.Wait()
+}
+
+// eachOrderJSON calls fn for each (order_uid, doc) row of query.
+func eachOrderJSON(ctx context.Context, pool *pgxpool.Pool, fn func(uid string, json []byte) error, query string, args ...any) error {
+	rows, err := pool.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read all orders: %w", err)
 	}
@@ -200,4 +229,60 @@ func (p *Postgres) EachOrderJSON(ctx context.Context, fn func(uid string, json [
 		return fmt.Errorf("read all orders: %w", err)
 	}
 	return nil
+}
+
+// splitRange splits the ids lo..hi (lo <= hi) into at most n contiguous
+// ranges of about equal length, in order.
+func splitRange(lo, hi int64, n int) [][2]int64 {
+	span := hi - lo + 1
+	n = int(min(int64(n), span))
+	out := make([][2]int64, 0, n)
+	for i := range int64(n) {
+		from, to := lo+span*i/int64(n), lo+span*(i+1)/int64(n)-1
+		out = append(out, [2]int64{from, to})
+	}
+	return out
+}
+
+// EstimateOrders implements Store, with three cheap lookups.
+//
+// The count is the planner's: pg_class.reltuples scaled to the table's
+// pages now, as the planner itself scales it, so that orders stored since
+// the last ANALYZE count too. A table never analyzed has no reltuples; the
+// span of ingest sequence ids (min to max, by the index) stands in, an upper
+// bound since ids are never reused but may be skipped.
+//
+// The size is the average of the newest thousand orders. Not pg_stats'
+// avg_width: that is the size stored, which PostgreSQL compresses when a
+// row outgrows 2 kB, while octet_length reads the uncompressed length from
+// the value's header without decompressing it.
+func (p *Postgres) EstimateOrders(ctx context.Context) (Estimate, error) {
+	var (
+		planned   *float64
+		span      *int64
+		avg       *float64
+		estimated int64
+	)
+	err := p.bulk.QueryRow(ctx, `
+SELECT (SELECT c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::float8)
+          FROM pg_class c WHERE c.oid = 'orders'::regclass AND c.reltuples >= 0 AND c.relpages > 0),
+       (SELECT max(id) - min(id) + 1 FROM orders),
+       (SELECT avg(octet_length(order_uid) + octet_length(doc))::float8
+          FROM (SELECT order_uid, doc FROM orders ORDER BY id DESC LIMIT 1000) newest)`).Scan(&planned, &span, &avg)
+	if err != nil {
+		return Estimate{}, fmt.Errorf("estimate the stored orders: %w", err)
+	}
+	switch {
+	case span == nil: // no orders
+		return Estimate{}, nil
+	case planned != nil:
+		estimated = min(int64(math.Ceil(*planned)), *span)
+	default:
+		estimated = *span
+	}
+	e := Estimate{Orders: estimated}
+	if avg != nil {
+		e.Bytes = int64(math.Ceil(*avg * float64(estimated)))
+	}
+	return e, nil
 }

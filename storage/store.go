@@ -95,10 +95,16 @@ type Store interface {
 	SaveOrders(ctx context.Context, recs []Record) ([]Result, error)
 	// OrderJSON returns the stored JSON of one order, or ErrNotFound.
 	OrderJSON(ctx context.Context, uid string) ([]byte, error)
-	// EachOrderJSON calls fn for every stored order, oldest stored first (for
-	// cache warm-up). The slices passed to fn are only valid during the call.
-	// fn's error stops the iteration and is returned.
-	EachOrderJSON(ctx context.Context, fn func(uid string, json []byte) error) error
+	// EachOrderJSON calls fn for every stored order (for cache warm-up), in
+	// up to streams goroutines at once. With one stream, orders come oldest
+	// stored first; with more, the ingest sequence is split into that many
+	// ranges, each read oldest first. The slices passed to fn are only valid
+	// during the call. fn's first error stops the iteration and is returned.
+	EachOrderJSON(ctx context.Context, streams int, fn func(uid string, json []byte) error) error
+	// EstimateOrders returns about how many orders are stored and how large
+	// they are, cheaply (from statistics, not a count), for sizing the cache
+	// before it fills.
+	EstimateOrders(ctx context.Context) (Estimate, error)
 	// ListOrders returns up to limit orders (at most MaxListLimit), newest
 	// first, stored before the one with Seq before (from the newest when
 	// before <= 0). The last summary's Seq is the next page's before.

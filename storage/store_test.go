@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/orderd/orderd/order"
@@ -170,7 +171,7 @@ func TestStore_EachOrderJSONInInsertionOrder(t *testing.T) {
 		}
 
 		var got []string
-		err := s.EachOrderJSON(testContext(t), func(uid string, json []byte) error {
+		err := s.EachOrderJSON(testContext(t), 1, func(uid string, json []byte) error {
 			i := len(got)
 			got = append(got, uid)
 			if i < len(want) && !bytes.Equal(json, want[i].JSON) {
@@ -188,7 +189,7 @@ func TestStore_EachOrderJSONInInsertionOrder(t *testing.T) {
 		// fn's error stops the iteration and is returned as is.
 		stop := errors.New("stop")
 		calls := 0
-		err = s.EachOrderJSON(testContext(t), func(string, []byte) error {
+		err = s.EachOrderJSON(testContext(t), 1, func(string, []byte) error {
 			calls++
 			if calls == 2 {
 				return stop
@@ -197,6 +198,97 @@ func TestStore_EachOrderJSONInInsertionOrder(t *testing.T) {
 		})
 		if err != stop || calls != 2 {
 			t.Errorf("EachOrderJSON with fn failing on call 2: err %v after %d calls, want %v after 2", err, calls, stop)
+		}
+	})
+}
+
+// Read by several streams at once, every order is visited once, and each
+// stream visits its own orders oldest first.
+func TestStore_EachOrderJSONInStreams(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		var recs []Record
+		for i := range 301 {
+			recs = append(recs, rec(t, orderWith(t, fmt.Sprintf("stream-%03d", i), nil)))
+		}
+		save(t, s, recs...)
+		var (
+			mu   sync.Mutex
+			seen = map[string]int{}
+			runs [][]int // each stream's indexes into recs, in the order visited
+			last = map[int]int{}
+		)
+		err := s.EachOrderJSON(testContext(t), WarmUpStreams, func(uid string, json []byte) error {
+			var i int
+			if _, err := fmt.Sscanf(uid, "stream-%d", &i); err != nil {
+				return err
+			}
+			if !bytes.Equal(json, recs[i].JSON) {
+				t.Errorf("order %s: the wrong JSON", uid)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			seen[uid]++
+			// A stream's next order is the one after its last.
+			r, ok := last[i-1]
+			if !ok {
+				r = len(runs)
+				runs = append(runs, nil)
+			}
+			delete(last, i-1)
+			last[i] = r
+			runs[r] = append(runs[r], i)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("EachOrderJSON: %v", err)
+		}
+		for _, r := range recs {
+			if n := seen[r.Order.OrderUID]; n != 1 {
+				t.Errorf("order %s visited %d times, want once", r.Order.OrderUID, n)
+			}
+		}
+		if len(runs) > WarmUpStreams {
+			t.Errorf("orders came in %d ascending runs, want at most %d (one per stream)", len(runs), WarmUpStreams)
+		}
+	})
+}
+
+// The estimate of an empty store is zero; of a full one, its orders and
+// their bytes, before and after the planner has statistics.
+func TestStore_EstimateOrders(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		if e, err := s.EstimateOrders(testContext(t)); err != nil || e != (Estimate{}) {
+			t.Fatalf("EstimateOrders of an empty store = %+v, %v; want zero", e, err)
+		}
+		var (
+			recs []Record
+			want Estimate
+		)
+		for i := range 500 {
+			r := rec(t, orderWith(t, fmt.Sprintf("estimate-%03d", i), nil))
+			recs = append(recs, r)
+			want.Orders++
+			want.Bytes += int64(len(r.Order.OrderUID) + len(r.JSON))
+		}
+		save(t, s, recs...)
+		check := func(when string) {
+			t.Helper()
+			e, err := s.EstimateOrders(testContext(t))
+			if err != nil {
+				t.Fatalf("EstimateOrders %s: %v", when, err)
+			}
+			// The newest thousand are all of them, so the size is exact
+			// but for rounding.
+			if e.Orders != want.Orders || e.Bytes < want.Bytes || e.Bytes > want.Bytes+want.Orders {
+				t.Errorf("EstimateOrders %s = %+v, want %+v", when, e, want)
+			}
+		}
+		check("before ANALYZE")
+		if p, ok := s.(*Postgres); ok {
+			if _, err := p.bulk.Exec(testContext(t), "ANALYZE orders"); err != nil {
+				t.Fatal(err)
+			}
+			check("after ANALYZE")
 		}
 	})
 }
