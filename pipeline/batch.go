@@ -6,9 +6,16 @@ import (
 )
 
 // Batch returns a stage that groups values into slices of at most size. A
-// batch is emitted when it is full, when its first value has waited linger,
-// or when in is closed (so nothing is held back at shutdown). Each emitted
-// slice is freshly allocated and belongs to the receiver.
+// batch is ready when it is full or when its first value has waited linger;
+// it is handed over when the receiver takes it, and until then it goes on
+// filling up to size. So a busy receiver (a writer in its transaction) gets
+// one batch as large as what arrived meanwhile, not a queue of small ones
+// cut at each linger; an idle one gets each batch after at most linger. A
+// batch is also handed over when in is closed, so nothing is held back at
+// shutdown. Each slice is freshly allocated and belongs to the receiver.
+//
+// For the batch to grow while the receiver is busy, out must be unbuffered:
+// a buffered out takes each batch as soon as it is ready.
 func Batch[T any](size int, linger time.Duration) Stage[T, []T] {
 	size = max(size, 1)
 	return func(ctx context.Context, in <-chan T, out chan<- []T) error {
@@ -18,39 +25,40 @@ func Batch[T any](size int, linger time.Duration) Stage[T, []T] {
 		timer := time.NewTimer(linger)
 		timer.Stop()
 		defer timer.Stop()
-		var expired <-chan time.Time
-
-		flush := func() error {
-			timer.Stop()
-			expired = nil
-			if len(batch) == 0 {
-				return nil
-			}
-			full := batch
-			batch = make([]T, 0, size)
-			return Send(ctx, out, full)
-		}
-
+		var (
+			expired <-chan time.Time
+			due     bool // the first value has waited linger
+		)
 		for {
+			var (
+				recv <-chan T   // nil, so not selected, once the batch is full
+				send chan<- []T // nil until the batch is ready
+			)
+			if len(batch) < size {
+				recv = in
+			}
+			if len(batch) >= size || due {
+				send = out
+			}
 			select {
-			case v, ok := <-in:
+			case v, ok := <-recv:
 				if !ok {
-					return flush()
+					if len(batch) == 0 {
+						return nil
+					}
+					return Send(ctx, out, batch)
 				}
 				batch = append(batch, v)
 				if len(batch) == 1 {
 					timer.Reset(linger)
 					expired = timer.C
 				}
-				if len(batch) >= size {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
+			case send <- batch:
+				timer.Stop()
+				expired, due = nil, false
+				batch = make([]T, 0, size)
 			case <-expired:
-				if err := flush(); err != nil {
-					return err
-				}
+				expired, due = nil, true
 			case <-ctx.Done():
 				return ctx.Err()
 			}

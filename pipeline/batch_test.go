@@ -111,3 +111,38 @@ func TestBatch_ReturnsWhenContextEnds(t *testing.T) {
 		t.Fatal("Batch blocked past cancellation")
 	}
 }
+
+// While the receiver does not take a ready batch, the batch goes on
+// filling, up to size, and is handed over whole: a busy writer gets one
+// large batch, not a queue of small ones cut at each linger.
+func TestBatch_GrowsWhileTheReceiverIsBusy(t *testing.T) {
+	in := make(chan int)
+	out := make(chan []int) // unbuffered: taken only when the receiver is ready
+	go func() { _ = Batch[int](5, time.Millisecond)(context.Background(), in, out) }()
+	send := func(v int) {
+		t.Helper()
+		select {
+		case in <- v:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("value %d not taken within 5s while the batch was not full", v)
+		}
+	}
+	send(1)
+	time.Sleep(20 * time.Millisecond) // the linger has long passed; nobody receives
+	for i := 2; i <= 5; i++ {
+		send(i)
+	}
+	// Full: it takes nothing more until the batch is taken.
+	select {
+	case in <- 6:
+		t.Fatal("a full batch took a sixth value")
+	case <-time.After(30 * time.Millisecond):
+	}
+	if got := recvBatch(t, out); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("batch %v, want [1 2 3 4 5]: what arrived while the receiver was busy", got)
+	}
+	send(6)
+	if got := recvBatch(t, out); !slices.Equal(got, []int{6}) {
+		t.Fatalf("batch %v, want [6] after the linger", got)
+	}
+}

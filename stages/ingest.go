@@ -27,7 +27,9 @@ type Ingest struct {
 	// order.NewDecoder.
 	NewDecoder func() Decoder
 	// BatchSize and BatchLinger bound a write batch: it is written when it
-	// holds BatchSize orders or its first order has waited BatchLinger.
+	// holds BatchSize orders, or when its first order has waited
+	// BatchLinger and its writer is free; while the writer is busy, it
+	// goes on filling up to BatchSize.
 	BatchSize   int
 	BatchLinger time.Duration
 	// Writers is how many batches are written concurrently, each on its
@@ -71,7 +73,11 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		dead    = make(chan Dead, channelBuffer)
 	)
 	for j := range batches {
-		batches[j] = make(chan []Valid, 1)
+		// Unbuffered, so that a batch goes on filling while its writer is
+		// in a transaction (see pipeline.Batch): under a backlog the writer
+		// then gets BatchSize orders a transaction, not a queue of batches
+		// cut at each BatchLinger.
+		batches[j] = make(chan []Valid)
 	}
 	m := p.Metrics
 	m.watchQueues([]queue{
