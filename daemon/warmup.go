@@ -158,6 +158,8 @@ func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.O
 		What:    "cache warm-up",
 		Failing: "cache warm-up failed; retrying",
 		Healed:  "cache warm-up succeeded after failures",
+		// Healthy only once the metrics and the detail say what it did.
+		Next: "recording what the cache holds",
 	}, d.backoff(), nil)
 	var rep storage.WarmUpReport
 	err := retry.Do(ctx, func(ctx context.Context) (err error) {

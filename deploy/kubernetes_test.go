@@ -258,6 +258,10 @@ func checkKubernetes(t *testing.T, dir string, m manifests) daemon.Config {
 	if request.Cmp(limit) > 0 {
 		t.Errorf("%s: memory request %s above the limit %s", where, request.String(), limit.String())
 	}
+	if gml, err := goMemLimitMiB(env["GOMEMLIMIT"]); err != nil || gml < peak || gml > 0.95*mib(limit) {
+		t.Errorf("%s: GOMEMLIMIT=%q (%v): want it set between the peak need (%.0f MiB) and 95%% of the memory limit %s, so the GC collects before garbage reaches the limit",
+			where, env["GOMEMLIMIT"], err, peak, limit.String())
+	}
 
 	checkLockedDown(t, where, pod, c)
 
