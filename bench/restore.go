@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/orderd/orderd/internal/procmem"
+	"io"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/orderd/orderd/internal/procmem"
 )
 
 const restoreSynopsis = `Times orderd's start with -n orders in PostgreSQL: from starting the process
@@ -15,6 +19,21 @@ database up to -n orders first (through the store's batch path) unless
 -seed=false. orderd runs as a child process (built from ./cmd/orderd, or
 -orderd PATH) so its memory is its own; an in-process Kafka (kfake) stands in
 for the broker.
+
+Before starting orderd it reads every order once on one connection
+(SELECT order_uid, doc FROM orders ORDER BY id, the data discarded) unless
+-read-baseline=false: what a plain sequential read costs on this machine,
+reported in seconds and MiB/s, and the warm-up as a multiple of it. That read
+comes first, so orderd finds the same pages in PostgreSQL's and the OS's
+cache that it left there.
+
+While orderd warms up, it is sampled every 250ms (orderd_cache_entries from
+/metrics, and its RSS), with a progress line on stderr about once a second;
+-plot PATH (.svg or .png) draws the samples: orders cached over orders
+stored, and RSS over the JSON's bytes, against the seconds since the start.
+Once /health is 200 it reports what the warm-up read and what the cache still
+held at its end, the CACHE_SIZE_MB that would hold every order read, and the
+memory (RSS and peak) against the JSON's bytes for this CACHE_SIZE_MB.
 `
 
 type restoreReport struct {
@@ -23,7 +42,11 @@ type restoreReport struct {
 	CacheMB        int     `json:"cache_size_mb"`
 	ToHealthySec   float64 `json:"seconds_to_healthy"`
 	WarmUpSec      float64 `json:"warmup_seconds"`
-	WarmedOrders   int64   `json:"warmed_orders"`
+	ReadOrders     int64   `json:"warmup_read_orders"`
+	CachedOrders   int64   `json:"warmup_cached_orders"` // of ReadOrders, those still cached at the warm-up's end
+	ReadBytes      int64   `json:"warmup_read_bytes"`
+	CachedBytes    int64   `json:"warmup_cached_bytes"`
+	FitsInMB       int     `json:"fits_in_cache_size_mb"` // the CACHE_SIZE_MB that would hold every order read
 	OrdersPerSec   float64 `json:"warmup_orders_per_second"`
 	RSSBytes       int64   `json:"rss_bytes"`
 	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
@@ -31,6 +54,27 @@ type restoreReport struct {
 	PeakOverJSON   float64 `json:"peak_rss_over_json"`
 	SeededOrders   int     `json:"seeded_orders"`
 	SeedOrdersPerS float64 `json:"seed_orders_per_second,omitempty"`
+
+	// The one sequential read, when -read-baseline.
+	SeqReadSec     float64 `json:"sequential_read_seconds,omitempty"`
+	SeqReadBytes   int64   `json:"sequential_read_bytes,omitempty"`
+	SeqReadMiBPerS float64 `json:"sequential_read_mib_per_second,omitempty"`
+	WarmUpOverRead float64 `json:"warmup_over_sequential_read,omitempty"`
+
+	Samples []warmUpSample `json:"warmup_samples"` // the last one at /health 200
+}
+
+// warmUpSample is orderd's cache and memory at one moment of its start.
+type warmUpSample struct {
+	Sec      float64 `json:"seconds"` // since orderd was started
+	Entries  int64   `json:"cache_entries"`
+	RSSBytes int64   `json:"rss_bytes"`
+}
+
+// progress is s as a progress line, against the orders and JSON bytes stored.
+func (s warmUpSample) progress(orders, jsonBytes int64) string {
+	return fmt.Sprintf("  warming: %d of %d orders cached, RSS %.0f MiB (%.2f x the JSON), %.1fs",
+		s.Entries, orders, float64(s.RSSBytes)/(1<<20), float64(s.RSSBytes)/float64(max(jsonBytes, 1)), s.Sec)
 }
 
 func runRestore(ctx context.Context, env environment, args []string) error {
@@ -43,6 +87,8 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	cacheMB := fs.Int("cache-size-mb", 0, "orderd's CACHE_SIZE_MB (default: the JSON bytes plus a quarter)")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up after this long, seeding included")
 	jsonOut := fs.String("json", "", "write the figures to this JSON file")
+	plotOut := fs.String("plot", "", "write the warm-up chart (cache and RSS over time) to this .svg or .png file")
+	readBaseline := fs.Bool("read-baseline", true, "read every order once on one connection before starting orderd, to compare the warm-up with")
 	allowRemote := fs.Bool("allow-remote", false, "allow a database that is not loopback")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -54,6 +100,8 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		return usageError{"-database-url (or DATABASE_URL) is required"}
 	case *timeout <= 0 || *timeout > time.Hour:
 		return usageError{"-timeout must be positive and at most 1h"}
+	case *plotOut != "" && !isPlotFile(*plotOut):
+		return usageError{"-plot must name a .svg or .png file"} // found out now, not after the run
 	}
 	if !*allowRemote {
 		if err := checkLoopbackDB(*dbURL); err != nil {
@@ -98,6 +146,15 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	if rep.Orders, rep.JSONBytes, err = countOrders(ctx, *dbURL); err != nil {
 		return err
 	}
+	if *readBaseline {
+		fmt.Fprintln(env.stderr, "reading every order once on one connection, as a baseline")
+		r, err := readAllOrders(ctx, *dbURL)
+		if err != nil {
+			return err
+		}
+		rep.SeqReadSec, rep.SeqReadBytes = r.Took.Seconds(), r.Bytes
+		rep.SeqReadMiBPerS = float64(r.Bytes) / (1 << 20) / max(rep.SeqReadSec, 1e-9)
+	}
 	rep.CacheMB = *cacheMB
 	if rep.CacheMB == 0 {
 		rep.CacheMB = int(math.Ceil(float64(rep.JSONBytes)*1.25/(1<<20))) + 64
@@ -127,30 +184,60 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer c.stop()
-	if err := waitHealthy(ctx, c.base, *timeout, c.exited); err != nil {
+	// The sampler polls beside waitHealthy, so a slow /metrics delays no
+	// health check; closing stop ends it, and it hands back its samples.
+	stop, sampled := make(chan struct{}), make(chan []warmUpSample, 1)
+	go func() { sampled <- sampleWarmUp(c, started, rep.Orders, rep.JSONBytes, env.stderr, stop) }()
+	err = waitHealthy(ctx, c.base, *timeout, c.exited)
+	rep.ToHealthySec = time.Since(started).Seconds()
+	close(stop)
+	rep.Samples = <-sampled
+	if err != nil {
 		return fmt.Errorf("%w (log: %s)", err, c.log)
 	}
-	rep.ToHealthySec = time.Since(started).Seconds()
 	if rep.RSSBytes, rep.PeakRSSBytes, err = procmem.Read(c.cmd.Process.Pid); err != nil {
 		return err
 	}
-	m, err := scrape(c.base, "orderd_cache_warmup_duration_seconds", "orderd_cache_warmup_orders")
+	m, err := scrapeWarmUp(c.base)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (log: %s)", err, c.log)
 	}
+	rep.Samples = append(rep.Samples, warmUpSample{Sec: rep.ToHealthySec, Entries: int64(m["orderd_cache_entries"]), RSSBytes: rep.RSSBytes})
 	rep.WarmUpSec = m["orderd_cache_warmup_duration_seconds"]
-	rep.WarmedOrders = int64(m["orderd_cache_warmup_orders"])
+	rep.ReadOrders = int64(m["orderd_cache_warmup_read_orders"])
+	rep.CachedOrders = int64(m["orderd_cache_warmup_orders"])
+	rep.ReadBytes = int64(m["orderd_cache_warmup_read_bytes"])
+	rep.CachedBytes = int64(m["orderd_cache_warmup_cached_bytes"])
+	rep.FitsInMB = int(m["orderd_cache_warmup_fits_in_mb"])
 	if rep.WarmUpSec > 0 {
-		rep.OrdersPerSec = float64(rep.WarmedOrders) / rep.WarmUpSec
+		rep.OrdersPerSec = float64(rep.ReadOrders) / rep.WarmUpSec
+	}
+	if rep.SeqReadSec > 0 {
+		rep.WarmUpOverRead = rep.WarmUpSec / rep.SeqReadSec
 	}
 	rep.RSSOverJSON = float64(rep.RSSBytes) / float64(max(rep.JSONBytes, 1))
 	rep.PeakOverJSON = float64(rep.PeakRSSBytes) / float64(max(rep.JSONBytes, 1))
 
-	fmt.Fprintf(env.stdout, "%d orders, %.0f MiB of JSON\n", rep.Orders, float64(rep.JSONBytes)/(1<<20))
-	fmt.Fprintf(env.stdout, "start to /health 200: %.2fs (cache warm-up %.2fs, %d orders, %.0f orders/s)\n",
-		rep.ToHealthySec, rep.WarmUpSec, rep.WarmedOrders, rep.OrdersPerSec)
-	fmt.Fprintf(env.stdout, "memory: RSS %.0f MiB (%.2f x the JSON), peak %.0f MiB (%.2f x)\n",
-		float64(rep.RSSBytes)/(1<<20), rep.RSSOverJSON, float64(rep.PeakRSSBytes)/(1<<20), rep.PeakOverJSON)
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	fmt.Fprintf(env.stdout, "%d orders, %.0f MiB of JSON\n", rep.Orders, mib(rep.JSONBytes))
+	if rep.SeqReadSec > 0 {
+		fmt.Fprintf(env.stdout, "sequential read on one connection: %.0f MiB in %.2fs (%.0f MiB/s); warm-up / sequential read: %.2f\n",
+			mib(rep.SeqReadBytes), rep.SeqReadSec, rep.SeqReadMiBPerS, rep.WarmUpOverRead)
+	}
+	fmt.Fprintf(env.stdout, "start to /health 200: %.2fs (cache warm-up %.2fs, %d orders read, %.0f orders/s)\n",
+		rep.ToHealthySec, rep.WarmUpSec, rep.ReadOrders, rep.OrdersPerSec)
+	fmt.Fprintf(env.stdout, "cached %d of %d orders read (%.0f of %.0f MiB); CACHE_SIZE_MB=%d, %d would hold them all\n",
+		rep.CachedOrders, rep.ReadOrders, mib(rep.CachedBytes), mib(rep.ReadBytes), rep.CacheMB, rep.FitsInMB)
+	fmt.Fprintf(env.stdout, "memory with CACHE_SIZE_MB=%d: RSS %.0f MiB (%.2f x the JSON), peak %.0f MiB (%.2f x)\n",
+		rep.CacheMB, mib(rep.RSSBytes), rep.RSSOverJSON, mib(rep.PeakRSSBytes), rep.PeakOverJSON)
+	if *plotOut != "" {
+		title := fmt.Sprintf("orderd warm-up: %d orders, %.0f MiB of JSON, CACHE_SIZE_MB=%d", rep.Orders, mib(rep.JSONBytes), rep.CacheMB)
+		xLabel := fmt.Sprintf("seconds since orderd started (/health 200 at %.2fs)", rep.ToHealthySec)
+		if err := plotWarmUp(*plotOut, title, xLabel, rep.Samples, rep.Orders, rep.JSONBytes); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "warm-up chart: %s\n", *plotOut)
+	}
 	if err := c.stop(); err != nil {
 		fmt.Fprintf(env.stderr, "orderd stopped with: %v (log: %s)\n", err, c.log)
 	}
@@ -158,4 +245,84 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		return writeJSON(*jsonOut, rep)
 	}
 	return nil
+}
+
+// isPlotFile reports whether path names a chart format plotWarmUp writes.
+func isPlotFile(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".svg" || ext == ".png"
+}
+
+// sampleWarmUp samples c at once and then every 250ms until stop is closed:
+// the orders it caches and its RSS, each with the time since started. About
+// once a second it writes the latest as a progress line to progress. It is
+// the samples' only writer and returns them.
+func sampleWarmUp(c *child, started time.Time, orders, jsonBytes int64, progress io.Writer, stop <-chan struct{}) []warmUpSample {
+	var (
+		samples []warmUpSample
+		printed = started // when the last progress line was written
+		lines   int
+	)
+	sample := func() {
+		// Until orderd serves /metrics the scrape fails, and until it has
+		// connected to PostgreSQL and made its cache the series is missing:
+		// either way nothing is cached yet, and the nil or short map reads 0.
+		m, _ := scrape(c.base, "orderd_cache_entries")
+		rss, _, err := procmem.Read(c.cmd.Process.Pid)
+		if err != nil {
+			return // orderd has exited; waitHealthy reports it
+		}
+		s := warmUpSample{Sec: time.Since(started).Seconds(), Entries: int64(m["orderd_cache_entries"]), RSSBytes: rss}
+		samples = append(samples, s)
+		if time.Since(printed) >= time.Second {
+			fmt.Fprint(progress, "\r"+s.progress(orders, jsonBytes))
+			printed = time.Now()
+			lines++
+		}
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	sample()
+	for {
+		select {
+		case <-stop:
+			if lines > 0 {
+				fmt.Fprintln(progress)
+			}
+			return samples
+		case <-tick.C:
+			sample()
+		}
+	}
+}
+
+// warmUpSeries are what restore reads from /metrics once orderd is healthy.
+var warmUpSeries = []string{
+	"orderd_cache_entries",
+	"orderd_cache_warmup_duration_seconds",
+	"orderd_cache_warmup_read_orders",
+	"orderd_cache_warmup_orders",
+	"orderd_cache_warmup_read_bytes",
+	"orderd_cache_warmup_cached_bytes",
+	"orderd_cache_warmup_fits_in_mb",
+}
+
+// scrapeWarmUp reads warmUpSeries from a healthy orderd, which sets them
+// before /health turns 200.
+func scrapeWarmUp(base string) (map[string]float64, error) {
+	m, err := scrape(base, warmUpSeries...)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, n := range warmUpSeries {
+		if _, ok := m[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("orderd is healthy but its /metrics lack %s: an orderd older than this bench? (build it from this tree, or leave out -orderd)",
+			strings.Join(missing, ", "))
+	}
+	return m, nil
 }

@@ -37,6 +37,7 @@ func TestRun_RefusesUnboundedAndRemoteRuns(t *testing.T) {
 	f("DATABASE_URL", "ingest")                                                 // nothing to count in
 	f("not loopback", "ingest", "-database-url", "postgres://db.example.com/x") // someone else's database
 	f("-n must be", "restore", "-n", "0", "-database-url", "postgres://127.0.0.1/x")
+	f("-plot must", "restore", "-database-url", "postgres://127.0.0.1/x", "-plot", "warmup.pdf") // before any seeding
 	f("unknown mode", "frobnicate")
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
@@ -39,6 +41,42 @@ func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err err
 		return 0, 0, fmt.Errorf("count orders: %w", err)
 	}
 	return n, jsonBytes, nil
+}
+
+// seqRead is one plain read of every stored order.
+type seqRead struct {
+	Orders int64         // rows read
+	Bytes  int64         // bytes of their order_uid and doc
+	Took   time.Duration // from the query to its last row, connecting excluded
+}
+
+// readAllOrders reads every order's order_uid and doc once, in id order, on
+// one connection, and discards them: what the plainest warm-up, one stream
+// and no cache, would cost.
+func readAllOrders(ctx context.Context, dbURL string) (seqRead, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return seqRead{}, fmt.Errorf("connect DATABASE_URL: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var r seqRead
+	start := time.Now()
+	rows, err := conn.Query(ctx, `SELECT order_uid, doc FROM orders ORDER BY id`)
+	if err != nil {
+		return seqRead{}, fmt.Errorf("read all orders: %w", err)
+	}
+	for rows.Next() {
+		for _, v := range rows.RawValues() {
+			r.Bytes += int64(len(v))
+		}
+		r.Orders++
+	}
+	rows.Close()
+	r.Took = time.Since(start)
+	if err := rows.Err(); err != nil {
+		return seqRead{}, fmt.Errorf("read all orders: %w", err)
+	}
+	return r, nil
 }
 
 // vacuum runs VACUUM (ANALYZE) on the orders table.
