@@ -41,7 +41,7 @@ type Postgres struct {
 var _ Store = (*Postgres)(nil)
 
 // Pools sizes the connection pools of a Postgres: at most
-// 2×Writers + Reads + Lists + 2 connections in all (see the write pool's
+// 2×Writers + Reads + Lists + bulkConns (3) connections in all (see the write pool's
 // spare slots in OpenPostgresWith).
 type Pools struct {
 	// Writers is how many batches are saved at once (WRITERS).
