@@ -115,6 +115,9 @@ func NewCacheFor(maxBytes int, expect Estimate) (*Cache, error) {
 	entries, entrySize := initialEntriesPerShard, typicalEntrySize
 	if expect.Orders > 0 {
 		entries, entrySize = shardNeeds(expect, shards)
+		// No more than a full shard holds: its map would be made larger
+		// for nothing.
+		entries = max(min(entries, shardBytes/entrySize), 1)
 	}
 	config := bigcache.Config{
 		Shards: shards,
