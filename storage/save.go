@@ -239,7 +239,7 @@ func (p *Postgres) writeContext(ctx context.Context) (context.Context, context.C
 // idx are meaningless: the caller either bisects (which fills them again) or
 // returns no results at all. Without commit, the transaction is rolled back
 // even when everything was accepted: a trial.
-func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) error {
+func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) (err error) {
 	c := getColumns()
 	defer c.put()
 	for pos, i := range idx {
@@ -247,8 +247,15 @@ func (p *Postgres) saveAttempt(ctx context.Context, recs []Record, created []tim
 		results[i] = Result{}
 	}
 
-	ctx, cancel := p.writeContext(ctx)
+	ctx, cancel := p.writeContext(parent)
 	defer cancel()
+	// An attempt WRITE_TIMEOUT ended fails with whatever it was doing
+	// (connecting, a statement, the commit); say which setting ended it.
+	defer func() {
+		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", p.writeTimeout, err)
+		}
+	}()
 	tx, err := p.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)
