@@ -175,12 +175,27 @@ type healthReport struct {
 	} `json:"components"`
 }
 
+// waitHealthy waits for GET /health 200; on timeout it says what was still
+// failing, and why.
 func (r *daemonRun) waitHealthy(t *testing.T) {
 	t.Helper()
-	eventually(t, "GET /health answers 200", func() bool {
-		code, _ := r.health(t)
-		return code == http.StatusOK
-	})
+	var last healthReport
+	deadline := time.Now().Add(waitFor)
+	for {
+		code, h := r.health(t)
+		if code == http.StatusOK {
+			return
+		}
+		last = h
+		if time.Now().After(deadline) {
+			var why []string
+			for _, name := range last.Failing {
+				why = append(why, name+": "+last.Components[name].Detail)
+			}
+			t.Fatalf("GET /health answers 200: not within %s; failing: %s", waitFor, strings.Join(why, "; "))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // eventually polls cond until it holds, failing the test after waitFor.
