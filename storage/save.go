@@ -226,6 +226,26 @@ func refusedErr(uid string, err error, pgErr *pgconn.PgError) error {
 	return fmt.Errorf("order %s: %w: %w [%s]", quoteUID(uid), ErrRefused, err, strings.Join(where, ", "))
 }
 
+// endAbandoned ends the server process of a write transaction that
+// WRITE_TIMEOUT abandoned, and with it the row locks the retry of its batch
+// would wait for.
+//
+// idle_in_transaction_session_timeout ends such a transaction only once the
+// server waits for the next command. A connection lost in the middle of a
+// pipelined batch, with a statement's messages received but not the Sync
+// that ends them, leaves the server waiting for the rest, in no state any
+// timeout covers, until TCP gives up: two hours with the default keepalives, and
+// never while something still acknowledges the packets (a proxy, a
+// half-open NAT). It is best effort: with PostgreSQL gone there is nothing
+// to end, and a failure here changes nothing the retry depends on. Only
+// sessions of orderd's own role can be ended, which is all it asks.
+func (p *Postgres) endAbandoned(parent context.Context, backend uint32) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), rollbackTimeout)
+	defer cancel()
+	_, _ = p.write.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE pid = $1 AND usename = current_user AND xact_start IS NOT NULL`, int64(backend))
+}
+
 // writeContext bounds work on the write pool by WRITE_TIMEOUT, if set.
 func (p *Postgres) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if p.writeTimeout > 0 {
@@ -249,17 +269,23 @@ func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []
 
 	ctx, cancel := p.writeContext(parent)
 	defer cancel()
+	var backend uint32 // the transaction's server process, once it began
 	// An attempt WRITE_TIMEOUT ended fails with whatever it was doing
-	// (connecting, a statement, the commit); say which setting ended it.
+	// (connecting, a statement, the commit); say which setting ended it,
+	// and end the transaction it leaves on the server.
 	defer func() {
 		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", p.writeTimeout, err)
+			if backend != 0 {
+				p.endAbandoned(parent, backend)
+			}
 		}
 	}()
 	tx, err := p.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)
 	}
+	backend = tx.Conn().PgConn().PID()
 	// Whatever ends the attempt (an error, a panic the writer recovers
 	// from) rolls back; after a commit or the trial's own rollback this is
 	// a no-op. Its error is not the attempt's: a failed rollback makes pgx
