@@ -277,7 +277,10 @@ func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []
 		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", p.writeTimeout, err)
 			if backend != 0 {
-				p.endAbandoned(parent, backend)
+				// Not on the writer's time: it may wait for a pool slot
+				// while pgx drains the abandoned connection, and a writer
+				// busy past LIVENESS_STALL would read as stuck.
+				go p.endAbandoned(parent, backend)
 			}
 		}
 	}()
