@@ -24,13 +24,13 @@ type Cache struct {
 	bc *bigcache.BigCache
 	// maxEntry is the largest entry, headers included, Set accepts.
 	maxEntry int
-	// mb and shards are the layout, shardBytes each shard's share.
-	mb, shards, shardBytes int
-	failedSets             atomic.Uint64
-	evictions              atomic.Uint64
-	evictedBytes           atomic.Uint64
-	collecting             atomic.Bool // a collection started by evicted runs
-	closeOnce              sync.Once
+	// shards is the layout, shardBytes each shard's share.
+	shards, shardBytes int
+	failedSets         atomic.Uint64
+	evictions          atomic.Uint64
+	evictedBytes       atomic.Uint64
+	collecting         atomic.Bool // a collection started by evicted runs
+	closeOnce          sync.Once
 }
 
 // Estimate is about how many orders a store holds and their size
@@ -111,7 +111,7 @@ func NewCacheFor(maxBytes int, expect Estimate) (*Cache, error) {
 		// bigcache indexes a shard with uint32 offsets.
 		return nil, fmt.Errorf("new cache: %d MiB is more than %d shards of 4 GiB", mb, maxShards)
 	}
-	c := &Cache{maxEntry: shardBytes / 2, mb: mb, shards: shards, shardBytes: shardBytes}
+	c := &Cache{maxEntry: shardBytes / 2, shards: shards, shardBytes: shardBytes}
 	entries, entrySize := initialEntriesPerShard, typicalEntrySize
 	if expect.Orders > 0 {
 		entries, entrySize = shardNeeds(expect, shards)
@@ -198,8 +198,7 @@ func CacheSizeFor(expect Estimate) int {
 	}
 	for mb := max(int(expect.Bytes>>20), 1); ; mb += max(mb/200, 1) {
 		_, shards := cacheLayout(mb << 20)
-		entries, size := shardNeeds(expect, shards)
-		if shardBytes := (mb << 20) / shards; entries*size <= shardBytes && size < shardBytes/2 {
+		if shardsHold(expect, shards, (mb<<20)/shards) {
 			return mb
 		}
 	}
@@ -207,15 +206,16 @@ func CacheSizeFor(expect Estimate) int {
 
 // Holds reports whether the cache, empty, would hold every order of expect.
 func (c *Cache) Holds(expect Estimate) bool {
-	if expect.Orders <= 0 {
-		return true
-	}
-	entries, size := shardNeeds(expect, c.shards)
-	return entries*size <= c.shardBytes
+	return expect.Orders <= 0 || shardsHold(expect, c.shards, c.shardBytes)
 }
 
-// SizeMB is the cache's size in MiB, as configured.
-func (c *Cache) SizeMB() int { return c.mb }
+// shardsHold reports whether shards shards of shardBytes each hold expect
+// (Orders > 0): the fullest its share, and an average order below the
+// largest entry Set accepts.
+func shardsHold(expect Estimate, shards, shardBytes int) bool {
+	entries, size := shardNeeds(expect, shards)
+	return entries*size <= shardBytes && size < shardBytes/2
+}
 
 // collectEvery is how many bytes of evicted entries make the cache start a
 // garbage collection.

@@ -235,6 +235,11 @@ type WarmUpReport struct {
 // Complete reports whether every order read is cached.
 func (r WarmUpReport) Complete() bool { return r.Cached == r.Read }
 
+// FitsInMB is the cache size, in MiB, that would hold every order read.
+func (r WarmUpReport) FitsInMB() int {
+	return CacheSizeFor(Estimate{Orders: int64(r.Read), Bytes: r.ReadBytes})
+}
+
 // WarmUp loads every stored order into the cache and reports what it holds
 // at the end. expect is the store's estimate of them.
 //

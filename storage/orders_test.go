@@ -322,8 +322,8 @@ func TestOrders_WarmUpIntoATooSmallCacheKeepsTheNewest(t *testing.T) {
 	if _, ok := c.Get(recs[len(recs)-1].Order.OrderUID); !ok {
 		t.Error("the newest order is not cached")
 	}
-	if mb := CacheSizeFor(Estimate{Orders: int64(rep.Read), Bytes: rep.ReadBytes}); mb <= 1 {
-		t.Errorf("CacheSizeFor what was read = %d MiB, want more than the 1 MiB that did not hold it", mb)
+	if mb := rep.FitsInMB(); mb <= 1 {
+		t.Errorf("FitsInMB = %d MiB, want more than the 1 MiB that did not hold it", mb)
 	}
 }
 

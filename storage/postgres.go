@@ -212,7 +212,11 @@ func (p *Postgres) EachOrderJSON(ctx context.Context, streams int, fn func(uid s
 	return g.Wait()
 }
 
-// eachOrderJSON calls fn for each (order_uid, doc) row of query.
+// eachOrderJSON calls fn for each (order_uid, doc) row of query, straight
+// from pgx's read buffer, so warming up a million orders allocates only
+// their uid strings. When fn fails, the remaining rows are still read and
+// discarded (that is how the protocol ends a query without breaking the
+// connection); cancel ctx to abort a long warm-up instead.
 func eachOrderJSON(ctx context.Context, pool *pgxpool.Pool, fn func(uid string, json []byte) error, query string, args ...any) error {
 	rows, err := pool.Query(ctx, query, args...)
 	if err != nil {
