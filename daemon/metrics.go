@@ -57,5 +57,5 @@ func (m warmUpMetrics) observe(rep storage.WarmUpReport) {
 	m.readBytes.Set(float64(rep.ReadBytes))
 	m.cached.Set(float64(rep.Cached))
 	m.cachedBytes.Set(float64(rep.CachedBytes))
-	m.fitsMB.Set(float64(storage.CacheSizeFor(storage.Estimate{Orders: int64(rep.Read), Bytes: rep.ReadBytes})))
+	m.fitsMB.Set(float64(rep.FitsInMB()))
 }

@@ -27,8 +27,8 @@ func (d *daemon) readPathPart() part {
 				if err != nil {
 					return
 				}
-				retry := d.warmUpRetry()
-				expect, err := d.estimate(ctx, retry, store)
+				report := d.warmUpReport()
+				expect, err := d.estimate(ctx, report, store)
 				if err != nil {
 					return
 				}
@@ -49,7 +49,7 @@ func (d *daemon) readPathPart() part {
 				if err := d.fillFromCommits(ctx, bg, store, orders); err != nil {
 					return
 				}
-				d.warmUp(ctx, retry, orders, expect, warmUp)
+				d.warmUp(ctx, report, orders, expect, warmUp)
 			})
 			return nil
 		},
@@ -63,22 +63,21 @@ func (d *daemon) readPathPart() part {
 	}
 }
 
-// warmUpRetry retries the warm-up's steps while the store fails. Its
-// goroutine is the warmup component's only writer.
-func (d *daemon) warmUpRetry() *stages.Report {
+// warmUpReport reports the warm-up's steps, each retried while the store
+// fails. Its goroutine is the warmup component's only writer.
+func (d *daemon) warmUpReport() *stages.Report {
 	return &stages.Report{Health: d.warmupHealth, Log: d.component("warmup"), Metrics: d.metrics}
 }
 
 // estimate asks the store how much it holds, retrying while it fails.
 func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.Store) (storage.Estimate, error) {
-	const loading = "loading stored orders into the cache"
 	d.warmupHealth.Wait("estimating the stored orders, to size the cache")
 	retry := r.Retry(stages.Work{
 		Cause:   stages.RetryWarmUp,
 		What:    "estimating the stored orders",
 		Failing: "estimating the stored orders failed; retrying",
 		Healed:  "estimating the stored orders succeeded after failures",
-		Next:    loading,
+		Next:    "loading stored orders into the cache",
 	}, d.backoff(), nil)
 	var expect storage.Estimate
 	err := retry.Do(ctx, func(ctx context.Context) (err error) {
@@ -178,14 +177,15 @@ func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.O
 		return // stopped before it finished
 	}
 	m.observe(rep)
-	d.warmupHealth.Note(warmUpNote(rep, d.cfg.CacheSizeMB))
+	note := warmUpNote(rep, d.cfg.CacheSizeMB)
+	d.warmupHealth.Note(note)
 	ev := r.Log.Info()
 	if !rep.Complete() {
 		ev = r.Log.Warn()
 	}
 	ev.Int("orders_read", rep.Read).Int64("bytes_read", rep.ReadBytes).
 		Int("orders_cached", rep.Cached).Int64("bytes_cached", rep.CachedBytes).
-		Int("streams", rep.Streams).Stringer("took", rep.Took).Msg(warmUpNote(rep, d.cfg.CacheSizeMB))
+		Int("streams", rep.Streams).Stringer("took", rep.Took).Msg(note)
 }
 
 // warmUpNote says what a warm-up left in the cache and, when that is not
@@ -198,6 +198,5 @@ func warmUpNote(rep storage.WarmUpReport, cacheMB int) string {
 	}
 	return fmt.Sprintf("cache warmed up: only the newest %d of %d stored orders cached (%s of %s); "+
 		"reads of the others go to PostgreSQL. CACHE_SIZE_MB=%d is too small: %d would hold them all",
-		rep.Cached, rep.Read, mib(rep.CachedBytes), mib(rep.ReadBytes), cacheMB,
-		storage.CacheSizeFor(storage.Estimate{Orders: int64(rep.Read), Bytes: rep.ReadBytes}))
+		rep.Cached, rep.Read, mib(rep.CachedBytes), mib(rep.ReadBytes), cacheMB, rep.FitsInMB())
 }
