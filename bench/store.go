@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
@@ -47,34 +45,28 @@ func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err err
 type seqRead struct {
 	Orders int64         // rows read
 	Bytes  int64         // bytes of their order_uid and doc
-	Took   time.Duration // from the query to its last row, connecting excluded
+	Took   time.Duration // from the query to its last row, opening the store excluded
 }
 
-// readAllOrders reads every order's order_uid and doc once, in id order, on
-// one connection, and discards them: what the plainest warm-up, one stream
-// and no cache, would cost.
+// readAllOrders reads every order's order_uid and doc once, in id order, in
+// one query (the store's own EachOrderJSON, one stream), and discards them:
+// what the plainest warm-up, one stream and no cache, would cost.
 func readAllOrders(ctx context.Context, dbURL string) (seqRead, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+	pg, err := openStore(ctx, dbURL, 1)
 	if err != nil {
-		return seqRead{}, fmt.Errorf("connect DATABASE_URL: %w", err)
+		return seqRead{}, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer pg.Close()
 	var r seqRead
 	start := time.Now()
-	rows, err := conn.Query(ctx, `SELECT order_uid, doc FROM orders ORDER BY id`)
-	if err != nil {
-		return seqRead{}, fmt.Errorf("read all orders: %w", err)
-	}
-	for rows.Next() {
-		for _, v := range rows.RawValues() {
-			r.Bytes += int64(len(v))
-		}
+	err = pg.EachOrderJSON(ctx, 1, func(uid string, json []byte) error {
 		r.Orders++
-	}
-	rows.Close()
+		r.Bytes += int64(len(uid) + len(json))
+		return nil
+	})
 	r.Took = time.Since(start)
-	if err := rows.Err(); err != nil {
-		return seqRead{}, fmt.Errorf("read all orders: %w", err)
+	if err != nil {
+		return seqRead{}, err
 	}
 	return r, nil
 }
