@@ -184,7 +184,7 @@ func stopTime(cfg daemon.Config) time.Duration { return cfg.ShutdownTimeout + cf
 
 // What orderd's memory comes to, from docs/PERFORMANCE.md: after the
 // warm-up, RSS is 1.09-1.11x the cached JSON (the orders' JSON, at most
-// CACHE_SIZE_MB), and during it at most 1.11x when the orders fit, 1.20x
+// CACHE_SIZE_MB), and during it at most 1.11x when the orders fit, 1.21x
 // when they outnumber CACHE_SIZE_MB; 1.15 and 1.25 are counted. A full
 // pipeline adds up to about 6x MAX_IN_FLIGHT_MB on top; the runtime,
 // connection pools and HTTP buffers about 30 MiB, for which 64 are counted.
