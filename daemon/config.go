@@ -55,7 +55,7 @@ type Config struct {
 
 	MaxMessageBytes   int           // larger messages are dead-lettered as too_large unparsed
 	MaxInFlight       int           // messages inside the pipeline at once
-	MaxInFlightMB     int           // their raw size, in MiB, at once; bounds memory
+	MaxInFlightMB     int           // MiB of memory they hold at once (bytes, decoded, encoded)
 	MaxPartitionAhead int           // messages of one partition held from its oldest unfinished one on
 	Workers           int           // goroutines decoding, and as many validating
 	BatchSize         int           // orders per PostgreSQL transaction, at most
@@ -186,7 +186,7 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", 1<<20, "largest message decoded; larger ones are dead-lettered as too_large")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 20000, "messages inside the pipeline at once; the consumer pauses beyond it")
-	fs.IntVar(&c.MaxInFlightMB, "max-in-flight-mb", 64, "MiB of messages (their raw size) inside the pipeline at once; the consumer pauses beyond it")
+	fs.IntVar(&c.MaxInFlightMB, "max-in-flight-mb", 64, "MiB of memory the messages inside the pipeline hold at once (their bytes, decoded order and JSON); the consumer pauses beyond it")
 	fs.IntVar(&c.MaxPartitionAhead, "max-partition-ahead", 20000, "messages of one partition held behind its oldest unfinished one; that partition pauses beyond it")
 	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "decode goroutines, and as many validate goroutines")
 	fs.IntVar(&c.BatchSize, "batch-size", 1000, "most orders written in one PostgreSQL transaction")

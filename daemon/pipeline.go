@@ -61,7 +61,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Help: "Messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT.",
 	}, func() float64 { return float64(inFlight.Len()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "orderd_pipeline_in_flight_bytes",
-		Help: "Raw bytes of the messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT_MB.",
+		Help: "Bytes of memory the messages inside the pipeline hold (raw, decoded, encoded); the consumer pauses at MAX_IN_FLIGHT_MB.",
 	}, func() float64 { return float64(inFlight.Bytes()) }))
 	source := &stages.KafkaSource{
 		Group:        kafka.group,

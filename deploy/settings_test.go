@@ -186,12 +186,14 @@ func stopTime(cfg daemon.Config) time.Duration { return cfg.ShutdownTimeout + cf
 // warm-up, RSS is 1.09-1.11x the cached JSON (the orders' JSON, at most
 // CACHE_SIZE_MB), and during it at most 1.11x when the orders fit, 1.21x
 // when they outnumber CACHE_SIZE_MB; 1.15 and 1.25 are counted. A full
-// pipeline adds up to about 6x MAX_IN_FLIGHT_MB on top; the runtime,
-// connection pools and HTTP buffers about 30 MiB, for which 64 are counted.
+// pipeline adds up to 2x MAX_IN_FLIGHT_MB on top (the bound counts what the
+// messages hold; the collector lets the heap reach twice that); the
+// runtime, sarama's buffers, connection pools and HTTP buffers take the
+// rest, for which 64 MiB are counted.
 const (
 	warmRatio     = 1.15
 	peakRatio     = 1.25
-	inFlightRatio = 6
+	inFlightRatio = 2
 	runtimeMiB    = 64
 )
 

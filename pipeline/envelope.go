@@ -31,6 +31,12 @@ type Acker interface {
 	Nack()
 }
 
+// Weigher is an Acker whose message's share of the in-flight memory can be
+// changed as the message grows or shrinks (see InFlight). *Ticket is one.
+type Weigher interface {
+	Weigh(bytes int64)
+}
+
 // Envelope carries a value through the pipeline together with its source
 // and its acknowledgement. Whoever ends an envelope's journey (stores it,
 // dead-letters it, merges or drops it) must make sure it is acked or nacked
@@ -57,3 +63,12 @@ func (e Envelope[T]) Ack() { e.acker.Ack() }
 
 // Nack marks the message as not finished; it will be delivered again.
 func (e Envelope[T]) Nack() { e.acker.Nack() }
+
+// Weigh says that the message now holds bytes of memory in all, when its
+// acknowledgement keeps count of that (a Weigher); otherwise it does
+// nothing.
+func (e Envelope[T]) Weigh(bytes int64) {
+	if w, ok := e.acker.(Weigher); ok {
+		w.Weigh(bytes)
+	}
+}

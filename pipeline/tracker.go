@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // OffsetMarker records that every message of a partition before offset is
@@ -17,53 +15,87 @@ type OffsetMarker interface {
 }
 
 // InFlight bounds what is inside the pipeline at once, across every
-// partition: how many messages, and how many bytes they weigh (their raw
-// size as consumed). Tracking a message takes its share of both and
-// resolving it gives them back, so when downstream stages stall, Track
-// blocks and the consumer stops pulling from Kafka: these bounds, not
-// channel buffer sizes, are what bound memory. A count alone does not:
-// 20,000 messages of 1 MiB are 20 GB.
+// partition: how many messages, and how many bytes of memory they hold.
+// Tracking a message takes its share of both and resolving it gives them
+// back, so when downstream stages stall, Track blocks and the consumer stops
+// pulling from Kafka: these bounds, not channel buffer sizes, are what bound
+// memory. A count alone does not: 20,000 messages of 1 MiB are 20 GB.
+//
+// A message's weight is what it costs while in flight, not only its raw
+// size: the stages that make more of it (a decoded order, its encoded JSON)
+// re-weigh it through its ticket (Ticket.Weigh). Re-weighing never blocks,
+// so a message already inside is never held back by its own growth; the
+// budget it takes is waited for by the messages tracked after it.
 type InFlight struct {
 	slots    chan struct{}
-	bytes    *semaphore.Weighted
 	maxBytes int64
-	weight   atomic.Int64 // bytes taken now
+
+	mu     sync.Mutex
+	weight int64         // bytes taken now; may pass maxBytes by re-weighing
+	freed  chan struct{} // closed when weight goes down, for a waiting acquire
+	shown  atomic.Int64  // weight, for Bytes without the lock
 }
 
 // NewInFlight allows at most messages messages weighing at most maxBytes
 // in flight. A message heavier than maxBytes on its own is let in when
 // nothing else weighs on the budget, so it still passes, alone.
 func NewInFlight(messages int, maxBytes int64) *InFlight {
-	maxBytes = max(maxBytes, 1)
-	return &InFlight{slots: make(chan struct{}, max(messages, 1)), bytes: semaphore.NewWeighted(maxBytes), maxBytes: maxBytes}
+	return &InFlight{slots: make(chan struct{}, max(messages, 1)), maxBytes: max(maxBytes, 1)}
 }
 
 // Len is the number of messages in flight now.
 func (f *InFlight) Len() int { return len(f.slots) }
 
 // Bytes is what the messages in flight weigh now.
-func (f *InFlight) Bytes() int64 { return f.weight.Load() }
+func (f *InFlight) Bytes() int64 { return f.shown.Load() }
 
-// acquire takes a slot and size bytes of the budget, and returns the weight
-// to give back.
-func (f *InFlight) acquire(ctx context.Context, size int) (int64, error) {
+// acquire takes a slot and size bytes of the budget, waiting until the
+// budget has room for them or is empty.
+func (f *InFlight) acquire(ctx context.Context, size int64) error {
 	select {
 	case f.slots <- struct{}{}:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return ctx.Err()
 	}
-	w := min(int64(size), f.maxBytes)
-	if err := f.bytes.Acquire(ctx, w); err != nil {
-		<-f.slots
-		return 0, err
+	for {
+		f.mu.Lock()
+		if f.weight == 0 || f.weight+size <= f.maxBytes {
+			f.addLocked(size)
+			f.mu.Unlock()
+			return nil
+		}
+		if f.freed == nil {
+			f.freed = make(chan struct{})
+		}
+		freed := f.freed
+		f.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			<-f.slots
+			return ctx.Err()
+		}
 	}
-	f.weight.Add(w)
-	return w, nil
+}
+
+// add changes the weight by delta bytes without waiting.
+func (f *InFlight) add(delta int64) {
+	f.mu.Lock()
+	f.addLocked(delta)
+	f.mu.Unlock()
+}
+
+func (f *InFlight) addLocked(delta int64) {
+	f.weight += delta
+	f.shown.Store(f.weight)
+	if delta < 0 && f.freed != nil {
+		close(f.freed)
+		f.freed = nil
+	}
 }
 
 func (f *InFlight) release(w int64) {
-	f.weight.Add(-w)
-	f.bytes.Release(w)
+	f.add(-w)
 	<-f.slots
 }
 
@@ -103,7 +135,8 @@ func NewPartitionTracker(topic string, partition int32, marker OffsetMarker, lim
 	return &PartitionTracker{topic: topic, partition: partition, marker: marker, limit: limit, maxAhead: max(maxAhead, 1)}
 }
 
-// Track registers the message at offset, weighing size bytes. It waits
+// Track registers the message at offset, weighing size bytes until it is
+// re-weighed (Ticket.Weigh). It waits
 // first until the partition is less than maxAhead messages past its oldest
 // unfinished one, then for the in-flight slot and bytes: these waits are the
 // pipeline's backpressure. Offsets must be tracked in increasing order, by
@@ -113,11 +146,10 @@ func (t *PartitionTracker) Track(ctx context.Context, offset int64, size int) (*
 	if err := t.waitRoom(ctx); err != nil {
 		return nil, err
 	}
-	w, err := t.limit.acquire(ctx, size)
-	if err != nil {
+	if err := t.limit.acquire(ctx, int64(size)); err != nil {
 		return nil, err
 	}
-	tk := &Ticket{tracker: t, offset: offset, weight: w}
+	tk := &Ticket{tracker: t, offset: offset, weight: int64(size)}
 	t.mu.Lock()
 	t.queue = append(t.queue, tk)
 	t.pending++
@@ -194,7 +226,7 @@ const (
 type Ticket struct {
 	tracker *PartitionTracker
 	offset  int64
-	weight  int64       // its share of the in-flight bytes
+	weight  int64       // its share of the in-flight bytes; guarded by tracker.mu
 	state   ticketState // guarded by tracker.mu
 }
 
@@ -203,6 +235,22 @@ func (tk *Ticket) Ack() { tk.tracker.resolve(tk, ticketAcked) }
 
 // Nack marks the message as never finished in this tracker's life.
 func (tk *Ticket) Nack() { tk.tracker.resolve(tk, ticketNacked) }
+
+// Weigh makes bytes the message's share of the in-flight bytes from now on:
+// what it holds now that a stage decoded or encoded it. It never waits. Once
+// the message is resolved, it does nothing.
+func (tk *Ticket) Weigh(bytes int64) {
+	t := tk.tracker
+	t.mu.Lock()
+	if tk.state != ticketPending {
+		t.mu.Unlock()
+		return
+	}
+	delta := bytes - tk.weight
+	tk.weight = bytes
+	t.mu.Unlock()
+	t.limit.add(delta)
+}
 
 func (t *PartitionTracker) resolve(tk *Ticket, to ticketState) {
 	t.mu.Lock()
@@ -234,9 +282,10 @@ func (t *PartitionTracker) resolve(tk *Ticket, to ticketState) {
 	if t.pending == 0 {
 		wake, t.idle = t.idle, nil
 	}
+	weight := tk.weight
 	t.mu.Unlock()
 
-	t.limit.release(tk.weight)
+	t.limit.release(weight)
 	for _, c := range wake {
 		close(c)
 	}

@@ -334,10 +334,40 @@ func TestInFlight_BoundsBytes(t *testing.T) {
 	b.Ack()
 	c.Ack()
 	h := admitted(t, huge, "with nothing else in flight")
-	if limit.Bytes() != 1000 {
-		t.Fatalf("Bytes = %d with the heavy message in, want the whole budget, 1000", limit.Bytes())
+	if limit.Bytes() != 5000 {
+		t.Fatalf("Bytes = %d with the heavy message in, want what it weighs, 5000", limit.Bytes())
 	}
+	light := trackAsync(t, tr, 4, 1)
+	blocked(t, light, "while the heavy message fills the budget")
 	h.Ack()
+	admitted(t, light, "once the heavy message left").Ack()
+	if limit.Bytes() != 0 || limit.Len() != 0 {
+		t.Fatalf("after every ack: %d bytes, %d messages in flight", limit.Bytes(), limit.Len())
+	}
+}
+
+// A stage that decodes or encodes a message re-weighs it: growing past the
+// budget never blocks the message itself, but holds back the next one until
+// enough is freed, and the weight given back at the ack is the latest.
+func TestInFlight_ReweighingHoldsBackTheNextMessage(t *testing.T) {
+	limit := NewInFlight(100, 1000)
+	tr := NewPartitionTracker("orders", 0, &marks{}, limit, 100)
+	a := admitted(t, trackAsync(t, tr, 0, 300), "under the budget")
+	a.Weigh(900) // decoded: it holds three times its raw bytes now
+	if limit.Bytes() != 900 {
+		t.Fatalf("Bytes = %d after re-weighing to 900", limit.Bytes())
+	}
+	next := trackAsync(t, tr, 1, 300)
+	blocked(t, next, "while the re-weighed message leaves no room")
+	a.Weigh(1500) // past the budget: never blocks
+	a.Weigh(600)  // shrinks: room for the next one
+	b := admitted(t, next, "once the first message shrank")
+	if limit.Bytes() != 900 {
+		t.Fatalf("Bytes = %d, want 600 + 300", limit.Bytes())
+	}
+	a.Ack()
+	a.Weigh(5000) // after its ack: changes nothing
+	b.Ack()
 	if limit.Bytes() != 0 || limit.Len() != 0 {
 		t.Fatalf("after every ack: %d bytes, %d messages in flight", limit.Bytes(), limit.Len())
 	}

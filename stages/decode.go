@@ -59,6 +59,9 @@ func Decode(maxBytes int, newDecoder func() Decoder, dead chan<- Dead, count Sta
 				}
 				continue
 			}
+			// Until Validate encodes it, its JSON to come is counted
+			// at its raw size.
+			msg.Weigh(2*rawSize(msg.Src) + o.Footprint())
 			if err := pipeline.Send(ctx, out, pipeline.Carry(msg, o)); err != nil {
 				return err
 			}
@@ -78,6 +81,7 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 		return fmt.Errorf("dead-letter %s[%d]@%d: not a poison error: %w",
 			env.Src.Topic, env.Src.Partition, env.Src.Offset, cause)
 	}
+	env.Weigh(rawSize(env.Src)) // a dead letter holds its message's bytes, nothing decoded
 	if err := pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()})); err != nil {
 		return err
 	}

@@ -10,13 +10,16 @@ import (
 	"github.com/orderd/orderd/pipeline"
 )
 
-// acks records how often one message was acked and nacked.
+// acks records how often one message was acked and nacked, and what it
+// was last weighed at.
 type acks struct {
 	acked, nacked atomic.Int32
+	weight        atomic.Int64
 }
 
-func (a *acks) Ack()  { a.acked.Add(1) }
-func (a *acks) Nack() { a.nacked.Add(1) }
+func (a *acks) Ack()              { a.acked.Add(1) }
+func (a *acks) Nack()             { a.nacked.Add(1) }
+func (a *acks) Weigh(bytes int64) { a.weight.Store(bytes) }
 
 func (a *acks) assert(t *testing.T, wantAcked, wantNacked int32) {
 	t.Helper()

@@ -114,7 +114,7 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 				lag.marked.Store(msg.Offset)
 			}
 			lag.update()
-			ticket, err := tracker.Track(ctx, msg.Offset, len(msg.Key)+len(msg.Value))
+			ticket, err := tracker.Track(ctx, msg.Offset, admitWeight(len(msg.Key)+len(msg.Value)))
 			if err != nil {
 				return nil // the session ended while waiting for room
 			}
@@ -128,6 +128,17 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 		}
 	}
 }
+
+// admitWeight is what a message of raw bytes is charged against
+// MAX_IN_FLIGHT_MB when it is consumed, before any stage has measured it:
+// its raw bytes, and as much again twice, for the order decoded from it and
+// the canonical JSON encoded from that, which are each about its size.
+// Decode and Validate then re-weigh it with what it really holds (see
+// weighDecoded), so the estimate only has to be right until then.
+func admitWeight(raw int) int { return 3 * raw }
+
+// rawSize is what a message's own bytes weigh.
+func rawSize(src *pipeline.Source) int64 { return int64(len(src.Key) + len(src.Value)) }
 
 // drain waits, at most DrainTimeout, for the partition's messages still in
 // the pipeline, so their offsets are marked before sarama commits for the

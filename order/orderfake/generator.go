@@ -58,13 +58,24 @@ func NewAt(seed uint64, now time.Time) *Generator {
 
 // Order returns a new valid order (it passes order.Validate) with realistic
 // values and an order_uid no earlier order of this Generator has had.
-func (g *Generator) Order() order.Order {
+func (g *Generator) Order() order.Order { return g.order(0) }
+
+// OrderWithItems is Order with n items, each of its own: a large order whose
+// bytes are all real content, for tests of memory.
+func (g *Generator) OrderWithItems(n int) order.Order { return g.order(n) }
+
+// order makes an order of n items, or of 1 to 10 when n is 0, drawn where
+// Order always drew it, so that a seed makes the orders it always made.
+func (g *Generator) order(n int) order.Order {
 	f := g.f
 	uid := g.uid()
 	track := "WB" + g.chars(upperDigits, 10)
 	created := g.now.Add(-time.Duration(1+f.IntN(365*24*3600)) * time.Second)
 
-	items := make([]order.Item, 1+f.IntN(10))
+	if n <= 0 {
+		n = 1 + f.IntN(10)
+	}
+	items := make([]order.Item, n)
 	var goods int64
 	for i := range items {
 		items[i] = g.item(track)
