@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -31,8 +30,6 @@ type kafkaClients struct {
 	// admin API; a client of its own, so inspection never slows ingest.
 	admin        sarama.Client
 	adminProduce sarama.SyncProducer
-	// groupErrors logs the group's errors until the group is closed.
-	groupErrors sync.WaitGroup
 }
 
 // close leaves the consumer group, then closes the producers and the admin
@@ -41,7 +38,6 @@ func (k *kafkaClients) close() error {
 	var errs []error
 	if k.group != nil {
 		errs = append(errs, k.group.Close())
-		k.groupErrors.Wait() // the group's error channel closes with it
 	}
 	if k.dlq != nil {
 		errs = append(errs, k.dlq.Close())
@@ -101,12 +97,36 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, secured(consumerConfig(cfg))); err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
-	k.groupErrors.Go(func() {
-		for err := range k.group.Errors() {
-			log.Warn().Err(err).Msg("consumer error")
-		}
-	})
 	return k, nil
+}
+
+// committed reads the group's committed offsets of topic's partitions, for
+// the CommitWatch. It uses the admin client, so that a check never waits
+// behind the consumer's own requests.
+func (k *kafkaClients) committed(group, topic string) func(partitions []int32) (map[int32]int64, error) {
+	return func(partitions []int32) (map[int32]int64, error) {
+		admin, err := sarama.NewClusterAdminFromClient(k.admin)
+		if err != nil {
+			return nil, err
+		}
+		// Not closed: closing it would close the shared client.
+		resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: partitions})
+		if err != nil {
+			return nil, fmt.Errorf("fetch the committed offsets of group %s: %w", group, err)
+		}
+		out := make(map[int32]int64, len(partitions))
+		for _, p := range partitions {
+			block := resp.GetBlock(topic, p)
+			if block == nil {
+				return nil, fmt.Errorf("fetch the committed offsets of group %s: no answer for %s[%d]", group, topic, p)
+			}
+			if block.Err != sarama.ErrNoError {
+				return nil, fmt.Errorf("fetch the committed offset of group %s on %s[%d]: %w", group, topic, p, block.Err)
+			}
+			out[p] = block.Offset
+		}
+		return out, nil
+	}
 }
 
 func clientConfig(clientID string) *sarama.Config {

@@ -32,6 +32,11 @@ func (d *daemon) pipelinePart() part {
 	}
 }
 
+// commitGrace is how long an offset marked for commit may take to reach the
+// broker before the commits component says they fail: five auto-commit
+// intervals.
+const commitGrace = 5 * time.Second
+
 // runPipeline runs the Kafka source and the stages until ctx ends or one of
 // them fails (which stops orderd), then stops them in order and returns what
 // went wrong while stopping.
@@ -63,11 +68,13 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Name: "orderd_pipeline_in_flight_bytes",
 		Help: "Bytes of memory the messages inside the pipeline hold (raw, decoded, encoded); the consumer pauses at MAX_IN_FLIGHT_MB.",
 	}, func() float64 { return float64(inFlight.Bytes()) }))
+	marks := stages.NewMarks()
 	source := &stages.KafkaSource{
 		Group:        kafka.group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          src,
 		InFlight:     inFlight,
+		Marks:        marks,
 		MaxAhead:     cfg.MaxPartitionAhead,
 		DrainTimeout: cfg.DrainTimeout,
 		Retry: d.kafkaHealth.Retry(stages.Work{
@@ -96,10 +103,16 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
+	commits := &stages.CommitWatch{
+		Errors: kafka.group.Errors(), Committed: kafka.committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
+		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
+		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
+	}
 	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
 	var sampler sync.WaitGroup
 	sampling, stopSampling := context.WithCancel(context.Background())
 	sampler.Go(func() { statsSrc.sampleRate(sampling) })
+	sampler.Go(func() { commits.Run(sampling) })
 	d.stats.set(statsSrc)
 
 	// work lives until the pipeline has drained; it is cancelled early only

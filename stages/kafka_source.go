@@ -30,6 +30,9 @@ type KafkaSource struct {
 	// MaxAhead bounds how many messages of one partition are held from its
 	// oldest unfinished one on; at the bound that partition pauses.
 	MaxAhead int
+	// Marks, if set, is told every offset marked for commit, for the
+	// CommitWatch.
+	Marks *Marks
 	// DrainTimeout bounds how long a partition being let go (rebalance or
 	// shutdown) waits for its messages already in the pipeline, so that the
 	// session's final commit includes them.
@@ -94,10 +97,13 @@ func (s *KafkaSource) Cleanup(sess sarama.ConsumerGroupSession) error {
 // DrainTimeout.
 func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	consumed, lagGauge := s.Metrics.partition(claim.Partition())
-	lag := &lagMarker{session: sess, claim: claim, gauge: lagGauge}
+	lag := &lagMarker{session: sess, claim: claim, gauge: lagGauge, marks: s.Marks}
 	lag.marked.Store(claim.InitialOffset())
 	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), lag, s.InFlight, s.MaxAhead)
 	defer s.Metrics.forgetPartition(claim.Partition())
+	if s.Marks != nil {
+		defer s.Marks.forget(claim.Partition())
+	}
 	defer s.drain(tracker, claim)
 
 	ctx := sess.Context()
@@ -163,11 +169,15 @@ type lagMarker struct {
 	session sarama.ConsumerGroupSession
 	claim   sarama.ConsumerGroupClaim
 	gauge   prometheus.Gauge
+	marks   *Marks // nil: nobody watches the commits
 	marked  atomic.Int64
 }
 
 func (l *lagMarker) MarkOffset(topic string, partition int32, offset int64, metadata string) {
 	l.session.MarkOffset(topic, partition, offset, metadata)
+	if l.marks != nil {
+		l.marks.set(partition, offset)
+	}
 	l.marked.Store(offset)
 	l.update()
 }

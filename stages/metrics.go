@@ -26,6 +26,9 @@ type Metrics struct {
 	deadLettered  map[dlq.Reason]prometheus.Counter
 	truncated     prometheus.Counter
 	retries       *prometheus.CounterVec
+	// commitFailures counts errors after which the partition's marked
+	// offset still had not reached the broker (see CommitWatch).
+	commitFailures prometheus.Counter
 
 	queues atomic.Pointer[[]queue]
 }
@@ -106,6 +109,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range dlq.Reasons {
 		m.deadLettered[r] = dead.WithLabelValues(string(r))
 	}
+	m.commitFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orderd_kafka_commit_failures_total",
+		Help: "Consumer-group errors after which the partition's marked offset was still not committed: failed offset commits.",
+	})
 	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderd_dlq_truncated_total",
 		Help: "Dead-letter records whose payload was cut to fit the dead-letter topic (dlq-truncated: true).",
@@ -115,6 +122,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 
 	f(m.consumed)
+	f(m.commitFailures)
 	f(m.lag)
 	f(stageIn)
 	f(stageOut)
