@@ -150,7 +150,7 @@ func (d *daemon) run(ctx context.Context) error {
 		d.readinessPart(),
 	}
 	parts = slices.DeleteFunc(parts, func(p part) bool { return p.start == nil }) // not configured
-	return runParts(ctx, d.log, parts, d.fatal)
+	return runParts(ctx, d.log, parts, d.fatal, d.cfg.ShutdownTimeout+d.cfg.ShutdownGrace)
 }
 
 // newOrigin names one run of orderd: random, since replicas in one pod

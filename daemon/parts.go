@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -19,12 +20,25 @@ type part struct {
 	stop  func() error
 }
 
+// lateStop is how long a part's stop is waited for once the shutdown's
+// deadline has passed: a moment for what depends on nothing that hangs (the
+// HTTP server, closing the cache), before it too is abandoned.
+const lateStop = time.Second
+
 // runParts starts parts in the order given and waits until ctx ends or a
 // part reports a fatal error on fatal. Then it stops the started parts in the
 // reverse order, each one only after every part started after it has
 // stopped, and returns the fatal error and any failure to stop. The order of
 // the list is the order of shutdown: it is data, not a pile of defers.
-func runParts(ctx context.Context, log zerolog.Logger, parts []part, fatal <-chan error) error {
+//
+// Stopping is bounded: every stop must end within budget of the first one
+// starting (SHUTDOWN_TIMEOUT + SHUTDOWN_GRACE), or lateStop after that. A
+// stop still running then is abandoned, and said so: a call into a broker
+// that accepted a request and never answers cannot be cancelled, and the
+// process must exit before the kubelet kills it. What an abandoned part had
+// not finished was never acknowledged, so it stays uncommitted and is
+// consumed again; its goroutines end with the process.
+func runParts(ctx context.Context, log zerolog.Logger, parts []part, fatal <-chan error, budget time.Duration) error {
 	var err error
 	started := 0
 	for _, p := range parts {
@@ -45,18 +59,32 @@ func runParts(ctx context.Context, log zerolog.Logger, parts []part, fatal <-cha
 		log.Error().Err(err).Msg("shutting down after a fatal error")
 	}
 	errs := []error{err}
+	deadline := time.Now().Add(budget)
 	for i := started - 1; i >= 0; i-- {
 		p := parts[i]
 		log.Info().Msg("stopping " + p.name)
-		if serr := p.stop(); serr != nil {
-			errs = append(errs, fmt.Errorf("stop %s: %w", p.name, serr))
-			log.Warn().Err(serr).Msg(p.name + " stopped with an error")
-			continue
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.stop() }()
+		wait := time.NewTimer(max(time.Until(deadline), lateStop))
+		select {
+		case serr := <-stopped:
+			wait.Stop()
+			if serr != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", p.name, serr))
+				log.Warn().Err(serr).Msg(p.name + " stopped with an error")
+				continue
+			}
+			log.Info().Msg(p.name + " stopped")
+		case <-wait.C:
+			errs = append(errs, fmt.Errorf("stop %s: %w", p.name, errStopAbandoned))
+			log.Error().Stringer("budget", budget).Msg(p.name + " abandoned: it did not stop within SHUTDOWN_TIMEOUT + SHUTDOWN_GRACE; what it had not finished stays uncommitted and is consumed again")
 		}
-		log.Info().Msg(p.name + " stopped")
 	}
 	return errors.Join(errs...)
 }
+
+// errStopAbandoned is a part that did not stop in time.
+var errStopAbandoned = errors.New("abandoned after SHUTDOWN_TIMEOUT + SHUTDOWN_GRACE")
 
 // background is the goroutines of one part: started with go, cancelled and
 // joined by stop.

@@ -146,7 +146,8 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 	// again at the next start.
 	deadline := time.AfterFunc(cfg.ShutdownTimeout, func() {
 		d.log.Error().Stringer("shutdown_timeout", cfg.ShutdownTimeout).
-			Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted")
+			Int("messages_in_flight", inFlight.Len()).Int64("bytes_in_flight", inFlight.Bytes()).
+			Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted and is consumed again")
 		abandonWork()
 	})
 	defer deadline.Stop()

@@ -50,8 +50,10 @@ func build(name string) (string, error) {
 // runs in production: its memory is its own, and it can be killed.
 type process struct {
 	*daemonRun
-	cmd    *exec.Cmd
-	killed bool // by kill: its exit is no failure
+	cmd *exec.Cmd
+	// exitChecked: its exit status is no failure of the cleanup's, because
+	// it was killed or the test checked it.
+	exitChecked bool
 }
 
 // startProcess runs the orderd binary with env (HTTP_ADDR is chosen here)
@@ -81,7 +83,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	p.cancel = func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if err := p.stop(t); err != nil && !p.killed {
+		if err := p.stop(t); err != nil && !p.exitChecked {
 			_ = cmd.Process.Kill()
 			t.Errorf("orderd process: %v", err)
 		}
@@ -96,7 +98,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 // node would: nothing of it runs after the signal, no shutdown, no commit.
 func (p *process) kill(t *testing.T) {
 	t.Helper()
-	p.killed = true
+	p.exitChecked = true
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatalf("kill orderd: %v", err)
 	}

@@ -109,8 +109,8 @@ func (d *DeadLetters) publish(ctx context.Context, retry *pipeline.Retry, batch 
 		o.msg, o.truncated = o.letter.Fit(d.Topic, d.MaxRecordBytes)
 		pending[i] = o
 	}
-	err := retry.Do(ctx, func(context.Context) error {
-		pending = d.send(pending)
+	err := retry.Do(ctx, func(ctx context.Context) error {
+		pending = d.send(ctx, pending)
 		return d.failure(pending)
 	})
 	if err != nil {
@@ -125,20 +125,21 @@ func (d *DeadLetters) publish(ctx context.Context, retry *pipeline.Retry, batch 
 // send publishes pending in one request and returns the records that are
 // still unpublished, each with its own error. A record refused as too large
 // is sent again on its own, so that the records sharing its batch are never
-// blamed for its size, and cut smaller until it is accepted.
-func (d *DeadLetters) send(pending []*outgoing) []*outgoing {
+// blamed for its size, and cut smaller until it is accepted. If ctx ends
+// first, every record not yet acknowledged is returned with ctx's error.
+func (d *DeadLetters) send(ctx context.Context, pending []*outgoing) []*outgoing {
 	msgs := make([]*sarama.ProducerMessage, len(pending))
 	for i, o := range pending {
 		msgs[i] = fresh(o.msg, i)
 	}
-	failed := recordErrors(d.Producer.SendMessages(msgs), len(msgs))
+	failed := recordErrors(bounded(ctx, func() error { return d.Producer.SendMessages(msgs) }), len(msgs))
 	var left []*outgoing
 	for i, o := range pending {
 		if o.err = failed[i]; o.err == nil {
 			d.done(o)
 			continue
 		}
-		if isTooLarge(o.err) && d.sendAlone(o) == nil {
+		if isTooLarge(o.err) && d.sendAlone(ctx, o) == nil {
 			d.done(o)
 			continue
 		}
@@ -150,10 +151,13 @@ func (d *DeadLetters) send(pending []*outgoing) []*outgoing {
 // sendAlone sends o as a batch of its own, halving the room it may take
 // while the topic refuses it as too large: the limit the producer was given
 // at start may be larger than the topic's now.
-func (d *DeadLetters) sendAlone(o *outgoing) error {
+func (d *DeadLetters) sendAlone(ctx context.Context, o *outgoing) error {
 	limit := d.MaxRecordBytes
 	for {
-		_, _, err := d.Producer.SendMessage(fresh(o.msg, 0))
+		err := bounded(ctx, func() error {
+			_, _, err := d.Producer.SendMessage(fresh(o.msg, 0))
+			return err
+		})
 		if o.err = recordErrors(err, 1)[0]; o.err == nil || !isTooLarge(o.err) {
 			return o.err
 		}
@@ -164,6 +168,23 @@ func (d *DeadLetters) sendAlone(o *outgoing) error {
 			return o.err // as small as a dead letter gets
 		}
 		o.msg, o.truncated = smaller, true
+	}
+}
+
+// bounded runs send, a sarama call that cannot be cancelled, and stops
+// waiting for it when ctx ends (SHUTDOWN_TIMEOUT). A broker that accepts the
+// request and never answers would hold it for sarama's read timeout and
+// retries, minutes, and shutdown must not wait that long. The call is left
+// to end by itself; the records it carried were not acknowledged, so they
+// are nacked and consumed again, and may be dead-lettered twice.
+func bounded(ctx context.Context, send func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- send() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

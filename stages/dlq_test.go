@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,4 +302,35 @@ func TestRecordErrors_UnwrapsEachRecordsOwnError(t *testing.T) {
 	f(sarama.ConfigurationError("Attempt to produce message larger than configured Producer.MaxMessageBytes: 2 > 1"), true)
 	f(sarama.ErrUnknownTopicOrPartition, false)
 	f(sarama.ConfigurationError("Producing headers requires Kafka at least v0.11"), false)
+}
+
+// A broker that takes the dead letter's request and never answers holds a
+// sarama send for its read timeout and retries, and a send cannot be
+// cancelled. When the stage's context ends (SHUTDOWN_TIMEOUT), Run stops
+// waiting for it at once and nacks the record, which stays uncommitted.
+func TestDLQ_ABrokerThatNeverAnswersIsLeftWhenTheContextEnds(t *testing.T) {
+	brokers, cluster := testenv.Kafka(t, "orders.dlq")
+	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	var hung atomic.Int32
+	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		hung.Add(1)
+		cluster.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+
+	d, a := condemned(9, nil, "garbage", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
+	in := make(chan Dead, 1)
+	in <- d
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- dl.Run(ctx, in) }()
+	testenv.Eventually(t, waitFor, "the dead letter's produce request reaching the broker", func() bool { return hung.Load() > 0 })
+	cancel()
+	if err := recv(t, (<-chan error)(done)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v; want the cancellation", err)
+	}
+	a.assert(t, 0, 1)
 }
