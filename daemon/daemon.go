@@ -81,6 +81,7 @@ type daemon struct {
 	dlqHealth    *health.Component         // the dead-letter stage
 	lifecycle    *health.Component         // the readiness part: not ready once shutdown begins
 	notReadyAt   atomic.Pointer[time.Time] // when the readiness part turned not ready, for SHUTDOWN_GRACE
+	closing      atomic.Bool               // set with notReadyAt: HTTP answers say Connection: close
 
 	// Connected or built by one part, used by later ones.
 	store    late[storage.Store]
@@ -187,6 +188,9 @@ func (d *daemon) readinessPart() part {
 		start: func() error { d.lifecycle.OK(); return nil },
 		stop: func() error {
 			d.lifecycle.Wait("shutting down: consuming stops, reads are served until HTTP stops")
+			// Clients move off their keep-alive connections while HTTP
+			// still serves: none is closed under a request later.
+			d.closing.Store(true)
 			now := time.Now()
 			d.notReadyAt.Store(&now)
 			return nil

@@ -46,6 +46,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				AdminToken:     adminToken,
 				UI:             web.Static,
 				Log:            d.component("http"),
+				Closing:        &d.closing,
 			})
 			if err != nil {
 				return err
@@ -66,6 +67,8 @@ func (d *daemon) httpPart(adminToken string) part {
 				// A request that cannot be read gets a JSON 4xx, and the
 				// line fasthttp logs of it goes to our log at debug, without
 				// the request's bytes, which may be anyone's data.
+				// Answers during Shutdown say Connection: close too.
+				CloseOnShutdown:       true,
 				ErrorHandler:          server.HandleRequestError,
 				SecureErrorLogMessage: true,
 				Logger:                debugPrintf{d.component("http")},

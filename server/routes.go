@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -14,6 +15,10 @@ import (
 // paths the tests hold to api/openapi.yaml's.
 func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	m := d.Metrics
+	closing := d.Closing
+	if closing == nil {
+		closing = new(atomic.Bool)
+	}
 	index, assets, err := loadUI(d.UI)
 	if err != nil {
 		return nil, nil, err
@@ -65,6 +70,9 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 		// Every response: a browser must never guess a content type, for
 		// JSON holding untrusted order text least of all.
 		ctx.Response.Header.SetCanonical(headerNosniff, valueNosniff)
+		if closing.Load() {
+			ctx.SetConnectionClose()
+		}
 		if ctx.IsGet() {
 			// Only POST /api/admin/dlq/redrive takes a body.
 			if len(ctx.Request.Body()) > 0 {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,6 +53,11 @@ type Deps struct {
 	// UI is the web UI's files: index.html and its assets (web.Static).
 	UI  fs.FS
 	Log zerolog.Logger
+	// Closing, once true, makes every answer say Connection: close: set at
+	// the start of shutdown, so that clients leave their keep-alive
+	// connections while HTTP still serves, and no connection is closed
+	// under a request sent on it. nil: never.
+	Closing *atomic.Bool
 }
 
 // NewServer returns orderd's HTTP handler. It fails only if the UI files
