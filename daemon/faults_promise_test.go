@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -115,28 +116,48 @@ func TestFault_BrokerMisbehaving(t *testing.T) {
 	seed := seedFor(t)
 	w := newWorkload(seed, 8_000, 0.03, 0.01, 0.005)
 	produced := w.produceAll(t, brokers, 2_000)
+	// What orderd must report of each fault: a /health component whose
+	// detail carries the broker's answer, or, for a fault sarama retries
+	// by itself within a session (fetches), the consumer's log line.
 	for _, f := range []struct {
 		what  string
 		fault kfake.Fault
 		shows string // the /health component that must say so, if any
+		says  string // what its detail, or else the log, must say
 	}{
-		{"fetches fail", kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: "orders", Err: kerr.UnknownServerError, Count: -1}, ""},
-		{"offset commits fail", kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Err: kerr.UnknownServerError, Count: -1}, ""},
-		{"dead letters are refused", kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders.dlq", Err: kerr.UnknownServerError, Count: -1}, "dlq"},
+		{"fetches fail", kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: "orders", Err: kerr.UnknownServerError, Count: -1},
+			"", `"message":"consumer error"`},
+		{"offset commits fail", kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Err: kerr.UnknownServerError, Count: -1},
+			"commits", "offset commits of group orderd failing"},
+		{"dead letters are refused", kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders.dlq", Err: kerr.UnknownServerError, Count: -1},
+			"dlq", "publishing dead letters to orders.dlq failing"},
 	} {
 		h := cluster.Fault(f.fault)
 		if f.shows == "dlq" { // dead letters to refuse, whatever the workload is at
 			w.sendBroken(t, brokers, seed+1, 20)
 		}
 		if f.shows != "" {
+			var detail string
 			eventually(t, "/health naming "+f.shows+" while "+f.what, func() bool {
 				_, rep := d.health(t)
+				detail = rep.Components[f.shows].Detail
 				return contains(rep.Failing, f.shows)
 			})
+			if !strings.Contains(detail, f.says) || !strings.Contains(strings.ToLower(detail), "unknown") {
+				t.Errorf("while %s, /health's %s says %q: want %q and the broker's answer", f.what, f.shows, detail, f.says)
+			}
+		} else {
+			eventually(t, "the log saying so while "+f.what, func() bool { return strings.Contains(d.logs.String(), f.says) })
 		}
-		eventually(t, f.what+" a few times", func() bool { return h.Hits() >= 3 })
-		time.Sleep(time.Second) // the fault stands while the ingest goes on
+		// The fault stands while the ingest goes on.
+		eventually(t, f.what+" a few times", func() bool { return h.Hits() >= 6 })
 		h.Remove()
+		if f.shows != "" {
+			eventually(t, f.shows+" healthy again once "+f.what+" no more", func() bool {
+				_, rep := d.health(t)
+				return !contains(rep.Failing, f.shows)
+			})
+		}
 	}
 	<-produced
 	w.verify(t, dbURL, brokers, d)
@@ -266,14 +287,39 @@ func TestFault_PostgresRefusesConnectionsFor20s(t *testing.T) {
 		code, h := d.health(t)
 		return code == http.StatusServiceUnavailable && contains(h.Failing, "store")
 	})
+	stored := queryInt(t, dbURL, "SELECT count(*) FROM orders")
 	for time.Since(down) < 20*time.Second {
 		for _, uid := range cached[:10] {
 			if code, _ := d.get(t, "/order/"+uid); code != http.StatusOK {
 				t.Fatalf("GET /order/%s with PostgreSQL refusing connections: %d, want 200 from the cache", uid, code)
 			}
 		}
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // the outage's length is what this test is about
 	}
+	if now := queryInt(t, dbURL, "SELECT count(*) FROM orders"); now != stored {
+		t.Fatalf("%d orders stored while PostgreSQL refused orderd's connections", now-stored)
+	}
+	// Nothing is committed past what is stored: every valid order below
+	// the group's committed offsets is in PostgreSQL, and most of the
+	// workload is not committed yet.
+	<-produced
+	committed := testenv.CommittedOffsets(t, brokers, "orderd", "orders")
+	have := storedDocs(t, dbURL)
+	covered := 0
+	for _, r := range w.recs {
+		if r.Offset >= committed[r.Partition] {
+			continue
+		}
+		covered++
+		if doc, ok := w.valid[string(r.Key)]; ok && bytes.Equal(doc, r.Value) && have[string(r.Key)] == nil {
+			t.Fatalf("order %s (partition %d, offset %d) is below the committed offset %d but not stored",
+				r.Key, r.Partition, r.Offset, committed[r.Partition])
+		}
+	}
+	if covered >= len(w.recs) {
+		t.Fatalf("all %d messages committed after the outage began: the test did not cover it", covered)
+	}
+	t.Logf("after 20 s of refused connections: %d of %d messages committed, %d orders stored", covered, len(w.recs), stored)
 	if dead := testenv.ReadTopic(t, brokers, "orders.dlq"); len(dead) > 0 {
 		for _, r := range dead {
 			if !w.condemned[string(r.Value)] {
