@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 var (
 	chaosDuration = flag.Duration("chaos.duration", 60*time.Second, "how long TestChaos injects faults")
-	chaosSeed     = flag.Uint64("chaos.seed", 0, "seed of TestChaos's workload and fault schedule; 0 draws one")
+	chaosSeeds    = flag.String("chaos.seeds", "0", "comma-separated seeds of TestChaos's workload and fault schedule, one run each; 0 draws a fresh one")
 )
 
 // chaosFault is one fault TestChaos injected, and how long orderd took to
@@ -32,16 +33,26 @@ type chaosFault struct {
 // At the end every promise holds: each valid order stored once, each broken
 // or conflicting one dead-lettered, the group committed to the end, every
 // replica healthy and serving every order. A failing run prints its seed:
-// go test ./daemon -run TestChaos -chaos.seed=N replays it.
+// go test ./daemon -run TestChaos -chaos.seeds=N replays it. CI runs a few
+// fixed seeds as well as fresh ones (.ci/run).
 func TestChaos(t *testing.T) {
-	seed := *chaosSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
+	for _, s := range strings.Split(*chaosSeeds, ",") {
+		seed, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			t.Fatalf("-chaos.seeds=%s: %v", *chaosSeeds, err)
+		}
+		if seed == 0 {
+			seed = uint64(time.Now().UnixNano())
+		}
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { chaos(t, seed) })
 	}
-	t.Logf("chaos seed %d, for %s (replay: go test ./daemon -run TestChaos -chaos.seed=%d)", seed, *chaosDuration, seed)
+}
+
+func chaos(t *testing.T, seed uint64) {
+	t.Logf("chaos seed %d, for %s (replay: go test ./daemon -run TestChaos -chaos.seeds=%d)", seed, *chaosDuration, seed)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("chaos failed; replay with -chaos.seed=%d -chaos.duration=%s", seed, *chaosDuration)
+			t.Logf("chaos failed; replay with -chaos.seeds=%d -chaos.duration=%s", seed, *chaosDuration)
 		}
 	})
 	rnd := rand.New(rand.NewPCG(seed, 99))
@@ -70,6 +81,8 @@ func TestChaos(t *testing.T) {
 
 	start := time.Now()
 	var faults []chaosFault
+	// The schedule's pauses and outages are what the seed draws: the
+	// sleeps below are the faults' own lengths, not waits for anything.
 	for time.Since(start) < *chaosDuration {
 		time.Sleep(time.Duration(1000+rnd.IntN(3000)) * time.Millisecond)
 		f := chaosFault{at: time.Since(start).Round(100 * time.Millisecond)}

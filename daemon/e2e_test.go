@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -248,8 +249,14 @@ func TestRestartMidStream(t *testing.T) {
 		// produced: all at once, the first orderd has often fetched them
 		// all before it stops, and its drain then stores them all.
 		for i := 0; i < len(recs); i += 100 {
-			testenv.Produce(t, producer, recs[i:i+100]...)
-			time.Sleep(20 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			err := producer.ProduceSync(ctx, recs[i:i+100]...).FirstErr()
+			cancel()
+			if err != nil {
+				t.Errorf("produce: %v", err) // not Fatal: this is not the test's goroutine
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // the pace
 		}
 	}()
 

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -54,7 +53,11 @@ func TestPostgresOutageIsRetriedNotDeadLettered(t *testing.T) {
 		return code == http.StatusServiceUnavailable && contains(h.Failing, "writer") &&
 			strings.Contains(h.Components["writer"].Detail, "retrying")
 	})
-	time.Sleep(2 * time.Second) // several retries, and auto-commit ticks, while down
+	// Several retries, and with them auto-commit ticks, while down.
+	retries := d.metrics(t)[`orderd_retries_total{cause="store"}`]
+	eventually(t, "ten more retries of the store", func() bool {
+		return d.metrics(t)[`orderd_retries_total{cause="store"}`] >= retries+10
+	})
 	if got := testenv.CommittedOffsets(t, brokers, "orderd", "orders"); !equalOffsets(got, before) {
 		t.Fatalf("offsets committed during the outage: %v, before it %v", got, before)
 	}

@@ -163,7 +163,7 @@ func TestSecuredKafka_RefusalsAreExplainedAndRetried(t *testing.T) {
 				return code == http.StatusServiceUnavailable && strings.Contains(detail, what) && strings.Contains(detail, setting)
 			})
 			before := d.metrics(t)[`orderd_retries_total{cause="connect"}`]
-			time.Sleep(3 * time.Second)
+			time.Sleep(3 * time.Second) // the window the retries are counted in
 			retries := d.metrics(t)[`orderd_retries_total{cause="connect"}`] - before
 			if retries > 10 {
 				t.Fatalf("%v connection retries in 3 s with RETRY_MAX_BACKOFF=1s: a busy loop", retries)
