@@ -31,9 +31,9 @@ type InFlight struct {
 	maxBytes int64
 
 	mu     sync.Mutex
-	weight int64         // bytes taken now; may pass maxBytes by re-weighing
-	freed  chan struct{} // closed when weight goes down, for a waiting acquire
-	shown  atomic.Int64  // weight, for Bytes without the lock
+	weight int64        // bytes taken now; may pass maxBytes by re-weighing
+	freed  wakeup       // when weight goes down, for a waiting acquire
+	shown  atomic.Int64 // weight, for Bytes without the lock
 }
 
 // NewInFlight allows at most messages messages weighing at most maxBytes
@@ -64,10 +64,7 @@ func (f *InFlight) acquire(ctx context.Context, size int64) error {
 			f.mu.Unlock()
 			return nil
 		}
-		if f.freed == nil {
-			f.freed = make(chan struct{})
-		}
-		freed := f.freed
+		freed := f.freed.wait()
 		f.mu.Unlock()
 		select {
 		case <-freed:
@@ -88,9 +85,8 @@ func (f *InFlight) add(delta int64) {
 func (f *InFlight) addLocked(delta int64) {
 	f.weight += delta
 	f.shown.Store(f.weight)
-	if delta < 0 && f.freed != nil {
-		close(f.freed)
-		f.freed = nil
+	if delta < 0 {
+		f.freed.wake()
 	}
 }
 
@@ -125,7 +121,7 @@ type PartitionTracker struct {
 	queue   []*Ticket
 	pending int
 	idle    []chan struct{}
-	room    chan struct{} // closed when the queue shrinks, for a Track waiting at maxAhead
+	room    wakeup // when the queue shrinks, for a Track waiting at maxAhead
 }
 
 // NewPartitionTracker tracks one partition, marking through marker, taking
@@ -165,10 +161,7 @@ func (t *PartitionTracker) waitRoom(ctx context.Context) error {
 			t.mu.Unlock()
 			return nil
 		}
-		if t.room == nil {
-			t.room = make(chan struct{})
-		}
-		room := t.room
+		room := t.room.wait()
 		t.mu.Unlock()
 		select {
 		case <-room:
@@ -269,9 +262,8 @@ func (t *PartitionTracker) resolve(tk *Ticket, to ticketState) {
 		done++
 	}
 	t.queue = t.queue[done:]
-	if done > 0 && t.room != nil {
-		close(t.room)
-		t.room = nil
+	if done > 0 {
+		t.room.wake()
 	}
 	if next >= 0 {
 		// Marked under the lock so marks reach the marker in increasing
@@ -288,5 +280,24 @@ func (t *PartitionTracker) resolve(tk *Ticket, to ticketState) {
 	t.limit.release(weight)
 	for _, c := range wake {
 		close(c)
+	}
+}
+
+// wakeup lets goroutines wait, under their owner's lock, for a change the
+// owner announces: wait returns a channel that the next wake closes. The
+// zero value is ready; the owner's mutex guards it.
+type wakeup struct{ ch chan struct{} }
+
+func (w *wakeup) wait() <-chan struct{} {
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+func (w *wakeup) wake() {
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
 	}
 }
