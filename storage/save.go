@@ -65,6 +65,9 @@ const rollbackTimeout = 5 * time.Second
 // Any other error ends the call with no results. Halves and waves already
 // committed stay committed: the caller's retry finds them Duplicate.
 //
+// Each attempt is bounded by WRITE_TIMEOUT, not the call: a ctx made by
+// WithProgress hears of each one as it ends.
+//
 // Repeated order_uids: later occurrences are judged against what ends up
 // stored. When the first occurrence is refused nothing is stored under its
 // uid, so the next different occurrence is saved as if it came first.
@@ -312,6 +315,9 @@ func (p *Postgres) writeContext(ctx context.Context) (context.Context, context.C
 // returns no results at all. Without commit, the transaction is rolled back
 // even when everything was accepted: a trial.
 func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) (err error) {
+	// Last of the deferred calls: the attempt, its rollback included, is
+	// over.
+	defer progressed(parent)
 	c := getColumns()
 	defer c.put()
 	for pos, i := range idx {
