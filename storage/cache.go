@@ -31,6 +31,8 @@ type Cache struct {
 	evictedBytes       atomic.Uint64
 	collecting         atomic.Bool // a collection started by evicted runs
 	closeOnce          sync.Once
+	// tally tells a warm-up's entries from the others' while one runs.
+	tally atomic.Pointer[warmTally]
 }
 
 // Estimate is about how many orders a store holds and their size
@@ -138,18 +140,20 @@ func NewCacheFor(maxBytes int, expect Estimate) (*Cache, error) {
 		// A full shard makes room by evicting its oldest entries (NoSpace),
 		// whatever their age: the store stays the fallback.
 		HardMaxCacheSize:   mb,
-		OnRemoveWithReason: func(key string, entry []byte, _ bigcache.RemoveReason) { c.evicted(len(key) + len(entry)) },
+		OnRemoveWithReason: func(key string, entry []byte, _ bigcache.RemoveReason) { c.evicted(key, len(key)+len(entry)) },
 		// StatsEnabled would count hits per key under the shard's write
 		// lock on every Get; bigcache keeps the hit, miss and collision
 		// totals atomically without it.
 		StatsEnabled: false,
 		Verbose:      false,
 		Logger:       nopLogger{},
-		// Hasher is the default, FNV-1a to 64 bits, and a shard's map is by
+		// Hasher is FNV-1a to 64 bits, bigcache's default, named here
+		// because a warm-up's tally keys by it too. A shard's map is by
 		// hash: a Set whose key collides with a stored one replaces it, and
 		// a Get of the replaced key compares the full key and reads as a
 		// miss (Collisions), so the store answers. At ~n²/2^65 it is
 		// harmless.
+		Hasher: fnvHasher{},
 	}
 	// Orders are never deleted and never expire: a removal is an eviction
 	// for room.
@@ -221,7 +225,7 @@ func shardsHold(expect Estimate, shards, shardBytes int) bool {
 // garbage collection.
 const collectEvery = 64 << 20
 
-// evicted counts an eviction of n bytes.
+// evicted counts the eviction of key's entry, n bytes.
 //
 // bigcache copies each evicted entry to hand it to the callback: garbage
 // the size of the orders a full cache takes in. The GC lets garbage grow to
@@ -232,7 +236,10 @@ const collectEvery = 64 << 20
 // in a goroutine of its own and one at a time, bounds that garbage. It is
 // cheap: bigcache's buffers and maps hold no pointers, so the GC does not
 // scan them.
-func (c *Cache) evicted(n int) {
+func (c *Cache) evicted(key string, n int) {
+	if t := c.tally.Load(); t != nil {
+		t.evicted(fnv64a(key), n)
+	}
 	c.evictions.Add(1)
 	after := c.evictedBytes.Add(uint64(n))
 	if after/collectEvery != (after-uint64(n))/collectEvery && c.collecting.CompareAndSwap(false, true) {
@@ -255,6 +262,13 @@ func (c *Cache) Get(uid string) ([]byte, bool) {
 // never fit it would empty the whole shard before failing. Failures are
 // counted in FailedSets.
 func (c *Cache) Set(uid string, json []byte) error {
+	if t := c.tally.Load(); t != nil {
+		t.other(fnv64a(uid))
+	}
+	return c.set(uid, json)
+}
+
+func (c *Cache) set(uid string, json []byte) error {
 	if need := len(uid) + len(json) + entryOverhead; need >= c.maxEntry || len(uid) > math.MaxUint16 {
 		c.failedSets.Add(1)
 		return fmt.Errorf("cache order: %w: %d bytes, at most %d fit", ErrEntryTooLarge, need, c.maxEntry-1)
