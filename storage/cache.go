@@ -117,9 +117,17 @@ func NewCacheFor(maxBytes int, expect Estimate) (*Cache, error) {
 	entries, entrySize := initialEntriesPerShard, typicalEntrySize
 	if expect.Orders > 0 {
 		entries, entrySize = shardNeeds(expect, shards)
-		// No more than a full shard holds: its map would be made larger
-		// for nothing.
-		entries = max(min(entries, shardBytes/entrySize), 1)
+		if entries*entrySize >= shardBytes {
+			// The estimate fills the shards: make each its full size at
+			// once. Made a few bytes short (entries × entrySize rounded
+			// down to a whole entry), a shard that fills up is copied
+			// into a new full-size buffer by the first entry that still
+			// fits the difference, and the old one, a whole cache's size
+			// in all, is garbage just as evictions begin. One entry over
+			// makes bigcache cap the buffer at the shard's size exactly;
+			// the map is then made for as many entries as fit, no more.
+			entries = shardBytes/entrySize + 1
+		}
 	}
 	config := bigcache.Config{
 		Shards: shards,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +219,42 @@ func BenchmarkCache_GetHit(b *testing.B) {
 		if _, ok := c.Get("b563feb7b2b84b6test"); !ok {
 			b.Fatal("miss")
 		}
+	}
+}
+
+// A cache smaller than the data it is made for is its full size from the
+// start: filling it past full then allocates the evicted entries' copies
+// (bigcache's, for the eviction callback) and nothing more. Made short of
+// it, the shards were copied into new full-size buffers as they filled, a
+// whole cache's size of garbage.
+func TestCache_MadeTooSmallForAnEstimateNeverGrows(t *testing.T) {
+	const orders, size = 40000, 1000
+	// Sizes vary, as orders' do: 500 to 1,499 bytes, 1,000 on average.
+	uids, docs := make([]string, orders), make([][]byte, orders)
+	for i := range uids {
+		uids[i] = fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15)
+		docs[i] = bytes.Repeat([]byte{'x'}, 500+i*7919%1000)
+	}
+	c, err := NewCacheFor(16<<20, Estimate{Orders: orders, Bytes: orders * (16 + size)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.Stats().Bytes; got != 16<<20 {
+		t.Errorf("a 16 MiB cache made for 40 MB starts with %d bytes", got)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i, uid := range uids {
+		if err := c.Set(uid, docs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	s := c.Stats()
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d bytes allocated, %d evicted (%d orders)", allocated, s.EvictedBytes, s.Evictions)
+	if s.Evictions == 0 || allocated > s.EvictedBytes+4<<20 {
+		t.Errorf("filling a 16 MiB cache with 40 MB allocated %d bytes; want about the %d evicted", allocated, s.EvictedBytes)
 	}
 }
