@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +221,97 @@ func BenchmarkCache_GetHit(b *testing.B) {
 	for b.Loop() {
 		if _, ok := c.Get("b563feb7b2b84b6test"); !ok {
 			b.Fatal("miss")
+		}
+	}
+}
+
+// A cache smaller than the data it is made for is its full size from the
+// start: filling it past full then allocates the evicted entries' copies
+// (bigcache's, for the eviction callback) and nothing more. Made short of
+// it, the shards were copied into new full-size buffers as they filled, a
+// whole cache's size of garbage.
+func TestCache_MadeTooSmallForAnEstimateNeverGrows(t *testing.T) {
+	const orders, size = 40000, 1000
+	// Sizes vary, as orders' do: 500 to 1,499 bytes, 1,000 on average.
+	uids, docs := make([]string, orders), make([][]byte, orders)
+	for i := range uids {
+		uids[i] = fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15)
+		docs[i] = bytes.Repeat([]byte{'x'}, 500+i*7919%1000)
+	}
+	c, err := NewCacheFor(16<<20, Estimate{Orders: orders, Bytes: orders * (16 + size)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.Stats().Bytes; got != 16<<20 {
+		t.Errorf("a 16 MiB cache made for 40 MB starts with %d bytes", got)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i, uid := range uids {
+		if err := c.Set(uid, docs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	s := c.Stats()
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d bytes allocated, %d evicted (%d orders)", allocated, s.EvictedBytes, s.Evictions)
+	if s.Evictions == 0 || allocated > s.EvictedBytes+4<<20 {
+		t.Errorf("filling a 16 MiB cache with 40 MB allocated %d bytes; want about the %d evicted", allocated, s.EvictedBytes)
+	}
+}
+
+// BenchmarkCache_SetEvicting is ingest into a full cache, the steady state
+// of a store larger than the cache: every Set evicts an order as large.
+// Besides the time per Set it reports, per GiB evicted, the GC cycles and
+// the GC's CPU (runtime/metrics, process-wide), and the process's peak RSS
+// (VmHWM, the fill included). CACHE_BENCH_MB sets the cache's size (default
+// 256); run it with and without GOMEMLIMIT.
+func BenchmarkCache_SetEvicting(b *testing.B) {
+	mb := 256
+	if v := os.Getenv("CACHE_BENCH_MB"); v != "" {
+		var err error
+		if mb, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const size = 1900 // the bench's orders' average
+	c, err := NewCacheFor(mb<<20, Estimate{Orders: int64(mb) << 20 / size * 2, Bytes: int64(mb) << 21})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	doc := bytes.Repeat([]byte{'x'}, size)
+	key := make([]byte, 0, 32)
+	uid := func(i int) string {
+		key = strconv.AppendInt(append(key[:0], "order-"...), int64(i), 10)
+		return string(key)
+	}
+	n := 0
+	for ; c.Stats().Evictions == 0; n++ {
+		_ = c.Set(uid(n), doc)
+	}
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(samples)
+	cycles, gcCPU := samples[0].Value.Uint64(), samples[1].Value.Float64()
+	evicted := c.Stats().EvictedBytes
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		_ = c.Set(uid(n+i), doc)
+	}
+	b.StopTimer()
+	metrics.Read(samples)
+	gib := float64(c.Stats().EvictedBytes-evicted) / (1 << 30)
+	b.ReportMetric(float64(samples[0].Value.Uint64()-cycles)/gib, "gc/GiB")
+	b.ReportMetric((samples[1].Value.Float64()-gcCPU)*1000/gib, "gc-cpu-ms/GiB")
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(status)) {
+			if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				v, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")))
+				b.ReportMetric(float64(v)/1024, "peak-RSS-MiB")
+			}
 		}
 	}
 }

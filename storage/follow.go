@@ -29,7 +29,9 @@ import (
 // starts instead from the last order stored Window before the last
 // announcement seen (PostgreSQL's clock both), which is safe as long as no
 // write transaction of any replica stays open for half of Window: a batch
-// that commits later began later, and took its numbers later still.
+// that commits later began later, and took its numbers later still. When
+// the first sessions failed, the first to listen starts from Window before
+// the Follower was made instead (see Tried).
 //
 // One Follower is driven by one goroutine, session after session.
 type Follower struct {
@@ -39,6 +41,14 @@ type Follower struct {
 
 	listening chan struct{}
 	once      sync.Once
+	tried     chan struct{}
+	triedOnce sync.Once
+	// created is when Follow made the Follower, on the local clock (with
+	// its monotonic reading).
+	created time.Time
+	// missed is set when a session ended before any had listened: what
+	// was committed meanwhile was announced to nobody here.
+	missed bool
 	// covered is PostgreSQL's clock when the last announcement this
 	// Follower handled was made, or when its last session began listening
 	// and had caught up: every batch committed before it is in the cache.
@@ -82,7 +92,7 @@ func (p *Postgres) Follow(orders *Orders, opts FollowOptions) *Follower {
 	if opts.Metrics == nil {
 		opts.Metrics = NewFollowMetrics(prometheus.NewRegistry())
 	}
-	return &Follower{conn: p.conn, orders: orders, opts: opts, listening: make(chan struct{})}
+	return &Follower{conn: p.conn, orders: orders, opts: opts, listening: make(chan struct{}), tried: make(chan struct{}), created: time.Now()}
 }
 
 // Listening is closed once the first session LISTENs: from then on
@@ -90,11 +100,25 @@ func (p *Postgres) Follow(orders *Orders, opts FollowOptions) *Follower {
 // leaves nothing out.
 func (f *Follower) Listening() <-chan struct{} { return f.listening }
 
-// Session connects, LISTENs, catches up if an earlier session ran, calls
+// Tried is closed once the first session has either started listening
+// (Listening is closed too) or ended without, its connection refused say.
+// A warm-up may start then whichever way it went: the first session that
+// listens after failed ones catches up with everything committed since the
+// Follower was made, as a session after a lost connection does.
+func (f *Follower) Tried() <-chan struct{} { return f.tried }
+
+// Session connects, LISTENs, catches up if an earlier session ran (or
+// failed), calls
 // live, and then fills the cache from announcements until ctx ends or the
 // connection fails. It always returns an error: ctx's, or why the session
 // ended. The caller starts the next one, after a pause.
 func (f *Follower) Session(ctx context.Context, live func()) error {
+	defer func() {
+		if f.covered.IsZero() {
+			f.missed = true
+		}
+		f.triedOnce.Do(func() { close(f.tried) })
+	}()
 	conn, err := f.connect(ctx)
 	if err != nil {
 		return err
@@ -112,6 +136,18 @@ func (f *Follower) Session(ctx context.Context, live func()) error {
 	if err := conn.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&listenedAt); err != nil {
 		return fmt.Errorf("follow commits: %w", err)
 	}
+	if f.missed && f.covered.IsZero() {
+		// The first session to listen, after failed ones: what committed
+		// since the Follower was made reached nobody, and a warm-up that
+		// started meanwhile may have missed it. No failed session could ask
+		// PostgreSQL's clock, so this one takes it now and steps back by
+		// the time elapsed since Follow, on the local monotonic clock:
+		// immune to the two clocks' skew, and measured after the answer
+		// came, so it lands at or before the Follower's making on
+		// PostgreSQL's clock. The catch-up then goes a Window further
+		// back, as it always does, for the transactions open at the time.
+		f.covered = listenedAt.Add(-time.Since(f.created))
+	}
 	if !f.covered.IsZero() {
 		n, err := f.catchUp(ctx, conn)
 		if err != nil {
@@ -121,6 +157,8 @@ func (f *Follower) Session(ctx context.Context, live func()) error {
 		m.CaughtUp.Add(float64(n))
 	}
 	f.covered = listenedAt
+	// Tried first: whoever sees Listening closed finds Tried closed too.
+	f.triedOnce.Do(func() { close(f.tried) })
 	f.once.Do(func() { close(f.listening) })
 	live()
 

@@ -47,26 +47,37 @@ func startReplica(t *testing.T, url, origin string, opts FollowOptions) *replica
 	}
 	opts.Origin, opts.Metrics = origin, r.metrics
 	f := pg.Follow(r.orders, opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			err := f.Session(ctx, func() { r.live <- struct{}{} })
-			if ctx.Err() == nil {
-				t.Logf("replica %s: session ended: %v", origin, err)
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	runSessions(t, f, origin, r.live)
 	select {
 	case <-f.Listening():
 	case <-time.After(30 * time.Second):
 		t.Fatalf("replica %s: not listening after 30s", origin)
 	}
+	select {
+	case <-f.Tried():
+	default:
+		t.Fatalf("replica %s: listening, and Tried is not closed", origin)
+	}
 	<-r.live
 	return r
+}
+
+// runSessions runs f session after session, as the daemon does, until the
+// test ends. Each session that is live says so on live.
+func runSessions(t *testing.T, f *Follower, origin string, live chan<- struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			err := f.Session(ctx, func() { live <- struct{}{} })
+			if ctx.Err() == nil {
+				t.Logf("replica %s: session ended: %v", origin, err)
+				time.Sleep(50 * time.Millisecond) // the pause between sessions, not a wait for a condition
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // saveN stores n orders named prefix-0 ... in batches of batch, and returns
@@ -217,6 +228,62 @@ func TestFollower_CatchesUpAfterItsConnectionIsCut(t *testing.T) {
 	}
 	if got := value(t, b.metrics.CaughtUp); got < 2501 {
 		t.Errorf("b's catch-up read %v orders; want at least 2,501", got)
+	}
+	if q := b.orders.Stats().Queries; q != 0 {
+		t.Errorf("b read %d orders through; want 0", q)
+	}
+}
+
+// The Follower's own connection refused at first (max_connections, say):
+// Tried closes all the same, so the warm-up can go on, and the first
+// session that listens catches up with what was committed meanwhile.
+func TestFollower_CatchesUpWhenItsFirstSessionsFail(t *testing.T) {
+	url := testenv.Postgres(t)
+	viaProxy, proxy := testenv.BehindProxy(t, url)
+	a := startReplica(t, url, "a", FollowOptions{})
+	pg, err := OpenPostgresWith(testContext(t), viaProxy, Pools{Writers: 1, Reads: 2, Lists: 1, Origin: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	cache, err := NewCache(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cache.Close() })
+	b := &replica{pg: pg, orders: NewOrders(pg, cache, OrdersOptions{NegativeTTL: time.Hour}),
+		metrics: NewFollowMetrics(prometheus.NewRegistry()), live: make(chan struct{}, 100)}
+
+	before := saveN(t, a.pg, "before", 10, 10) // the warm-up's: not the Follower's to catch up
+	proxy.Cut()
+	f := pg.Follow(b.orders, FollowOptions{Origin: "b", Metrics: b.metrics, Window: time.Minute})
+	runSessions(t, f, "b", b.live)
+	select {
+	case <-f.Tried():
+	case <-time.After(30 * time.Second):
+		t.Fatal("Tried not closed 30s after the first session began")
+	}
+	select {
+	case <-f.Listening():
+		t.Fatal("listening through a cut connection")
+	default:
+	}
+
+	during := saveN(t, a.pg, "during", 1500, 500) // more than a catch-up page
+	proxy.Restore()
+	select {
+	case <-f.Listening():
+	case <-time.After(30 * time.Second):
+		t.Fatal("not listening 30s after the connection was restored")
+	}
+	waitCached(t, b, during)
+	if got := value(t, b.metrics.Catchups); got != 1 {
+		t.Errorf("b caught up %v times; want 1", got)
+	}
+	// The catch-up went back Window before the Follower was made, no
+	// further: the orders stored just before it are in that window.
+	if got := value(t, b.metrics.CaughtUp); got != float64(len(before)+len(during)) {
+		t.Errorf("b's catch-up read %v orders; want %d", got, len(before)+len(during))
 	}
 	if q := b.orders.Stats().Queries; q != 0 {
 		t.Errorf("b read %d orders through; want 0", q)

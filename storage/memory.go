@@ -32,6 +32,7 @@ func NewMemory() *Memory {
 // against what is stored at that moment, so a later occurrence of a uid in
 // the same batch is Duplicate or Conflict exactly as in Postgres.
 func (m *Memory) SaveOrders(ctx context.Context, recs []Record) ([]Result, error) {
+	defer progressed(ctx) // one step, however many records
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

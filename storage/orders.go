@@ -222,14 +222,26 @@ func (o *Orders) Put(uid string, json []byte) {
 type WarmUpReport struct {
 	Read      int   // orders read from the store
 	ReadBytes int64 // their JSON and order_uids
-	// Cached is how many of them the cache holds at the end: those read,
-	// less those it refused (too large) and those it evicted to make room.
-	// Evictions are counted as the warm-up's own: the cache evicts oldest
-	// first, and the warm-up's orders are the oldest it holds.
+	// Cached is how many of them the cache holds at the end, and
+	// CachedBytes their size: those read, less those it refused (too
+	// large) and those it evicted to make room, whoever's Set made it.
+	//
+	// Ingest runs meanwhile: orders the pipeline Puts (and a Follower's,
+	// and reads through to the store) go into the cache too, and may be
+	// evicted in turn. The cache tells those entries apart by key while
+	// the warm-up runs (up to 262,144 of them; past that, their evictions
+	// count against the warm-up), and OthersEvicted counts their
+	// evictions, which Cached does not. An order the warm-up puts over an
+	// entry of the others' is the warm-up's; one the others put again
+	// over the warm-up's entry (a replayed message) still counts as
+	// cached, even if evicted afterwards.
 	Cached      int
 	CachedBytes int64
-	Streams     int           // queries that read them at once
-	Took        time.Duration // from the first query to the last order
+	// OthersEvicted is how many entries put by others, before or during
+	// the warm-up, were evicted while it ran.
+	OthersEvicted int
+	Streams       int           // queries that read them at once
+	Took          time.Duration // from the first query to the last order
 }
 
 // Complete reports whether every order read is cached.
@@ -256,7 +268,7 @@ func (o *Orders) WarmUp(ctx context.Context, expect Estimate) (WarmUpReport, err
 		read, failed           atomic.Int64
 		readBytes, failedBytes atomic.Int64
 	)
-	before := o.cache.Stats()
+	tally := o.cache.beginWarmUp()
 	start := time.Now()
 	err := o.store.EachOrderJSON(ctx, rep.Streams, func(uid string, json []byte) error {
 		n := int64(len(uid) + len(json))
@@ -264,17 +276,18 @@ func (o *Orders) WarmUp(ctx context.Context, expect Estimate) (WarmUpReport, err
 		readBytes.Add(n)
 		// Failures are counted in the cache's stats too; such an order is
 		// served from the store.
-		if o.cache.Set(uid, json) != nil {
+		if o.cache.setWarm(uid, json) != nil {
 			failed.Add(1)
 			failedBytes.Add(n)
 		}
 		return nil
 	})
 	rep.Took = time.Since(start)
-	after := o.cache.Stats()
+	own, theirs := o.cache.endWarmUp(tally)
 	rep.Read, rep.ReadBytes = int(read.Load()), readBytes.Load()
-	rep.Cached = max(rep.Read-int(failed.Load())-int(after.Evictions-before.Evictions), 0)
-	rep.CachedBytes = max(rep.ReadBytes-failedBytes.Load()-int64(after.EvictedBytes-before.EvictedBytes), 0)
+	rep.Cached = max(rep.Read-int(failed.Load())-own.n, 0)
+	rep.CachedBytes = max(rep.ReadBytes-failedBytes.Load()-own.bytes, 0)
+	rep.OthersEvicted = theirs.n
 	if err != nil {
 		return rep, fmt.Errorf("warm up cache: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,13 @@ type Postgres struct {
 	origin string
 	// conn is how the pools connect, for a Follower's connection of its own.
 	conn *pgx.ConnConfig
+
+	// ending counts the terminations of abandoned transactions in flight
+	// (see endAbandoned), which Close waits for; closed, under endingMu,
+	// makes later ones give up instead of starting on a closing pool.
+	endingMu sync.Mutex
+	ending   sync.WaitGroup
+	closed   bool
 }
 
 var _ Store = (*Postgres)(nil)
@@ -135,6 +143,9 @@ func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres
 		c.MaxConns = int32(max(pl.conns, 1))
 		c.MinConns = 0
 		maps.Copy(c.ConnConfig.RuntimeParams, pl.params)
+		if pl.pool == &p.write {
+			c.AfterConnect = rememberBackend
+		}
 		if *pl.pool, err = pgxpool.NewWithConfig(ctx, c); err != nil {
 			return nil, fmt.Errorf("open postgresql: %w", err)
 		}
@@ -161,9 +172,14 @@ func (p *Postgres) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements Store: it closes the pools, waiting for connections in
-// use to be released.
+// Close implements Store: it waits for the terminations of abandoned
+// transactions in flight (each bounded by rollbackTimeout), then closes the
+// pools, waiting for connections in use to be released.
 func (p *Postgres) Close() {
+	p.endingMu.Lock()
+	p.closed = true
+	p.endingMu.Unlock()
+	p.ending.Wait()
 	for _, pool := range []*pgxpool.Pool{p.write, p.read, p.list, p.bulk} {
 		if pool != nil {
 			pool.Close()

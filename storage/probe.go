@@ -61,8 +61,9 @@ func (p *Postgres) probeSchema(ctx context.Context, refused error) error {
 
 // probeOrder is the newest stored order under a fresh order_uid, or the
 // sample order when none is stored or the stored one no longer decodes.
-func (p *Postgres) probeOrder(ctx context.Context) (Record, error) {
-	ctx, cancel := p.writeContext(ctx)
+func (p *Postgres) probeOrder(parent context.Context) (Record, error) {
+	defer progressed(parent)
+	ctx, cancel := p.writeContext(parent)
 	defer cancel()
 	var doc []byte
 	err := p.write.QueryRow(ctx, `SELECT doc FROM orders ORDER BY id DESC LIMIT 1`).Scan(&doc)

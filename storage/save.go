@@ -65,6 +65,9 @@ const rollbackTimeout = 5 * time.Second
 // Any other error ends the call with no results. Halves and waves already
 // committed stay committed: the caller's retry finds them Duplicate.
 //
+// Each attempt is bounded by WRITE_TIMEOUT, not the call: a ctx made by
+// WithProgress hears of each one as it ends.
+//
 // Repeated order_uids: later occurrences are judged against what ends up
 // stored. When the first occurrence is refused nothing is stored under its
 // uid, so the next different occurrence is saved as if it came first.
@@ -226,6 +229,53 @@ func refusedErr(uid string, err error, pgErr *pgconn.PgError) error {
 	return fmt.Errorf("order %s: %w: %w [%s]", quoteUID(uid), ErrRefused, err, strings.Join(where, ", "))
 }
 
+// backend names a server process for as long as it lives: its PID alone
+// may be reused by a later session once it has ended.
+type backend struct {
+	pid   uint32
+	start time.Time // pg_stat_activity.backend_start
+}
+
+// backendStartKey is where rememberBackend keeps a write connection's
+// backend_start, in its pgconn's CustomData.
+const backendStartKey = "orderd.backend_start"
+
+// rememberBackend reads the backend_start of a new write connection and
+// keeps it with the connection, for endAbandoned: one round trip per
+// connection, when the pool dials it, and none per attempt (write
+// connections live for pool_max_conn_lifetime, an hour by default).
+func rememberBackend(ctx context.Context, conn *pgx.Conn) error {
+	var start time.Time
+	if err := conn.QueryRow(ctx, `SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()`).Scan(&start); err != nil {
+		return fmt.Errorf("read the session's backend_start: %w", err)
+	}
+	conn.PgConn().CustomData()[backendStartKey] = start
+	return nil
+}
+
+// backendOf returns the server process of a write connection, and false if
+// its backend_start is unknown (a connection not dialled by the write pool).
+func backendOf(conn *pgconn.PgConn) (backend, bool) {
+	start, ok := conn.CustomData()[backendStartKey].(time.Time)
+	return backend{pid: conn.PID(), start: start}, ok
+}
+
+// endAbandonedLater runs endAbandoned in a goroutine of its own, which
+// Close waits for. Once Close has begun it does nothing: the pools are
+// going, and with them the means to end anything.
+func (p *Postgres) endAbandonedLater(parent context.Context, b backend) {
+	p.endingMu.Lock()
+	defer p.endingMu.Unlock()
+	if p.closed {
+		return
+	}
+	p.ending.Add(1)
+	go func() {
+		defer p.ending.Done()
+		p.endAbandoned(parent, b)
+	}()
+}
+
 // endAbandoned ends the server process of a write transaction that
 // WRITE_TIMEOUT abandoned, and with it the row locks the retry of its batch
 // would wait for.
@@ -239,11 +289,16 @@ func refusedErr(uid string, err error, pgErr *pgconn.PgError) error {
 // half-open NAT). It is best effort: with PostgreSQL gone there is nothing
 // to end, and a failure here changes nothing the retry depends on. Only
 // sessions of orderd's own role can be ended, which is all it asks.
-func (p *Postgres) endAbandoned(parent context.Context, backend uint32) {
+//
+// The process is named by its PID and its backend_start together: by the
+// time this runs the abandoned session may have ended on its own, and its
+// PID been given to another session, a healthy writer of this orderd's
+// say, which must not lose its transaction.
+func (p *Postgres) endAbandoned(parent context.Context, b backend) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), rollbackTimeout)
 	defer cancel()
 	_, _ = p.write.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE pid = $1 AND usename = current_user AND xact_start IS NOT NULL`, int64(backend))
+		WHERE pid = $1 AND backend_start = $2 AND usename = current_user AND xact_start IS NOT NULL`, int64(b.pid), b.start)
 }
 
 // writeContext bounds work on the write pool by WRITE_TIMEOUT, if set.
@@ -260,6 +315,9 @@ func (p *Postgres) writeContext(ctx context.Context) (context.Context, context.C
 // returns no results at all. Without commit, the transaction is rolled back
 // even when everything was accepted: a trial.
 func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []time.Time, idx []int, results []Result, commit bool) (err error) {
+	// Last of the deferred calls: the attempt, its rollback included, is
+	// over.
+	defer progressed(parent)
 	c := getColumns()
 	defer c.put()
 	for pos, i := range idx {
@@ -269,18 +327,21 @@ func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []
 
 	ctx, cancel := p.writeContext(parent)
 	defer cancel()
-	var backend uint32 // the transaction's server process, once it began
+	var (
+		server backend // the transaction's server process, once it began
+		known  bool
+	)
 	// An attempt WRITE_TIMEOUT ended fails with whatever it was doing
 	// (connecting, a statement, the commit); say which setting ended it,
 	// and end the transaction it leaves on the server.
 	defer func() {
 		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", p.writeTimeout, err)
-			if backend != 0 {
+			if known {
 				// Not on the writer's time: it may wait for a pool slot
 				// while pgx drains the abandoned connection, and a writer
 				// busy past LIVENESS_STALL would read as stuck.
-				go p.endAbandoned(parent, backend)
+				p.endAbandonedLater(parent, server)
 			}
 		}
 	}()
@@ -288,7 +349,7 @@ func (p *Postgres) saveAttempt(parent context.Context, recs []Record, created []
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)
 	}
-	backend = tx.Conn().PgConn().PID()
+	server, known = backendOf(tx.Conn().PgConn())
 	// Whatever ends the attempt (an error, a panic the writer recovers
 	// from) rolls back; after a commit or the trial's own rollback this is
 	// a no-op. Its error is not the attempt's: a failed rollback makes pgx
