@@ -32,7 +32,10 @@ type Writer struct {
 // never any one order's fault: the batch is retried until it succeeds or ctx
 // ends, and while it fails nothing moves, so the in-flight limit stops the
 // consumer. loop is busy during each attempt, not between them: waiting out
-// an outage is not being stuck.
+// an outage is not being stuck. Within an attempt, each step the store
+// finishes (a transaction of a bisection, the schema probe) restarts the
+// loop's clock: a save of many slow steps is progress, and only a step
+// that never ends is stuck.
 func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline.Stage[[]Valid, Valid] {
 	retry := (&Report{Health: w.Health[worker%len(w.Health)], Log: w.Log, Metrics: w.Metrics}).Retry(Work{
 		Cause:   RetryStore,
@@ -55,7 +58,7 @@ func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline
 				start := time.Now()
 				loop.Busy()
 				defer loop.Idle()
-				if results, err = w.save(ctx, recs); err == nil {
+				if results, err = w.save(storage.WithProgress(ctx, loop.Busy), recs); err == nil {
 					w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
 					w.Metrics.batchSize.Observe(float64(len(recs)))
 				}

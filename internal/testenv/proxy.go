@@ -1,10 +1,12 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections from a loopback port to a target, and can
@@ -15,10 +17,13 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]*atomic.Bool // each socket's link: silenced or not
-	wg    sync.WaitGroup
+	slow atomic.Int64 // nanoseconds each answer of the target waits, see Slow
+
+	mu     sync.Mutex
+	cut    bool
+	refuse []byte                    // a connection whose first bytes hold this is refused, see RefuseFirst
+	conns  map[net.Conn]*atomic.Bool // each socket's link: silenced or not
+	wg     sync.WaitGroup
 }
 
 // StartProxy listens on 127.0.0.1 and forwards every connection to target.
@@ -63,11 +68,28 @@ func (p *Proxy) Blackhole() {
 	}
 }
 
+// Slow makes every chunk the target sends wait d before it is passed on,
+// open connections included, like a service under load or far away: each
+// round trip takes d longer. 0 ends it.
+func (p *Proxy) Slow(d time.Duration) { p.slow.Store(int64(d)) }
+
+// RefuseFirst refuses every new connection whose first packet holds match,
+// until Restore: the connection is closed before the target is dialled.
+// With PostgreSQL (sslmode=disable) the first packet is the startup
+// message, so a match on an application_name refuses one kind of client
+// and lets the others through.
+func (p *Proxy) RefuseFirst(match []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = bytes.Clone(match)
+}
+
 // Restore lets connections through again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
+	p.refuse = nil
 }
 
 func (p *Proxy) accept() {
@@ -93,6 +115,21 @@ func (p *Proxy) accept() {
 func (p *Proxy) forward(client net.Conn) {
 	defer p.wg.Done()
 	defer p.forget(client)
+	p.mu.Lock()
+	refuse := p.refuse
+	p.mu.Unlock()
+	var first []byte
+	if refuse != nil {
+		buf := make([]byte, 8<<10)
+		_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := client.Read(buf)
+		_ = client.SetReadDeadline(time.Time{})
+		if err != nil || bytes.Contains(buf[:n], refuse) {
+			client.Close()
+			return
+		}
+		first = buf[:n]
+	}
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
 		client.Close()
@@ -109,6 +146,9 @@ func (p *Proxy) forward(client net.Conn) {
 	p.conns[server] = silenced
 	p.mu.Unlock()
 	defer p.forget(server)
+	if _, err := server.Write(first); err != nil {
+		return
+	}
 
 	// When either direction ends (the peer closed, or Cut closed a
 	// socket) both sockets are closed, which ends the other direction.
@@ -118,6 +158,9 @@ func (p *Proxy) forward(client net.Conn) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
+			if d := time.Duration(p.slow.Load()); n > 0 && d > 0 && src == server {
+				time.Sleep(d)
+			}
 			if n > 0 && !silenced.Load() {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
