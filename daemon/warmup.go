@@ -98,8 +98,14 @@ func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.S
 }
 
 // fillFromCommits starts filling orders from the other replicas' commits,
-// on bg, and returns once it listens for them (ctx's error if ctx ends
-// first). Without PostgreSQL (demo mode) there are no other replicas.
+// on bg, and returns once its first session listens for them or has failed
+// to (ctx's error if ctx ends first). Listening first means what commits
+// during the warm-up reaches the cache too; but the warm-up never waits on
+// it: a listener whose connection is refused (max_connections, say)
+// retries on its own, the fill component says why, reads of other
+// replicas' orders go to PostgreSQL meanwhile, and its first session that
+// does listen catches up from when it began. Without PostgreSQL (demo mode)
+// there are no other replicas.
 func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store storage.Store, orders *storage.Orders) error {
 	pg, ok := store.(*storage.Postgres)
 	if !ok {
@@ -111,7 +117,7 @@ func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store stor
 	})
 	bg.goRun(func(ctx context.Context) { d.follow(ctx, f) })
 	select {
-	case <-f.Listening():
+	case <-f.Tried():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -185,6 +191,8 @@ func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.O
 	}
 	ev.Int("orders_read", rep.Read).Int64("bytes_read", rep.ReadBytes).
 		Int("orders_cached", rep.Cached).Int64("bytes_cached", rep.CachedBytes).
+		// Ingest's own orders evicted meanwhile: not the warm-up's loss.
+		Int("others_evicted", rep.OthersEvicted).
 		Int("streams", rep.Streams).Stringer("took", rep.Took).Msg(note)
 }
 

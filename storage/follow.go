@@ -73,6 +73,10 @@ type FollowOptions struct {
 	Metrics *FollowMetrics
 }
 
+// ListenerName is the application_name of a Follower's connection, unless
+// DATABASE_URL names one.
+const ListenerName = "orderd-commits-listener"
+
 // catchUpPage is how many orders one catch-up query reads: a catch-up
 // after a long outage is many small queries, never one huge result.
 const catchUpPage = 1000
@@ -177,7 +181,13 @@ func (f *Follower) Session(ctx context.Context, live func()) error {
 func (f *Follower) connect(ctx context.Context) (*pgx.Conn, error) {
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(connectCtx, f.conn.Copy())
+	cfg := f.conn.Copy()
+	if _, set := cfg.RuntimeParams["application_name"]; !set {
+		// pg_stat_activity then tells the listener's session apart from
+		// the pools' (and a test can refuse it alone).
+		cfg.RuntimeParams["application_name"] = ListenerName
+	}
+	conn, err := pgx.ConnectConfig(connectCtx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("follow commits: connect: %w", err)
 	}
