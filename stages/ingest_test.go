@@ -329,15 +329,14 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	// "Waiting is not stuck" means something only if the writers really
 	// wait: they fail, and go on failing, for longer than the limit, and
 	// no loop is named stuck at any look in between.
-	retries := func() float64 { return testutil.ToFloat64(w.Metrics.retries.WithLabelValues(RetryStore)) }
-	testenv.Eventually(t, waitFor, "the writers failing to save", func() bool { return retries() > 0 })
-	start, before := time.Now(), retries()
+	testenv.Eventually(t, waitFor, "the writers failing to save", func() bool { return storeRetries(w) > 0 })
+	start, before := time.Now(), storeRetries(w)
 	var named []health.Stuck
 	testenv.Eventually(t, waitFor, "the writers retrying for 3 stall limits", func() bool {
 		if named = stuck(); len(named) != 0 {
 			return true
 		}
-		return time.Since(start) > 3*limit && retries() >= before+3
+		return time.Since(start) > 3*limit && storeRetries(w) >= before+3
 	})
 	if len(named) != 0 {
 		t.Fatalf("during an outage, stuck: %v; waiting out an outage is not being stuck", named)
