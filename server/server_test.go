@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -188,9 +189,18 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	f.deps.Orders = f.orders
 	f.rebuild(t)
 
-	done := make(chan struct{})
-	go func() { f.do(nil, "GET", "/order/first-miss"); close(done) }()
-	<-store.entered // the only slot is taken
+	// The first request runs on a goroutine of its own, which only reports
+	// its status; the test's goroutine judges it.
+	first := make(chan int, 1)
+	go func() { first <- f.do(nil, "GET", "/order/first-miss").Response.StatusCode() }()
+	var released sync.Once
+	release := func() { released.Do(func() { close(store.release) }) }
+	t.Cleanup(release) // so that a failure below does not leave it waiting
+	select {
+	case <-store.entered: // the only slot is taken
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request never reached the store")
+	}
 	ctx := f.do(nil, "GET", "/order/second-miss")
 	if ctx.Response.StatusCode() != 503 || string(ctx.Response.Header.Peek("Retry-After")) != "1" {
 		t.Fatalf("status %d, Retry-After %q; want 503 and 1", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"))
@@ -198,8 +208,15 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	if msg := jsonError(t, ctx); !strings.Contains(msg, "READ_CONCURRENCY") {
 		t.Fatalf("error %q does not name the setting to raise", msg)
 	}
-	close(store.release)
-	<-done
+	release()
+	select {
+	case code := <-first:
+		if code != 404 {
+			t.Fatalf("the first request, once released: %d, want 404 (the store does not have it)", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request did not finish once released")
+	}
 }
 
 func mustCache(t *testing.T) *storage.Cache {
