@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -139,6 +140,10 @@ func TestTracker_AckTwiceCountsOnce(t *testing.T) {
 }
 
 func TestTracker_TrackBlocksWhenInFlightIsFull(t *testing.T) {
+	synctest.Test(t, testTrackerTrackBlocksWhenInFlightIsFull)
+}
+
+func testTrackerTrackBlocksWhenInFlightIsFull(t *testing.T) {
 	m := &marks{}
 	limit := NewInFlight(2, 1<<30)
 	trA := NewPartitionTracker("orders", 0, m, limit, 1<<20)
@@ -154,10 +159,14 @@ func TestTracker_TrackBlocksWhenInFlightIsFull(t *testing.T) {
 		}
 		got <- tk
 	}()
-	select {
-	case <-got:
-		t.Fatal("Track returned while the in-flight limit was reached")
-	case <-time.After(50 * time.Millisecond):
+	for range 2 { // once Track has gone as far as it can, and an hour later
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("Track returned while the in-flight limit was reached")
+		default:
+		}
+		time.Sleep(time.Hour)
 	}
 	a[0].Ack() // frees one slot, shared across partitions
 	select {
@@ -262,12 +271,19 @@ func trackAsync(t *testing.T, tr *PartitionTracker, offset int64, size int) <-ch
 	return got
 }
 
+// blocked fails the test if Track returns, however long it is left: in a
+// synctest bubble, once every goroutine of the test is blocked, and again
+// after an hour on the bubble's clock, which costs nothing.
 func blocked(t *testing.T, got <-chan *Ticket, why string) {
 	t.Helper()
-	select {
-	case <-got:
-		t.Fatalf("Track returned %s", why)
-	case <-time.After(50 * time.Millisecond):
+	for range 2 {
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatalf("Track returned %s", why)
+		default:
+		}
+		time.Sleep(time.Hour)
 	}
 }
 
@@ -287,6 +303,10 @@ func admitted(t *testing.T, got <-chan *Ticket, why string) *Ticket {
 // partition's whole traffic; another partition sharing the in-flight limit
 // goes on.
 func TestTracker_PausesAtMaxAheadBehindAStuckMessage(t *testing.T) {
+	synctest.Test(t, testTrackerPausesAtMaxAheadBehindAStuckMessage)
+}
+
+func testTrackerPausesAtMaxAheadBehindAStuckMessage(t *testing.T) {
 	m := &marks{}
 	limit := NewInFlight(100, 1<<30)
 	stuck := NewPartitionTracker("orders", 0, m, limit, 3)
@@ -316,7 +336,9 @@ func TestTracker_PausesAtMaxAheadBehindAStuckMessage(t *testing.T) {
 // The bytes in flight are bounded as well as the messages; a message
 // heavier than the whole budget still gets in once nothing else weighs on
 // it.
-func TestInFlight_BoundsBytes(t *testing.T) {
+func TestInFlight_BoundsBytes(t *testing.T) { synctest.Test(t, testInFlightBoundsBytes) }
+
+func testInFlightBoundsBytes(t *testing.T) {
 	limit := NewInFlight(100, 1000)
 	tr := NewPartitionTracker("orders", 0, &marks{}, limit, 100)
 	a := admitted(t, trackAsync(t, tr, 0, 400), "under the budget")
@@ -350,6 +372,10 @@ func TestInFlight_BoundsBytes(t *testing.T) {
 // budget never blocks the message itself, but holds back the next one until
 // enough is freed, and the weight given back at the ack is the latest.
 func TestInFlight_ReweighingHoldsBackTheNextMessage(t *testing.T) {
+	synctest.Test(t, testInFlightReweighingHoldsBackTheNextMessage)
+}
+
+func testInFlightReweighingHoldsBackTheNextMessage(t *testing.T) {
 	limit := NewInFlight(100, 1000)
 	tr := NewPartitionTracker("orders", 0, &marks{}, limit, 100)
 	a := admitted(t, trackAsync(t, tr, 0, 300), "under the budget")

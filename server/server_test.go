@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
@@ -187,9 +189,18 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	f.deps.Orders = f.orders
 	f.rebuild(t)
 
-	done := make(chan struct{})
-	go func() { f.do(nil, "GET", "/order/first-miss"); close(done) }()
-	<-store.entered // the only slot is taken
+	// The first request runs on a goroutine of its own, which only reports
+	// its status; the test's goroutine judges it.
+	first := make(chan int, 1)
+	go func() { first <- f.do(nil, "GET", "/order/first-miss").Response.StatusCode() }()
+	var released sync.Once
+	release := func() { released.Do(func() { close(store.release) }) }
+	t.Cleanup(release) // so that a failure below does not leave it waiting
+	select {
+	case <-store.entered: // the only slot is taken
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request never reached the store")
+	}
 	ctx := f.do(nil, "GET", "/order/second-miss")
 	if ctx.Response.StatusCode() != 503 || string(ctx.Response.Header.Peek("Retry-After")) != "1" {
 		t.Fatalf("status %d, Retry-After %q; want 503 and 1", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"))
@@ -197,8 +208,15 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	if msg := jsonError(t, ctx); !strings.Contains(msg, "READ_CONCURRENCY") {
 		t.Fatalf("error %q does not name the setting to raise", msg)
 	}
-	close(store.release)
-	<-done
+	release()
+	select {
+	case code := <-first:
+		if code != 404 {
+			t.Fatalf("the first request, once released: %d, want 404 (the store does not have it)", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request did not finish once released")
+	}
 }
 
 func mustCache(t *testing.T) *storage.Cache {
@@ -351,21 +369,33 @@ func TestServer_LivezNamesAStuckLoop(t *testing.T) {
 	f := newFixture(t, storage.NewMemory())
 	loops := new(health.Loops)
 	decode, write := loops.Loop("decode/0"), loops.Loop("write/1")
-	f.deps.Loops, f.deps.LivenessStall = loops, 50*time.Millisecond
+	const stall = 200 * time.Millisecond
+	f.deps.Loops, f.deps.LivenessStall = loops, stall
 	f.rebuild(t)
 	live := func() (int, string) {
 		ctx := f.do(nil, "GET", "/livez")
 		return ctx.Response.StatusCode(), string(ctx.Response.Body())
 	}
+	// A writer whose attempt began before the decoder's work and failed:
+	// it now waits between retries, idle, and is never stuck however long
+	// it waits.
+	write.Busy()
+	write.Idle()
+	start := time.Now() // before Busy: time.Since(start) is at least how long decode has been busy
 	decode.Busy()
-	if code, body := live(); code != 200 {
+	code, body := live()
+	if time.Since(start) < stall && code != 200 {
 		t.Fatalf("busy for less than the limit: %d %s", code, body)
 	}
-	time.Sleep(100 * time.Millisecond)
-	_ = write // idle all along: waiting is not stuck
-	code, body := live()
+	testenv.Eventually(t, 10*time.Second, "/livez turning 503", func() bool {
+		code, body = live()
+		return code != 200
+	})
 	if code != 503 || !strings.Contains(body, `"status":"stuck"`) || !strings.Contains(body, `"loop":"decode/0"`) || strings.Contains(body, "write/1") {
 		t.Fatalf("decode/0 busy past the limit: %d %s; want 503 naming decode/0 alone", code, body)
+	}
+	if since := time.Since(start); since < stall {
+		t.Fatalf("503 after %s, before the %s limit", since, stall)
 	}
 	decode.Idle()
 	if code, body := live(); code != 200 || body != `{"status":"alive"}` {

@@ -3,6 +3,7 @@ package stages
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/orderd/orderd/order/orderfake"
@@ -18,7 +19,19 @@ func TestCache_PutsStoredOrdersThenAcks(t *testing.T) {
 	orders := storage.NewOrders(storage.NewMemory(), cache, storage.OrdersOptions{})
 
 	o := orderfake.Model()
-	v, a := valid(0, &o)
+	v, _ := valid(0, &o)
+	want := v.Value.JSON
+	// Put, then ack: whatever follows the ack (the offset's commit, the end
+	// of a shutdown's drain) may count on the order being readable from the
+	// cache. Both have happened once the stage returns, whatever their
+	// order, so the ack itself looks.
+	v, a := ackChecked(v, func() error {
+		got, err := orders.Get(context.Background(), o.OrderUID)
+		if err != nil || !bytes.Equal(got, want) {
+			return fmt.Errorf("a read of the order when it was acked: %s, %v; want the cached JSON", got, err)
+		}
+		return nil
+	})
 	in := make(chan Valid, 1)
 	in <- v
 	close(in)
@@ -26,9 +39,10 @@ func TestCache_PutsStoredOrdersThenAcks(t *testing.T) {
 		t.Fatalf("cache stage: %v", err)
 	}
 	a.assert(t, 1, 0)
+	a.assertCheckedAtAck(t)
 
 	got, err := orders.Get(context.Background(), o.OrderUID)
-	if err != nil || !bytes.Equal(got, v.Value.JSON) {
+	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("Get = %s, %v; want the cached JSON", got, err)
 	}
 	// The memory store is empty: the answer came from the cache.

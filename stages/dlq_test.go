@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -56,12 +58,38 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders.dlq")
 	dl, reg := deadLetters(t, brokers, "orders.dlq")
 
+	// Each dead letter's ack records the topic's end offsets when it is
+	// called: the record must already be below them, published before it
+	// was acked. Both have happened by the time Run returns, whatever their
+	// order, so the ack itself looks.
+	adm := kadm.NewClient(testenv.KafkaClient(t, brokers))
+	var mu sync.Mutex
+	endsAtAck := map[string]map[int32]int64{} // by source offset
 	type sent struct {
 		dead Dead
-		acks *acks
+		acks *checkedAcks
 	}
 	var all []sent
-	add := func(d Dead, a *acks) { all = append(all, sent{d, a}) }
+	add := func(d Dead, _ *acks) {
+		at := fmt.Sprint(d.Src.Offset)
+		d, a := ackChecked(d, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			ends, err := adm.ListEndOffsets(ctx, "orders.dlq")
+			if err == nil {
+				err = ends.Error()
+			}
+			if err != nil {
+				return fmt.Errorf("end offsets of orders.dlq: %w", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			endsAtAck[at] = map[int32]int64{}
+			ends.Each(func(o kadm.ListedOffset) { endsAtAck[at][o.Partition] = o.Offset })
+			return nil
+		})
+		all = append(all, sent{d, a})
+	}
 	add(condemned(10, []byte("k1"), "not json", dlq.ReasonInvalidJSON, errors.New("invalid JSON: cannot parse")))
 	add(condemned(11, nil, `{"order_uid":"x"}`, dlq.ReasonInvalidOrder, errors.New("payment.amount: missing"),
 		pipeline.Header{Key: []byte("trace"), Value: []byte("abc")},             // kept
@@ -78,6 +106,7 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 	}
 	for _, s := range all {
 		s.acks.assert(t, 1, 0)
+		s.acks.assertCheckedAtAck(t)
 	}
 	if !reg.Report().OK {
 		t.Fatal("dlq unhealthy after publishing")
@@ -101,6 +130,13 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 			t.Fatalf("record with dlq-source-offset %q, want one of 10, 11, 12", at)
 		}
 		delete(bySourceOffset, at)
+		mu.Lock()
+		end, acked := endsAtAck[at][r.Partition]
+		mu.Unlock()
+		if !acked || r.Offset >= end {
+			t.Errorf("record %s is at %d of partition %d, but the partition ended at %d when it was acked: acked before it was published",
+				at, r.Offset, r.Partition, end)
+		}
 		if string(r.Value) != string(src.dead.Src.Value) || string(r.Key) != string(src.dead.Src.Key) {
 			t.Errorf("record %s: key %q value %q, want the original %q %q", at, r.Key, r.Value, src.dead.Src.Key, src.dead.Src.Value)
 		}
@@ -216,7 +252,9 @@ func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
 				t.Fatalf("orderd_dlq_truncated_total = %v, want 1", got)
 			}
 			sum := sha256.Sum256(big)
+			seen := map[string]int{}
 			for _, r := range testenv.ReadTopic(t, brokers, "orders.dlq") {
+				seen[string(r.Key)]++
 				h := recordHeaders(r)
 				switch string(r.Key) {
 				case "k1", "k3":
@@ -232,6 +270,10 @@ func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
 				default:
 					t.Errorf("unexpected record with key %q", r.Key)
 				}
+			}
+			// Each once: the checks above hold for the records there are.
+			if fmt.Sprint(seen) != "map[k1:1 k2:1 k3:1]" {
+				t.Errorf("records by key %v, want k1, k2 and k3 once each", seen)
 			}
 		})
 	}

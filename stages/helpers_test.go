@@ -1,11 +1,12 @@
 package stages
 
 import (
+	"sync"
 	"sync/atomic"
-
-	"github.com/prometheus/client_golang/prometheus"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderd/orderd/pipeline"
 )
@@ -29,6 +30,53 @@ func (a *acks) assert(t *testing.T, wantAcked, wantNacked int32) {
 	if got := a.nacked.Load(); got != wantNacked {
 		t.Errorf("nacked %d times, want %d", got, wantNacked)
 	}
+}
+
+// checkedAcks is an Acker that, at the moment it is acked, checks that
+// what the ack stands for has already happened (the order is in the cache,
+// the dead letter is on its topic), and keeps what it found. A stage that
+// acks first and does the work after fails the check, although both have
+// happened by the time the stage returns.
+type checkedAcks struct {
+	*acks
+	check func() error
+
+	mu      sync.Mutex
+	checked bool
+	err     error // what check found wrong at the first ack
+}
+
+func (c *checkedAcks) Ack() {
+	c.mu.Lock()
+	if !c.checked {
+		c.checked = true
+		c.err = c.check()
+	}
+	c.mu.Unlock()
+	c.acks.Ack()
+}
+
+// assertCheckedAtAck fails the test unless the message was acked and check
+// held when it was.
+func (c *checkedAcks) assertCheckedAtAck(t *testing.T) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case !c.checked:
+		t.Errorf("never acked")
+	case c.err != nil:
+		t.Errorf("acked too early: %v", c.err)
+	}
+}
+
+// ackChecked returns env with an acknowledgement of its own that runs check
+// when acked (see checkedAcks). It is called on the test's goroutine; check
+// runs on the stage's, so it returns what it finds instead of failing the
+// test.
+func ackChecked[T any](env pipeline.Envelope[T], check func() error) (pipeline.Envelope[T], *checkedAcks) {
+	c := &checkedAcks{acks: &acks{}, check: check}
+	return pipeline.NewEnvelope(env.Value, env.Src, pipeline.Acker(c)), c
 }
 
 // message builds a consumed message at offset of partition 0 of "orders".

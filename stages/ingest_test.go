@@ -326,9 +326,25 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 		o := gen.Order()
 		send(order.AppendJSON(nil, &o))
 	}
-	time.Sleep(3 * limit)
-	if s := stuck(); len(s) != 0 {
-		t.Fatalf("during an outage, stuck: %v; waiting out an outage is not being stuck", s)
+	// "Waiting is not stuck" means something only if the writers really
+	// wait: they fail, and go on failing, for longer than the limit, and
+	// no loop is named stuck at any look in between.
+	testenv.Eventually(t, waitFor, "the writers failing to save", func() bool { return storeRetries(w) > 0 })
+	start, before := time.Now(), storeRetries(w)
+	var named []health.Stuck
+	testenv.Eventually(t, waitFor, "the writers retrying for 3 stall limits", func() bool {
+		if named = stuck(); len(named) != 0 {
+			return true
+		}
+		return time.Since(start) > 3*limit && storeRetries(w) >= before+3
+	})
+	if len(named) != 0 {
+		t.Fatalf("during an outage, stuck: %v; waiting out an outage is not being stuck", named)
+	}
+	for i, a := range all {
+		if a.acked.Load() != 0 {
+			t.Fatalf("message %d acked while PostgreSQL was away: nothing waited", i)
+		}
 	}
 	proxy.Restore()
 
@@ -341,9 +357,9 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	close(release)
 
 	endRun(t, src, done, all)
-	time.Sleep(3 * limit)
-	if s := stuck(); len(s) != 0 {
-		t.Fatalf("with everything done, stuck: %v", s)
+	// With a limit of 0, every loop still busy at all.
+	if s := loops.Stuck(time.Now(), 0); len(s) != 0 {
+		t.Fatalf("with everything done, still busy: %v", s)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
@@ -69,7 +71,7 @@ func runSource(t *testing.T, brokers []string, group, topic string, inFlight int
 }
 
 // single-partition topic, so offsets are 0..n-1 in produce order.
-func singlePartition(t *testing.T, topic string, n int) []string {
+func singlePartition(t *testing.T, topic string, n int) ([]string, *kfake.Cluster) {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic), kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
@@ -82,12 +84,32 @@ func singlePartition(t *testing.T, topic string, n int) []string {
 		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("m%d", i))})
 	}
 	testenv.Produce(t, testenv.KafkaClient(t, brokers), recs...)
-	return brokers
+	return brokers, c
 }
 
 func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
-	brokers := singlePartition(t, "orders", 10)
-	run := runSource(t, brokers, "g1", "orders", 100)
+	brokers, cluster := singlePartition(t, "orders", 10)
+	// Every commit of the group reaches the broker here: one past offset
+	// 5 while 5 is unfinished is sent on pastGap. (kfake's goroutine runs
+	// this; it reports, the test fails.)
+	var finished atomic.Bool // offset 5
+	pastGap := make(chan int64, 1)
+	cluster.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		for _, rt := range req.(*kmsg.OffsetCommitRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if rp.Offset > 5 && !finished.Load() {
+					select {
+					case pastGap <- rp.Offset:
+					default:
+					}
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	marks := NewMarks()
+	run := runSource(t, brokers, "g1", "orders", 100, func(s *KafkaSource) { s.Marks = marks })
 
 	msgs := make([]Message, 10)
 	for i := range msgs {
@@ -105,31 +127,40 @@ func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
 			msgs[i].Ack()
 		}
 	}
-	testenv.Eventually(t, waitFor, "offset 5 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 5 })
-	// Acks after the gap were done long ago; nothing past it may be
-	// committed while 5 is unfinished.
-	time.Sleep(200 * time.Millisecond)
-	if got := testenv.CommittedOffsets(t, brokers, "g1", "orders")[0]; got != 5 {
-		t.Fatalf("committed %d with offset 5 unfinished, want 5", got)
+	// An ack marks at once, on the ack's goroutine: the last mark is 5
+	// already.
+	if got, ok := marks.Marked(0); !ok || got != 5 {
+		t.Fatalf("marked %d (%v) with offset 5 unfinished, want 5", got, ok)
 	}
+	testenv.Eventually(t, waitFor, "offset 5 committed", func() bool {
+		return len(pastGap) > 0 || testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 5
+	})
+	// A commit that must not come has no event to wait for: none has come,
+	// and none comes within four auto-commit intervals (50ms, see
+	// consumerGroup).
+	quiet(t, (<-chan int64)(pastGap), 200*time.Millisecond)
+	finished.Store(true)
 	msgs[5].Ack()
+	if got, _ := marks.Marked(0); got != 10 {
+		t.Fatalf("marked %d with every offset acked, want 10", got)
+	}
 	testenv.Eventually(t, waitFor, "offset 10 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 10 })
 }
 
 func TestKafkaSource_StopsPullingWhenInFlightIsFull(t *testing.T) {
-	brokers := singlePartition(t, "orders", 20)
+	brokers, _ := singlePartition(t, "orders", 20)
 	run := runSource(t, brokers, "g2", "orders", 5)
 
 	var msgs []Message
 	for range 5 {
 		msgs = append(msgs, recv(t, (<-chan Message)(run.out)))
 	}
-	quiet(t, (<-chan Message)(run.out), 300*time.Millisecond) // five in flight: the consumer waits
+	quiet(t, (<-chan Message)(run.out), 200*time.Millisecond) // five in flight: the consumer waits
 	msgs[0].Ack()
 	msgs[1].Ack()
 	recv(t, (<-chan Message)(run.out))
 	recv(t, (<-chan Message)(run.out))
-	quiet(t, (<-chan Message)(run.out), 300*time.Millisecond)
+	quiet(t, (<-chan Message)(run.out), 200*time.Millisecond)
 }
 
 // A message that never finishes pauses its partition once MaxAhead
@@ -151,26 +182,23 @@ func TestKafkaSource_AStuckMessagePausesOnlyItsPartition(t *testing.T) {
 
 	run := runSource(t, brokers, "g5", "orders", 1000, func(s *KafkaSource) { s.MaxAhead = 5 })
 	got := map[int32]int{}
-	for {
-		select {
-		case m := <-run.out:
-			got[m.Src.Partition]++
-			if m.Src.Partition == 0 && m.Src.Offset == 0 {
-				continue // stuck: never acked
-			}
-			m.Ack()
-			continue
-		case <-time.After(500 * time.Millisecond):
+	for got[0] < 5 || got[1] < 20 {
+		m := recv(t, (<-chan Message)(run.out))
+		got[m.Src.Partition]++
+		if m.Src.Partition == 0 && m.Src.Offset == 0 {
+			continue // stuck: never acked
 		}
-		break
+		m.Ack()
 	}
-	if got[0] != 5 || got[1] != 20 {
-		t.Fatalf("consumed %d of partition 0 and %d of partition 1; want 5 (paused behind its stuck message) and 20", got[0], got[1])
+	if got[0] != 5 {
+		t.Fatalf("consumed %d of partition 0, want 5: paused behind its stuck message", got[0])
 	}
+	// Partition 1 is consumed to its end; partition 0 gives nothing more.
+	quiet(t, (<-chan Message)(run.out), 200*time.Millisecond)
 }
 
 func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) {
-	brokers := singlePartition(t, "orders", 5)
+	brokers, _ := singlePartition(t, "orders", 5)
 	run := runSource(t, brokers, "g3", "orders", 1)
 
 	m := recv(t, (<-chan Message)(run.out)) // never acked; the source is blocked on the in-flight limit
@@ -191,7 +219,7 @@ func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) 
 }
 
 func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
-	brokers := singlePartition(t, "orders", 6)
+	brokers, _ := singlePartition(t, "orders", 6)
 	first := runSource(t, brokers, "g4", "orders", 100)
 	for i := range 6 {
 		m := recv(t, (<-chan Message)(first.out))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
@@ -46,6 +47,11 @@ func newWriter(store storage.Store) (*Writer, *health.Registry) {
 		Metrics: testMetrics(),
 		Retry:   pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 	}, reg
+}
+
+// storeRetries is how many attempts of w's to save a batch failed.
+func storeRetries(w *Writer) int {
+	return int(testutil.ToFloat64(w.Metrics.retries.WithLabelValues(RetryStore)))
 }
 
 func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
@@ -126,8 +132,10 @@ func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "retrying") {
 		t.Fatalf("health detail %q does not say the batch is being retried", detail)
 	}
-	quiet(t, (<-chan Valid)(out), 300*time.Millisecond) // nothing passes while the store is down
-	quiet(t, (<-chan Dead)(dead), 0)                    // and nothing is dead-lettered for it
+	// Several attempts failed, and none let anything through.
+	testenv.Eventually(t, waitFor, "three attempts failed", func() bool { return storeRetries(w) >= 3 })
+	quiet(t, (<-chan Valid)(out), 0) // nothing passes while the store is down
+	quiet(t, (<-chan Dead)(dead), 0) // and nothing is dead-lettered for it
 
 	proxy.Restore()
 	recv(t, (<-chan Valid)(out))
@@ -155,7 +163,7 @@ func TestWriter_StopsRetryingWhenContextEnds(t *testing.T) {
 	in <- []Valid{v}
 	done := make(chan error, 1)
 	go func() { done <- w.Stage(0, make(chan Dead, 1), nil)(ctx, in, make(chan Valid, 1)) }()
-	time.Sleep(100 * time.Millisecond)
+	testenv.Eventually(t, waitFor, "the writer retrying", func() bool { return storeRetries(w) > 0 })
 	cancel()
 	if err := recv(t, (<-chan error)(done)); err == nil {
 		t.Fatal("write stage returned nil after being cancelled mid-retry")
