@@ -78,6 +78,7 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 		return fmt.Errorf("dead-letter %s[%d]@%d: not a poison error: %w",
 			env.Src.Topic, env.Src.Partition, env.Src.Offset, cause)
 	}
+	markCondemned(env.Span(), reason)
 	if err := pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()})); err != nil {
 		return err
 	}
