@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderd/orderd/health"
 )
@@ -52,6 +53,9 @@ type Deps struct {
 	// UI is the web UI's files: index.html and its assets (web.Static).
 	UI  fs.FS
 	Log zerolog.Logger
+	// Tracer, if set, gives GET /order/{id} and the API routes a SERVER
+	// span each, continuing the request's traceparent; nil traces nothing.
+	Tracer trace.Tracer
 }
 
 // NewServer returns orderd's HTTP handler. It fails only if the UI files
