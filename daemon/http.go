@@ -46,6 +46,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				AdminToken:     adminToken,
 				UI:             web.Static,
 				Log:            d.component("http"),
+				Tracer:         d.tracing.tracer(),
 			})
 			if err != nil {
 				return err
