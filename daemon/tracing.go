@@ -134,7 +134,9 @@ func newTracing(ctx context.Context, getenv func(string) string, reg prometheus.
 	// The batch processor never blocks a span's end: with its queue full
 	// (OTEL_BSP_MAX_QUEUE_SIZE) a span is dropped, so a slow or absent
 	// collector costs spans, never ingest.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(counting), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithSpanProcessor(counting.ending(sdktrace.NewBatchSpanProcessor(counting))),
+		sdktrace.WithResource(res))
 	return &tracing{provider: tp, owned: true, endpoint: endpoint, protocol: protocol, exporter: counting}, nil
 }
 
@@ -254,20 +256,43 @@ func (d *daemon) flushDeadline() time.Time {
 	return began.Add(d.cfg.ShutdownTimeout)
 }
 
-// countingExporter counts the spans exported and those dropped because
-// their export failed, and logs when exporting starts and stops failing.
-// Spans the batch processor drops on a full queue never reach it: they are
-// the ended spans counted by neither.
+// countingExporter counts the spans ended, those exported and those
+// dropped because their export failed, and logs when exporting starts and
+// stops failing. The batch processor drops spans on a full queue without
+// telling: ended - exported - dropped is those in the queue or dropped so.
 type countingExporter struct {
 	sdktrace.SpanExporter
 	log      zerolog.Logger
+	ended    prometheus.Counter
 	exported prometheus.Counter
 	dropped  prometheus.Counter
 	failing  atomic.Bool
 }
 
+// endingCounter counts the sampled spans that end, before its processor
+// queues them for export.
+type endingCounter struct {
+	sdktrace.SpanProcessor
+	ended prometheus.Counter
+}
+
+func (e *countingExporter) ending(p sdktrace.SpanProcessor) sdktrace.SpanProcessor {
+	return &endingCounter{SpanProcessor: p, ended: e.ended}
+}
+
+func (p *endingCounter) OnEnd(s sdktrace.ReadOnlySpan) {
+	if s.SpanContext().IsSampled() {
+		p.ended.Inc()
+	}
+	p.SpanProcessor.OnEnd(s)
+}
+
 func newCountingExporter(exp sdktrace.SpanExporter, reg prometheus.Registerer, log zerolog.Logger) *countingExporter {
 	e := &countingExporter{SpanExporter: exp, log: log}
+	e.ended = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orderd_trace_spans_ended_total",
+		Help: "Sampled spans ended and handed to the export queue (OTEL_BSP_MAX_QUEUE_SIZE; a full queue drops them).",
+	})
 	e.exported = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderd_trace_spans_exported_total",
 		Help: "Spans the OTLP collector accepted.",
@@ -276,7 +301,7 @@ func newCountingExporter(exp sdktrace.SpanExporter, reg prometheus.Registerer, l
 		Name: "orderd_trace_spans_dropped_total",
 		Help: "Spans dropped because their export failed (collector down or slow); they are not retried.",
 	})
-	reg.MustRegister(e.exported, e.dropped)
+	reg.MustRegister(e.ended, e.exported, e.dropped)
 	return e
 }
 
