@@ -40,6 +40,7 @@ func TestTracing_FollowsOneOrder(t *testing.T) {
 		"KAFKA_BROKERS": strings.Join(brokers, ","),
 		"DATABASE_URL":  dbURL,
 		"LOG_LEVEL":     "debug", // the dead letter's line carries its trace id
+		"ADMIN_TOKEN":   testAdminToken,
 	})
 	d.waitHealthy(t)
 
@@ -160,6 +161,38 @@ func TestTracing_FollowsOneOrder(t *testing.T) {
 	}
 	eventually(t, "the dead letter's log line names its trace", func() bool {
 		return strings.Contains(d.logs.String(), `"trace_id":"`+brokenParent.TraceID().String()+`"`)
+	})
+
+	// Redriving the dead letter, fixed, starts a trace linked to the dead
+	// letter's, which the redriven message's consumer span continues.
+	fixed := gen.Order()
+	ref := fmt.Sprintf("%d:%d", dead[0].Partition, dead[0].Offset)
+	if code, body := d.adminDo(t, "POST", "/api/admin/dlq/redrive", testAdminToken,
+		map[string]any{"records": []string{ref}, "payload": string(order.AppendJSON(nil, &fixed))}); code != 200 {
+		t.Fatalf("redrive: %d %s", code, body)
+	}
+	var redrive tracetest.SpanStub
+	eventually(t, "a redrive span linked to the dead letter's trace", func() bool {
+		for _, s := range byKind(spans.GetSpans(), trace.SpanKindProducer) {
+			for _, l := range s.Links {
+				if l.SpanContext.TraceID() == brokenParent.TraceID() && l.SpanContext.SpanID() == broken.SpanContext.SpanID() {
+					redrive = s
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if redrive.Parent.IsValid() || redrive.SpanContext.TraceID() == brokenParent.TraceID() {
+		t.Errorf("redrive span in trace %s with parent %v; want a trace of its own, linked", redrive.SpanContext.TraceID(), redrive.Parent.SpanID())
+	}
+	eventually(t, "the redriven message's consumer span, child of the redrive's", func() bool {
+		for _, c := range byKind(spans.GetSpans(), trace.SpanKindConsumer) {
+			if c.Parent.SpanID() == redrive.SpanContext.SpanID() && c.SpanContext.TraceID() == redrive.SpanContext.TraceID() {
+				return true
+			}
+		}
+		return false
 	})
 
 	// HTTP: a hit, a miss (read through PostgreSQL) and a negative answer,
