@@ -105,6 +105,9 @@ func TestTracing_FollowsOneOrder(t *testing.T) {
 				t.Errorf("message %s: consumer span %s = %q, want %q", s.uid, k, got, want)
 			}
 		}
+		if s.uid != "broken" && attr(c.Attributes, "orderd.order_uid") != s.uid {
+			t.Errorf("message %s: consumer span's orderd.order_uid %q", s.uid, attr(c.Attributes, "orderd.order_uid"))
+		}
 		if attr(c.Attributes, "messaging.destination.partition.id") == "" || attr(c.Attributes, "messaging.kafka.offset") == "" {
 			t.Errorf("message %s: consumer span without partition or offset: %v", s.uid, c.Attributes)
 		}
@@ -137,6 +140,17 @@ func TestTracing_FollowsOneOrder(t *testing.T) {
 	for _, s := range orders {
 		if !linked[msgSpan[s.uid].SpanContext.SpanID()] {
 			t.Errorf("no batch span links to the span of order %s", s.uid)
+		}
+		// And the message's span leads back to its batch.
+		back := false
+		for _, e := range msgSpan[s.uid].Events {
+			if e.Name == "batch written" {
+				id, _ := trace.SpanIDFromHex(attr(e.Attributes, "orderd.batch.span_id"))
+				back = back || batches[id]
+			}
+		}
+		if !back {
+			t.Errorf("order %s: no \"batch written\" event naming its batch span", s.uid)
 		}
 	}
 	pgUnderBatch := 0

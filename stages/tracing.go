@@ -33,9 +33,12 @@ var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
 // Attribute keys of orderd's own.
 var (
-	attrReason    = attribute.Key("orderd.dlq.reason")
-	attrBatchSize = attribute.Key("orderd.batch.size")
-	attrWriter    = attribute.Key("orderd.writer")
+	attrReason     = attribute.Key("orderd.dlq.reason")
+	attrBatchSize  = attribute.Key("orderd.batch.size")
+	attrWriter     = attribute.Key("orderd.writer")
+	attrOrderUID   = attribute.Key("orderd.order_uid")
+	attrBatchTrace = attribute.Key("orderd.batch.trace_id")
+	attrBatchSpan  = attribute.Key("orderd.batch.span_id")
 )
 
 // consume starts the span of a consumed message: a CONSUMER span that is a
@@ -93,13 +96,23 @@ func attemptFailed(span trace.Span, err error) {
 	}
 }
 
-// endBatch ends a batch's span, failed if the batch was never written.
-func endBatch(span trace.Span, err error) {
+// endBatch ends a batch's span, failed if the batch was never written. Each
+// message's span gets an event naming it: the batch links to the messages,
+// and this leads back, from a message's trace to the write that stored it.
+func endBatch(span trace.Span, err error, batch []Valid) {
 	if span == nil {
 		return
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, "batch not written: "+errorType(err))
+	}
+	sc := span.SpanContext()
+	event := trace.WithAttributes(attrBatchTrace.String(sc.TraceID().String()), attrBatchSpan.String(sc.SpanID().String()),
+		attrBatchSize.Int(len(batch)))
+	for _, env := range batch {
+		if s := env.Span(); s != nil {
+			s.AddEvent("batch written", event)
+		}
 	}
 	span.End()
 }
@@ -127,6 +140,16 @@ func markCondemned(span trace.Span, reason dlq.Reason) {
 	}
 	span.SetAttributes(attrReason.String(string(reason)))
 	span.SetStatus(codes.Error, "dead-lettered: "+string(reason))
+}
+
+// markValid names a valid order's id on its message's span, so that the
+// trace of order X can be searched by orderd.order_uid=X. Only once it is
+// valid: an order_uid is then 1 to 64 of [A-Za-z0-9_-], an id and nothing
+// else, whatever the producer put there.
+func markValid(span trace.Span, uid string) {
+	if span != nil {
+		span.SetAttributes(attrOrderUID.String(uid))
+	}
 }
 
 // withTraceID adds the message's trace id to a log line about it.

@@ -41,6 +41,7 @@ func Validate(dead chan<- Dead, count StageCounters, loop *health.Loop) pipeline
 				}
 				continue
 			}
+			markValid(env.Span(), o.OrderUID)
 			if err := pipeline.Send(ctx, out, pipeline.Carry(env, storage.Record{Order: o, JSON: doc})); err != nil {
 				return err
 			}

@@ -65,7 +65,7 @@ func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline
 				attemptFailed(span, err)
 				return err
 			})
-			endBatch(span, err)
+			endBatch(span, err, batch)
 			if err != nil {
 				return err
 			}
