@@ -59,6 +59,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	// which allocates three times per request for a path parameter. Other
 	// methods and paths go through the router, which answers 405 and 404.
 	order := m.route("order")
+	orderTraced := tracing.route("GET", "/order/{id}")
 	// Refused before routing, so counted with what no route took.
 	getWithBody := m.instrument("unmatched", func(ctx *fasthttp.RequestCtx) {
 		writeStatic(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
@@ -75,7 +76,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 			}
 			if id := orderIDFromPath(ctx.Path()); id != nil {
 				start := requestStart(ctx)
-				reads, span := tracing.start(ctx, "GET", orderRoute, orderSpan)
+				reads, span := tracing.start(ctx, orderTraced)
 				getOrder(ctx, id, reads)
 				status := ctx.Response.StatusCode()
 				order.observeTraced(status, time.Since(start), span)
@@ -94,12 +95,6 @@ var (
 )
 
 var orderPrefix = []byte("/order/")
-
-// The route of GET /order/{id}, and its span's name.
-const (
-	orderRoute = "/order/{id}"
-	orderSpan  = "GET " + orderRoute
-)
 
 // orderIDFromPath returns the id of /order/{id}, or nil for any other path
 // (including /order/ and /order/{id}/more).
