@@ -322,6 +322,19 @@ func TestTracing_OffWithoutEndpoint(t *testing.T) {
 	f(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true)
 }
 
+// orderd -h lists every tracing variable.
+func TestTracing_HelpListsTheVariables(t *testing.T) {
+	var out strings.Builder
+	if err := Run(context.Background(), []string{"-h"}, func(string) string { return "" }, io.Discard, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range TracingSettings() {
+		if !strings.Contains(out.String(), "\n  "+name+"\n") {
+			t.Errorf("orderd -h does not list %s", name)
+		}
+	}
+}
+
 // Bad tracing settings stop orderd at start, saying which.
 func TestTracing_RefusesBadSettings(t *testing.T) {
 	f := func(env map[string]string, want string) {
