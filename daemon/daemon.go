@@ -50,7 +50,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := newDaemon(cfg, log).run(ctx); err != nil {
+	d := newDaemon(cfg, log)
+	if d.tracing, err = newTracing(ctx, getenv, d.prom, d.component("tracing")); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if err := d.run(ctx); err != nil {
 		return err
 	}
 	log.Info().Msg("orderd stopped cleanly")
@@ -67,6 +71,8 @@ type daemon struct {
 	loops   *health.Loops // the pipeline's workers, for /livez
 	// fatal carries the first error that must stop orderd (see die).
 	fatal chan error
+	// tracing is OpenTelemetry's, on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+	tracing *tracing
 	// origin names this process in its commit announcements, so that its
 	// own cost it nothing (see storage.Follower).
 	origin string
@@ -140,6 +146,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	parts := []part{
+		d.tracingPart(),   // first, so it stops last: it flushes every part's spans
 		d.demoKafkaPart(), // the broker, in demo mode
 		d.storePart(),
 		d.kafkaPart(),

@@ -53,6 +53,13 @@ type daemonRun struct {
 // when the test ends. Its log is printed if the test fails.
 func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun {
 	t.Helper()
+	return startDaemonIn(t, context.Background(), env, args...)
+}
+
+// startDaemonIn is startDaemon with Run's context derived from parent, for
+// what a test passes that way (withTracerProvider).
+func startDaemonIn(t *testing.T, parent context.Context, env map[string]string, args ...string) *daemonRun {
+	t.Helper()
 	addr := freeAddr(t)
 	full := map[string]string{
 		"HTTP_ADDR":       addr,
@@ -65,7 +72,7 @@ func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun
 		full[k] = v
 	}
 	r := &daemonRun{base: "http://" + addr, logs: &logBuffer{}, done: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	r.cancel = cancel
 	go func() {
 		r.done <- Run(ctx, args, func(k string) string { return full[k] }, r.logs, r.logs)

@@ -47,6 +47,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				UI:             web.Static,
 				Log:            d.component("http"),
 				Closing:        &d.closing,
+				Tracer:         d.tracing.tracer(),
 			})
 			if err != nil {
 				return err

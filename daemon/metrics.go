@@ -18,9 +18,12 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// metricsHandler serves reg in the Prometheus text format over fasthttp.
+// metricsHandler serves reg over fasthttp: in OpenMetrics to a scraper
+// that asks for it (Prometheus does), which is the format that carries the
+// histograms' exemplars, the trace ids that lead from a latency to a trace;
+// in the Prometheus text format otherwise.
 func metricsHandler(reg *prometheus.Registry) fasthttp.RequestHandler {
-	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}))
 }
 
 // warmUpMetrics record the last cache warm-up.

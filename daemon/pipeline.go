@@ -85,6 +85,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		}, d.backoff(), stages.IsClosed),
 		Log:     d.component("consumer"),
 		Metrics: d.metrics,
+		Tracing: d.tracing.stages(cfg.KafkaGroup),
 	}
 	ingest := &stages.Ingest{
 		Workers:         cfg.Workers,
@@ -94,6 +95,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Writers:         cfg.Writers,
 		Writer: &stages.Writer{
 			Store: store, Health: d.writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.backoff(),
+			Tracing: d.tracing.stages(cfg.KafkaGroup),
 		},
 		Orders: orders,
 		DeadLetters: &stages.DeadLetters{

@@ -39,6 +39,10 @@ func knownSettings() map[string]bool {
 	for _, name := range daemon.Settings() {
 		known[name] = true
 	}
+	// OpenTelemetry's standard variables (tracing).
+	for _, name := range daemon.TracingSettings() {
+		known[name] = true
+	}
 	// The Go runtime's: the GC's soft memory limit (see memoryNeeds).
 	known["GOMEMLIMIT"] = true
 	return known

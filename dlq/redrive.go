@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Redriver sends dead-letter records back to the orders topic, for orderd
@@ -19,6 +20,7 @@ type Redriver struct {
 	reader   *Reader
 	producer sarama.SyncProducer
 	topic    string
+	tracer   trace.Tracer // nil: redrives are not traced (WithTracer)
 }
 
 // NewRedriver reads records through reader and publishes them to topic (the
@@ -100,7 +102,16 @@ func (d *Redriver) SendAll(recs []Record, payload []byte) ([]Redriven, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
+	spans := make([]trace.Span, len(msgs))
+	for i, msg := range msgs {
+		spans[i] = d.startRedrive(recs[i], msg)
+	}
 	err := d.producer.SendMessages(msgs)
+	defer func() {
+		for i, span := range spans {
+			endRedrive(span, recordErrorOf(err, msgs[i]))
+		}
+	}()
 	var perrs sarama.ProducerErrors
 	if err != nil && !errors.As(err, &perrs) {
 		return nil, fmt.Errorf("redrive %d records to %s: %w", len(msgs), d.topic, err)
@@ -132,7 +143,9 @@ func (d *Redriver) Send(rec Record, payload []byte) (Redriven, error) {
 		return Redriven{}, err
 	}
 	ref := Ref{Partition: rec.Partition, Offset: rec.Offset}
+	span := d.startRedrive(rec, msg)
 	p, o, err := d.producer.SendMessage(msg)
+	endRedrive(span, err)
 	if err != nil {
 		return Redriven{}, fmt.Errorf("redrive %s to %s: %w", ref, d.topic, err)
 	}

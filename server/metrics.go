@@ -12,21 +12,24 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	buckets  []float64 // duration's
 }
 
 // NewMetrics creates the HTTP metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	// 50µs to ~1.6s: a cache hit takes microseconds, a miss a PostgreSQL
+	// round trip.
+	buckets := prometheus.ExponentialBuckets(0.00005, 2, 16)
 	m := &Metrics{
+		buckets: buckets,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderd_http_requests_total",
 			Help: "HTTP requests answered, by route and status code.",
 		}, []string{"route", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "orderd_http_request_duration_seconds",
-			Help: "Time from the request being parsed to the response being ready, by route.",
-			// 50µs to ~1.6s: a cache hit takes microseconds, a miss a
-			// PostgreSQL round trip.
-			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+			Name:    "orderd_http_request_duration_seconds",
+			Help:    "Time from the request being parsed to the response being ready, by route.",
+			Buckets: buckets,
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.duration)
@@ -40,14 +43,17 @@ type routeMetrics struct {
 	requests *prometheus.CounterVec
 	byStatus map[int]prometheus.Counter // the statuses orderd answers
 	duration prometheus.Observer
+	// exemplars spaces out the latency's exemplars (observeTraced).
+	exemplars *exemplarGate
 }
 
 func (m *Metrics) route(route string) *routeMetrics {
 	rm := &routeMetrics{
-		route:    route,
-		requests: m.requests,
-		byStatus: map[int]prometheus.Counter{},
-		duration: m.duration.WithLabelValues(route),
+		route:     route,
+		requests:  m.requests,
+		byStatus:  map[int]prometheus.Counter{},
+		duration:  m.duration.WithLabelValues(route),
+		exemplars: newExemplarGate(m.buckets),
 	}
 	for _, status := range []int{200, 400, 401, 404, 405, 500, 503} {
 		rm.byStatus[status] = m.requests.WithLabelValues(route, strconv.Itoa(status))

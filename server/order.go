@@ -21,8 +21,11 @@ var (
 
 // handleOrder answers GET /order/{id}. A cache hit writes the stored JSON as
 // it is: nothing is encoded, copied again or logged on this path.
-func handleOrder(orders OrderReader) func(ctx *fasthttp.RequestCtx, id []byte) {
-	return func(ctx *fasthttp.RequestCtx, id []byte) {
+//
+// reads is the context the read runs in: context.Background(), or one
+// holding the request's span when tracing is on.
+func handleOrder(orders OrderReader) func(ctx *fasthttp.RequestCtx, id []byte, reads context.Context) {
+	return func(ctx *fasthttp.RequestCtx, id []byte, reads context.Context) {
 		// The id is a view of fasthttp's request buffer, valid only until
 		// this handler returns; the read path copies it before keeping it.
 		uid := unsafe.String(unsafe.SliceData(id), len(id))
@@ -33,7 +36,7 @@ func handleOrder(orders OrderReader) func(ctx *fasthttp.RequestCtx, id []byte) {
 		// Not ctx: a RequestCtx must not outlive the handler, and a read
 		// through to PostgreSQL may be shared with other requests. The read
 		// path bounds its own queries (QueryTimeout).
-		doc, err := orders.Get(context.Background(), uid)
+		doc, err := orders.Get(reads, uid)
 		switch {
 		case err == nil:
 			ctx.SetContentType(contentTypeJSON)

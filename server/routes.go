@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"sync/atomic"
 	"time"
 
@@ -23,11 +24,12 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	admin := func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	tracing := newHTTPTracing(d.Tracer)
+	admin := func(method, path string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if d.AdminToken == "" {
-			return m.instrument("admin", handleAdminDisabled())
+			return m.traced(tracing, "admin", method, path, handleAdminDisabled())
 		}
-		return m.instrument("admin", requireAdmin(d.AdminToken, h))
+		return m.traced(tracing, "admin", method, path, requireAdmin(d.AdminToken, h))
 	}
 	r := router.New()
 	r.RedirectTrailingSlash = false // /order/ is a bad request, not a redirect
@@ -39,15 +41,15 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	getOrder := handleOrder(d.Orders)
 	r.GET("/", m.instrument("ui", handleUI(index)))
 	r.GET("/assets/{name}", m.instrument("ui", handleAsset(assets)))
-	r.GET("/api/orders", m.instrument("api_orders", handleListOrders(d.List)))
-	r.GET("/api/stats", m.instrument("api_stats", handleStats(d.Stats)))
-	r.GET("/api/admin/dlq", admin(handleListDLQ(d.DLQ)))
-	r.GET("/api/admin/dlq/{partition}/{offset}", admin(handleShowDLQ(d.DLQ)))
-	r.POST("/api/admin/dlq/redrive", admin(handleRedriveDLQ(d.DLQ)))
+	r.GET("/api/orders", m.traced(tracing, "api_orders", "GET", "/api/orders", handleListOrders(d.List)))
+	r.GET("/api/stats", m.traced(tracing, "api_stats", "GET", "/api/stats", handleStats(d.Stats)))
+	r.GET("/api/admin/dlq", admin("GET", "/api/admin/dlq", handleListDLQ(d.DLQ)))
+	r.GET("/api/admin/dlq/{partition}/{offset}", admin("GET", "/api/admin/dlq/{partition}/{offset}", handleShowDLQ(d.DLQ)))
+	r.POST("/api/admin/dlq/redrive", admin("POST", "/api/admin/dlq/redrive", handleRedriveDLQ(d.DLQ)))
 	// Registered so that other methods get 405; every GET of it is taken
 	// by the fast path below.
 	r.GET("/order/{id}", m.instrument("order", func(ctx *fasthttp.RequestCtx) {
-		getOrder(ctx, orderIDFromPath(ctx.Path()))
+		getOrder(ctx, orderIDFromPath(ctx.Path()), context.Background())
 	}))
 	r.GET("/order/", m.instrument("order", handleMissingID()))
 	r.GET("/health", m.instrument("health", handleHealth(d.Health)))
@@ -62,6 +64,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	// which allocates three times per request for a path parameter. Other
 	// methods and paths go through the router, which answers 405 and 404.
 	order := m.route("order")
+	orderTraced := tracing.route("GET", "/order/{id}")
 	// Refused before routing, so counted with what no route took.
 	getWithBody := m.instrument("unmatched", func(ctx *fasthttp.RequestCtx) {
 		writeStatic(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
@@ -81,8 +84,11 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 			}
 			if id := orderIDFromPath(ctx.Path()); id != nil {
 				start := requestStart(ctx)
-				getOrder(ctx, id)
-				order.observe(ctx.Response.StatusCode(), time.Since(start))
+				reads, span := tracing.start(ctx, orderTraced)
+				getOrder(ctx, id, reads)
+				status := ctx.Response.StatusCode()
+				order.observeTraced(status, time.Since(start), span)
+				end(span, status)
 				return
 			}
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderd/orderd/health"
 )
@@ -58,6 +59,9 @@ type Deps struct {
 	// connections while HTTP still serves, and no connection is closed
 	// under a request sent on it. nil: never.
 	Closing *atomic.Bool
+	// Tracer, if set, gives GET /order/{id} and the API routes a SERVER
+	// span each, continuing the request's traceparent; nil traces nothing.
+	Tracer trace.Tracer
 }
 
 // NewServer returns orderd's HTTP handler. It fails only if the UI files

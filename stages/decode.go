@@ -82,6 +82,7 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 			env.Src.Topic, env.Src.Partition, env.Src.Offset, cause)
 	}
 	env.Weigh(rawSize(env.Src)) // a dead letter holds its message's bytes, nothing decoded
+	markCondemned(env.Span(), reason)
 	if err := pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()})); err != nil {
 		return err
 	}

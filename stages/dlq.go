@@ -208,7 +208,7 @@ func (d *DeadLetters) done(o *outgoing) {
 		// its own, with the panic and the stack, whatever the log level.
 		ev = d.Log.Error().Err(p).Str("stack", string(p.Stack))
 	}
-	ev.Str("reason", string(env.Value.Reason)).Str("source_topic", env.Src.Topic).Int32("partition", env.Src.Partition).
+	withTraceID(ev, env.Span()).Str("reason", string(env.Value.Reason)).Str("source_topic", env.Src.Topic).Int32("partition", env.Src.Partition).
 		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Msg("dead-lettered")
 	env.Ack()
 	d.Metrics.DeadLetter.Out.Inc()
@@ -324,5 +324,6 @@ func letterOf(env Dead) dlq.Letter {
 			l.Headers[i] = sarama.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
+	l.Headers = traceparentHeaders(l.Headers, env.Span())
 	return l
 }

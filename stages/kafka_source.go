@@ -43,6 +43,8 @@ type KafkaSource struct {
 	Retry   *pipeline.Retry
 	Log     zerolog.Logger
 	Metrics *Metrics
+	// Tracing, if set, gives each message a consumer span (see Tracing).
+	Tracing *Tracing
 }
 
 // Run consumes until ctx ends, then closes Out. sarama's Consume returns at
@@ -124,9 +126,9 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			if err != nil {
 				return nil // the session ended while waiting for room
 			}
-			env := pipeline.NewEnvelope(msg.Value, source(msg), pipeline.Acker(ticket))
+			env := s.envelope(msg, ticket)
 			if pipeline.Send(ctx, s.Out, env) != nil {
-				ticket.Nack()
+				env.Nack()
 				return nil
 			}
 		case <-ctx.Done():

@@ -42,6 +42,7 @@ func Validate(dead chan<- Dead, count StageCounters, loop *health.Loop) pipeline
 				continue
 			}
 			env.Weigh(rawSize(env.Src) + o.Footprint() + int64(cap(doc)))
+			markValid(env.Span(), o.OrderUID)
 			if err := pipeline.Send(ctx, out, pipeline.Carry(env, storage.Record{Order: o, JSON: doc})); err != nil {
 				return err
 			}

@@ -23,6 +23,8 @@ type Writer struct {
 	Metrics *Metrics
 	// Retry spaces out attempts while the store fails as a whole.
 	Retry pipeline.Backoff
+	// Tracing, if set, gives each batch a span (see Tracing).
+	Tracing *Tracing
 }
 
 // Stage returns the write stage of writer number worker. Stored orders
@@ -54,16 +56,19 @@ func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline
 				recs = append(recs, env.Value)
 			}
 			var results []storage.Result
-			err := retry.Do(ctx, func(ctx context.Context) (err error) {
+			tctx, span := w.traceBatch(ctx, worker, batch)
+			err := retry.Do(tctx, func(ctx context.Context) (err error) {
 				start := time.Now()
 				loop.Busy()
 				defer loop.Idle()
 				if results, err = w.save(storage.WithProgress(ctx, loop.Busy), recs); err == nil {
-					w.Metrics.batchDuration.Observe(time.Since(start).Seconds())
+					observe(w.Metrics.batchDuration, time.Since(start).Seconds(), span)
 					w.Metrics.batchSize.Observe(float64(len(recs)))
 				}
+				attemptFailed(span, err)
 				return err
 			})
+			endBatch(span, err, batch)
 			if err != nil {
 				return err
 			}
@@ -105,6 +110,7 @@ func (w *Writer) save(ctx context.Context, recs []storage.Record) ([]storage.Res
 	case len(recs) == 1:
 		return []storage.Result{{Err: p}}, nil
 	}
+	storage.TraceEvent(ctx, "bisect after a panic", attrBatchSize.Int(len(recs)))
 	mid := len(recs) / 2
 	first, err := w.save(ctx, recs[:mid])
 	if err != nil {

@@ -112,14 +112,19 @@ func NewOrders(store Store, cache *Cache, opts OrdersOptions) *Orders {
 // not be modified: concurrent misses on one id share it.
 //
 // A cache hit allocates only the returned copy and touches nothing else.
+// If ctx holds a recording span, Get sets AttrCache on it, and the query of
+// a read-through is its child.
 func (o *Orders) Get(ctx context.Context, uid string) ([]byte, error) {
 	if b, ok := o.cache.Get(uid); ok {
+		traceCache(ctx, "hit")
 		return b, nil
 	}
 	if o.negative.has(uid, time.Now().UnixNano()) {
 		o.negativeHits.Add(1)
+		traceCache(ctx, "negative")
 		return nil, ErrNotFound
 	}
+	traceCache(ctx, "miss")
 	// The key outlives this call (in singleflight, the negative cache and
 	// the cache), and uid may point into a fasthttp buffer.
 	key := strings.Clone(uid)

@@ -76,6 +76,9 @@ type Pools struct {
 	// Follower can cache the batch and skip its own. Empty, no notification
 	// is sent. It must not contain a space.
 	Origin string
+	// Tracer, if set, traces every pool's queries (otelpgx's, when tracing
+	// is on): each one is a child of the span in its context, if any.
+	Tracer pgx.QueryTracer
 }
 
 // DefaultPools are orderd's defaults.
@@ -145,6 +148,9 @@ func OpenPostgresWith(ctx context.Context, url string, pools Pools) (_ *Postgres
 		maps.Copy(c.ConnConfig.RuntimeParams, pl.params)
 		if pl.pool == &p.write {
 			c.AfterConnect = rememberBackend
+		}
+		if pools.Tracer != nil {
+			c.ConnConfig.Tracer = pools.Tracer
 		}
 		if *pl.pool, err = pgxpool.NewWithConfig(ctx, c); err != nil {
 			return nil, fmt.Errorf("open postgresql: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/orderd/orderd/order"
 )
@@ -33,7 +34,14 @@ var ErrSchema = errors.New("postgresql refuses any order, not just these: fix th
 // would be cheaper but wrong both ways: a batch of two bad orders would
 // stall its partition for good, and a schema that refuses a batch of one
 // would condemn its order.
-func (p *Postgres) probeSchema(ctx context.Context, refused error) error {
+func (p *Postgres) probeSchema(ctx context.Context, refused error) (err error) {
+	ctx, span := traceChild(ctx, "probe schema")
+	defer func() {
+		if err != nil {
+			span.SetStatus(codes.Error, "schema refuses a known-good order, or the probe failed")
+		}
+		span.End()
+	}()
 	probe, err := p.probeOrder(ctx)
 	if err != nil {
 		return err

@@ -163,8 +163,10 @@ func (p *Postgres) saveDistinct(ctx context.Context, recs []Record, created []ti
 	}
 	if len(idx) == 1 {
 		results[idx[0]] = Result{Outcome: Refused, Err: refusedErr(recs[idx[0]].Order.OrderUID, err, pgErr)}
+		TraceEvent(ctx, "order refused", attrState.String(pgErr.Code))
 		return nil
 	}
+	TraceEvent(ctx, "bisect around a refused order", attrRows.Int(len(idx)), attrState.String(pgErr.Code))
 	mid := len(idx) / 2
 	if err := p.saveDistinct(ctx, recs, created, idx[:mid], results, probed); err != nil {
 		return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/IBM/sarama"
 
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
@@ -33,6 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		duplicates = fs.Float64("duplicates", 0, "share of messages that repeat an earlier order unchanged, 0 to 1")
 		seed       = fs.Uint64("seed", 0, "random seed; 0 picks one from the clock")
 		file       = fs.String("file", "", "publish this JSON file as one message instead of generating orders")
+		traced     = fs.Bool("trace", false, "with -file: put a new W3C traceparent on the message and print its trace id, to find the order's trace")
 		auth       kafkaauth.Config // orderd's settings for a secured Kafka, env KAFKA_TLS...
 	)
 	if err := auth.DefaultsFromEnv(getenv); err != nil {
@@ -58,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer pub.Close()
 
 	if *file != "" {
-		return publishFile(ctx, pub, *file, *topic, stdout)
+		return publishFile(ctx, pub, *file, *topic, *traced, stdout)
 	}
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
@@ -83,7 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // publishFile publishes path's bytes unchanged, keyed by its order_uid when
 // it decodes as an order (so it lands where orderd expects), unkeyed
 // otherwise.
-func publishFile(ctx context.Context, pub *feed.Publisher, path, topic string, stdout io.Writer) error {
+//
+// With traced, the message carries a traceparent of a new trace, as a
+// traced producer would send it: orderd's span of the message is then in
+// that trace, whose id is printed.
+func publishFile(ctx context.Context, pub *feed.Publisher, path, topic string, traced bool, stdout io.Writer) error {
 	payload, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -93,13 +102,25 @@ func publishFile(ctx context.Context, pub *feed.Publisher, path, topic string, s
 	if err := order.NewDecoder().Decode(payload, &o); err == nil {
 		key = []byte(o.OrderUID)
 	}
-	if err := pub.Send(ctx, key, payload); err != nil {
+	var headers []sarama.RecordHeader
+	var traceID string
+	if traced {
+		var ids [24]byte
+		_, _ = rand.Read(ids[:]) // crypto/rand.Read never fails
+		traceID = hex.EncodeToString(ids[:16])
+		tp := "00-" + traceID + "-" + hex.EncodeToString(ids[16:]) + "-01" // sampled
+		headers = append(headers, sarama.RecordHeader{Key: []byte("traceparent"), Value: []byte(tp)})
+	}
+	if err := pub.Send(ctx, key, payload, headers...); err != nil {
 		return err
 	}
 	if err := pub.Flush(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "published %s (%d bytes, key %q) to %s\n", path, len(payload), key, topic)
+	if traced {
+		fmt.Fprintf(stdout, "trace %s\n", traceID)
+	}
 	return nil
 }
 

@@ -43,3 +43,27 @@ func TestRun_GeneratesABoundedCount(t *testing.T) {
 		t.Fatal("-n 0 accepted: the producer must never run unbounded")
 	}
 }
+
+// -trace puts a traceparent of a new, sampled trace on the message and
+// prints its trace id.
+func TestRun_TracePutsATraceparent(t *testing.T) {
+	brokers, _ := testenv.Kafka(t, "orders")
+	var out strings.Builder
+	args := []string{"-brokers", brokers[0], "-file", "../../order/orderfake/model.json", "-trace"}
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	_, traceID, ok := strings.Cut(out.String(), "trace ")
+	traceID = strings.TrimSpace(traceID)
+	if !ok || len(traceID) != 32 {
+		t.Fatalf("output %q names no trace id", out.String())
+	}
+	recs := testenv.ReadTopic(t, brokers, "orders")
+	if len(recs) != 1 || len(recs[0].Headers) != 1 || recs[0].Headers[0].Key != "traceparent" {
+		t.Fatalf("published %v", recs)
+	}
+	tp := string(recs[0].Headers[0].Value)
+	if parts := strings.Split(tp, "-"); len(parts) != 4 || parts[0] != "00" || parts[1] != traceID || len(parts[2]) != 16 || parts[3] != "01" {
+		t.Fatalf("traceparent %q, want 00-%s-<span id>-01", tp, traceID)
+	}
+}
