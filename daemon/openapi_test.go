@@ -101,6 +101,17 @@ func TestOpenAPI_RealAnswersFitTheDocument(t *testing.T) {
 	}
 	c.do("GET", "/api/orders?limit=0", "", nil, 400, false)
 	c.do("GET", "/api/orders?before=x", "", nil, 400, false)
+	// Searches, a page of one and the next by its cursor; refusals.
+	c.do("GET", "/api/orders?track_number=WBILMTESTTRACK&customer_id=test", "", nil, 200, true)
+	window := "/api/orders?limit=1&created_from=2000-01-01T00:00:00Z&created_to=2100-01-01T00:00:00%2B03:00"
+	page.Orders, page.Next = nil, ""
+	_ = json.Unmarshal(c.do("GET", window, "", nil, 200, true), &page)
+	if len(page.Orders) != 1 || page.Next == "" {
+		t.Fatalf("first page of a search: %d orders, next %q; want 1 and a cursor", len(page.Orders), page.Next)
+	}
+	c.do("GET", window+"&before="+page.Next, "", nil, 200, true)
+	c.do("GET", "/api/orders?created_from=yesterday", "", nil, 400, false)
+	c.do("GET", "/api/orders?track_number=", "", nil, 400, false)
 	c.do("GET", "/api/stats", "", nil, 200, true)
 
 	// Probes, metrics, the UI and the document itself.
