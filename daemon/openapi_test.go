@@ -113,6 +113,10 @@ func TestOpenAPI_RealAnswersFitTheDocument(t *testing.T) {
 	c.do("GET", "/api/orders?created_from=yesterday", "", nil, 400, false)
 	c.do("GET", "/api/orders?track_number=", "", nil, 400, false)
 	c.do("GET", "/api/stats", "", nil, 200, true)
+	eventually(t, "a sample of the history", func() bool {
+		var h struct{ At []int64 }
+		return json.Unmarshal(c.do("GET", "/api/stats/history", "", nil, 200, true), &h) == nil && len(h.At) > 0
+	})
 
 	// Probes, metrics, the UI and the document itself.
 	c.do("GET", "/health", "", nil, 200, true)

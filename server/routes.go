@@ -36,6 +36,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	r.GET("/assets/{name}", m.instrument("ui", handleAsset(assets)))
 	r.GET("/api/orders", m.instrument("api_orders", handleListOrders(d.List)))
 	r.GET("/api/stats", m.instrument("api_stats", handleStats(d.Stats)))
+	r.GET("/api/stats/history", m.instrument("api_stats", handleHistory(d.History)))
 	r.GET("/api/admin/dlq", admin(handleListDLQ(d.DLQ)))
 	r.GET("/api/admin/dlq/{partition}/{offset}", admin(handleShowDLQ(d.DLQ)))
 	r.POST("/api/admin/dlq/redrive", admin(handleRedriveDLQ(d.DLQ)))
