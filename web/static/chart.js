@@ -16,16 +16,17 @@ export function niceStep(span, target = 4) {
 // yScale picks the value axis: from 0 (every series here is a count, rate
 // or ratio, and a line that starts from 0 does not exaggerate a wobble)
 // to a round top at or above the highest value; fixedMax pins it (1 for a
-// ratio). ticks are the values labelled on the axis.
-export function yScale(values, { fixedMax = null, target = 4 } = {}) {
+// ratio). ticks are the values labelled on the axis. With integer (a
+// count), no step is less than 1: half a message is not a tick.
+export function yScale(values, { fixedMax = null, target = 4, integer = false } = {}) {
   const finite = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
   const hi = Math.max(0, ...finite);
   if (fixedMax !== null) {
-    const step = niceStep(fixedMax, target);
+    const step = integer ? Math.max(1, niceStep(fixedMax, target)) : niceStep(fixedMax, target);
     return { min: 0, max: fixedMax, ticks: range(0, fixedMax, step) };
   }
   if (hi === 0) return { min: 0, max: 1, ticks: [0, 1] }; // a flat 0 sits on the axis, not mid-air
-  const step = niceStep(hi, target);
+  const step = integer ? Math.max(1, niceStep(hi, target)) : niceStep(hi, target);
   const max = round(Math.ceil(hi / step - 1e-9) * step);
   return { min: 0, max, ticks: range(0, max, step) };
 }
@@ -48,8 +49,8 @@ function round(v) {
 // ticks, the x axis's ticks (every tickEvery ms, on round times) and the
 // last point with a value, for the current-value label. The box's top
 // left corner is at (left, top).
-export function geometry(times, values, { width, height, from, to, fixedMax = null, tickEvery = 5 * 60 * 1000, left = 0, top = 0 }) {
-  const scale = yScale(values, { fixedMax });
+export function geometry(times, values, { width, height, from, to, fixedMax = null, integer = false, tickEvery = 5 * 60 * 1000, left = 0, top = 0 }) {
+  const scale = yScale(values, { fixedMax, integer });
   const span = Math.max(to - from, 1);
   const x = (t) => round(left + ((t - from) / span) * width);
   const y = (v) => round(top + height - ((Math.min(v, scale.max) - scale.min) / (scale.max - scale.min)) * height);

@@ -20,7 +20,7 @@ const dlq = {
   current: null, // the record shown in the detail
   original: '', // the payload text as first put in the textarea
   memoryToken: null, // used when sessionStorage is unavailable
-  started: false,
+  listed: null, // the filter of the list shown, reason|since; null before the first
 };
 
 let nav; // from main.js
@@ -72,7 +72,6 @@ export function showDlq(state) {
   const since = byId('dlq-since');
   const r = REASONS.includes(state.reason) ? state.reason : '';
   const s = [...since.options].some((o) => o.value === state.since) ? state.since : '';
-  const changed = reason.value !== r || since.value !== s;
   reason.value = r;
   since.value = s;
   if (!getToken()) {
@@ -80,7 +79,7 @@ export function showDlq(state) {
     return;
   }
   showAdmin();
-  if (changed || !dlq.started) loadDlq();
+  if (dlq.listed !== `${r}|${s}`) loadDlq();
 }
 
 // authProblem turns the admin API's refusals into what the operator must
@@ -109,9 +108,9 @@ function authProblem(err, { notFoundMeansDisabled }) {
 // gave. A page stops at DLQ_LIMIT records, or when the server's time
 // budget for one search runs out ("partial"): More goes on from there.
 async function loadDlq(reset = true) {
-  dlq.started = true;
   const reason = byId('dlq-reason').value;
   const since = byId('dlq-since').value;
+  dlq.listed = `${reason}|${since}`;
   const list = byId('dlq-list');
   const more = byId('dlq-more');
   const refresh = byId('dlq-refresh');
@@ -481,7 +480,7 @@ export function initDlq(navigation) {
     byId('dlq-list').replaceChildren();
     dlq.records = new Map();
     dlq.next = null;
-    dlq.started = false;
+    dlq.listed = null;
     show(byId('dlq-more'), false);
     showTokenForm();
     setStatus(status, 'Token forgotten.');

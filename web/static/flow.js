@@ -14,7 +14,7 @@ const W = 560;
 const H = 190;
 const LEFT = 64;
 const RIGHT = 70; // room for the current value's label at the line's end
-const TOP = 16;
+const TOP = 26; // room for the axis's title above its top label
 const BOTTOM = 26;
 const PW = W - LEFT - RIGHT;
 const PH = H - TOP - BOTTOM;
@@ -30,7 +30,7 @@ const CHARTS = [
     series: one('stored', (h) => h.orders_stored_per_second),
   },
   {
-    id: 'lag', title: 'Consumer lag', axis: 'messages', unit: UNITS.count,
+    id: 'lag', title: 'Consumer lag', axis: 'messages', unit: UNITS.count, integer: true,
     about: 'Messages on Kafka this orderd has not consumed yet, over its partitions.',
     series: one('lag', (h) => h.consumer_lag),
   },
@@ -39,8 +39,10 @@ const CHARTS = [
     about: 'Messages sent to the dead-letter topic per second, by reason.',
     series: (h) => {
       const by = h.dead_letters_per_second || {};
-      const names = Object.keys(by).sort();
-      if (names.length === 0) return [{ name: 'none yet', values: h.at.map(() => 0), cls: 'line' }];
+      // Only the reasons seen in the window: five lines flat at 0 would
+      // say nothing and bury the one that matters.
+      const names = Object.keys(by).filter((r) => by[r].some((v) => v > 0)).sort();
+      if (names.length === 0) return [{ name: 'none in the last 15 minutes', values: h.at.map(() => 0), cls: 'line' }];
       return names.map((r) => ({ name: r, values: by[r], cls: `line reason-line reason-${REASONS.includes(r) ? r : 'unknown'}` }));
     },
   },
@@ -89,8 +91,9 @@ function draw(c, h) {
   const from = to - (h.span_seconds || 900) * 1000;
   const series = c.series(h);
   // One scale for every line of a chart.
-  const max = c.fixedMax ?? yScale(series.flatMap((s) => s.values)).max;
-  const drawn = series.map((s) => ({ s, g: geometry(h.at, s.values, { width: PW, height: PH, left: LEFT, top: TOP, from, to, fixedMax: max }) }));
+  const integer = c.integer === true;
+  const max = c.fixedMax ?? yScale(series.flatMap((s) => s.values), { integer }).max;
+  const drawn = series.map((s) => ({ s, g: geometry(h.at, s.values, { width: PW, height: PH, left: LEFT, top: TOP, from, to, fixedMax: max, integer }) }));
   const axes = drawn[0].g;
   const nodes = [];
   for (const t of axes.yTicks) {
@@ -101,7 +104,7 @@ function draw(c, h) {
     nodes.push(svg('line', { class: 'grid-x', attrs: { x1: t.x, x2: t.x, y1: TOP + PH, y2: TOP + PH + 4 } }));
     nodes.push(svg('text', { class: 'tick', text: clock(t.at), attrs: { x: t.x, y: H - 6, 'text-anchor': 'middle' } }));
   }
-  nodes.push(svg('text', { class: 'axis-title', text: c.axis, attrs: { x: LEFT - 6, y: 9, 'text-anchor': 'end' } }));
+  nodes.push(svg('text', { class: 'axis-title', text: c.axis, attrs: { x: LEFT - 6, y: 10, 'text-anchor': 'end' } }));
   nodes.push(svg('line', { class: 'axis', attrs: { x1: LEFT, x2: LEFT + PW, y1: TOP + PH, y2: TOP + PH } }));
   const nows = [];
   for (const { s, g } of drawn) {
@@ -117,7 +120,7 @@ function draw(c, h) {
     nodes.push(svg('text', { class: 'now-label', text, attrs: { x: at.x + 8, y: at.y, 'dominant-baseline': 'middle' } }));
   }
   card.plot.replaceChildren(...nodes);
-  card.legend.replaceChildren(...(series.length > 1 || c.id === 'dead' ? series.map((s) => el('li', {},
+  card.legend.replaceChildren(...(c.id === 'dead' ? series.map((s) => el('li', {},
     el('span', { class: `swatch ${s.cls}` }),
     el('span', { text: `${s.name}: ${nows.find((n) => n.name === s.name)?.text ?? '—'}` }))) : []));
   if (nows.length === 0) {

@@ -45,3 +45,10 @@ test('geometry places the plot at its offset in the box', () => {
   assert.deepEqual(g.xTicks.map((t) => t.x), [60, 160]);
   assert.deepEqual(g.yTicks.map((t) => t.y), [60, 35, 10]);
 });
+
+test('a count never gets a tick between two whole numbers', () => {
+  assert.deepEqual(yScale([1], { integer: true }), { min: 0, max: 1, ticks: [0, 1] });
+  assert.deepEqual(yScale([3], { integer: true }), { min: 0, max: 3, ticks: [0, 1, 2, 3] });
+  assert.deepEqual(yScale([1]), { min: 0, max: 1, ticks: [0, 0.5, 1] }); // a rate may have halves
+  assert.deepEqual(geometry([0], [1], { width: 1, height: 1, from: 0, to: 1, fixedMax: 1, integer: true }).yTicks.map((t) => t.value), [0, 1]);
+});
