@@ -75,6 +75,14 @@ func TestBrowser_Console(t *testing.T) {
 		chromedp.Click("#lookup-submit"))
 	waitText(t, ctx, "#order-uid", target.OrderUID)
 	waitText(t, ctx, "#lookup-status", "“TRKCONSOLE19” matched a track number (1 order)")
+	// The tab bar scrolls sideways on a narrow screen, and has nothing to
+	// scroll up and down: Chromium shows a vertical scrollbar (▲●▼) for a
+	// single pixel of overflow. (Headless Chromium hides scrollbars, so
+	// the overflow is what can be checked.)
+	if h := evaluate[[]int](t, ctx, `(() => { const b = document.querySelector('.tabs'); const s = getComputedStyle(b);
+		return [b.scrollHeight, b.clientHeight, s.overflowY === 'hidden' ? 1 : 0]; })()`); h[0] > h[1] && h[2] == 0 {
+		t.Errorf("the tab bar's content is %dpx high in a %dpx box that scrolls: a vertical scrollbar shows", h[0], h[1])
+	}
 	if url := evaluate[string](t, ctx, `location.search`); url != "?q="+target.TrackNumber {
 		t.Errorf("the search's URL is %q, want ?q=%s: it cannot be shared", url, target.TrackNumber)
 	}
