@@ -38,21 +38,16 @@ const maxFilterLen = 256
 
 // parseOrderQuery reads the query string of GET /api/orders.
 func parseOrderQuery(args *fasthttp.Args) (orderQuery, *queryError) {
-	var qerr *queryError
 	seen := map[string]bool{}
-	args.VisitAll(func(k, _ []byte) {
+	for k := range args.All() {
 		name := string(k)
 		switch {
-		case qerr != nil:
 		case !isOrderQueryParam(name):
-			qerr = &queryError{msg: "unknown parameter " + strconv.Quote(name) + "; GET /api/orders takes " + strings.Join(orderQueryParams, ", ")}
+			return orderQuery{}, &queryError{msg: "unknown parameter " + strconv.Quote(name) + "; GET /api/orders takes " + strings.Join(orderQueryParams, ", ")}
 		case seen[name]:
-			qerr = &queryError{msg: "parameter " + name + " given more than once"}
+			return orderQuery{}, &queryError{msg: "parameter " + name + " given more than once"}
 		}
 		seen[name] = true
-	})
-	if qerr != nil {
-		return orderQuery{}, qerr
 	}
 	q := orderQuery{limit: defaultListLimit}
 	if raw := args.Peek("limit"); len(raw) > 0 {
