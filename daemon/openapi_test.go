@@ -123,7 +123,7 @@ func TestOpenAPI_RealAnswersFitTheDocument(t *testing.T) {
 	c.do("GET", "/readyz", "", nil, 200, true)
 	c.do("GET", "/metrics", "", nil, 200, true)
 	c.do("GET", "/", "", nil, 200, true)
-	c.do("GET", "/assets/app.js", "", nil, 200, true)
+	c.do("GET", "/assets/main.js", "", nil, 200, true)
 	c.do("GET", "/assets/style.css", "", nil, 200, true)
 	c.do("GET", "/assets/nothing.js", "", nil, 404, true)
 	if body := c.do("GET", "/openapi.yaml", "", nil, 200, true); !bytes.Equal(body, api.OpenAPI) {
