@@ -170,6 +170,18 @@ func TestBrowser_Console(t *testing.T) {
 	}
 	screenshot(t, ctx, "14-dlq-tree.png")
 
+	// Redrive every record listed: the confirmation says what and how
+	// many, and the broken order, sent as it was, comes back dead again.
+	step(t, ctx, "ask to redrive all listed", chromedp.Click("#dlq-bulk"), chromedp.WaitVisible("#dlq-bulk-go"))
+	waitText(t, ctx, "#dlq-bulk-text", "Publish the 1 record listed (reason invalid_order) to the orders topic again, each with its original payload?")
+	waitText(t, ctx, "#dlq-bulk-text", "unchanged, it comes back to the dead-letter topic")
+	screenshot(t, ctx, "15-dlq-bulk-confirm.png")
+	step(t, ctx, "confirm", chromedp.Click("#dlq-bulk-go"))
+	waitText(t, ctx, "#dlq-status", "Redriven")
+	eventually(t, "the redriven order dead-lettered again", func() bool {
+		return testenv.Sum(testenv.EndOffsets(t, brokers, "orders.dlq")) == 3
+	})
+
 	if n := dialogs.Load(); n != 0 {
 		t.Fatalf("the page opened %d JavaScript dialogs", n)
 	}

@@ -425,7 +425,7 @@ function fmtDone(d) {
 
 function bulkDescription() {
   return describeBulk({
-    records: [...dlq.records.values()].map((r) => ({ ref: str(r.ref), truncated: isTruncated(r) })),
+    records: [...dlq.records.values()].map((r) => ({ ref: str(r.ref), truncated: isTruncated(r), reason: str(r.reason) })),
     reason: byId('dlq-reason').value, since: byId('dlq-since').value, more: dlq.next !== null,
   });
 }

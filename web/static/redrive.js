@@ -78,7 +78,7 @@ export function describeRedrive({ ref, edited, truncated, kept = '', jsonError =
 export const MAX_REDRIVE = 500;
 
 // describeBulk is the confirmation of redriving every record listed under
-// a filter: records are the listed ones ({ ref, truncated }). Truncated
+// a filter: records are the listed ones ({ ref, truncated, reason }). Truncated
 // ones are left out (each needs its whole message, by hand); refs are what
 // will be sent, in requests of at most MAX_REDRIVE.
 export function describeBulk({ records, reason, since, more }) {
@@ -97,6 +97,12 @@ export function describeBulk({ records, reason, since, more }) {
   let question = `Publish the ${plural(refs.length, 'record', 'records')} listed${filtered ? ` (${filtered})` : ''} to the orders topic again, each with its original payload?`;
   if (skipped > 0) question += ` ${plural(skipped, 'truncated record is', 'truncated records are')} left out: open each to redrive it with its whole message.`;
   if (more) question += ' Only the records listed are sent: older ones that match (More) are not.';
+  // Sent unchanged, a message that was not JSON or not a valid order
+  // fails the same way, unless orderd's rules changed since.
+  const hopeless = records.filter((r) => !r.truncated && (r.reason === 'invalid_json' || r.reason === 'invalid_order')).length;
+  if (hopeless > 0) {
+    question += ` ${plural(hopeless, 'of them was', 'of them were')} refused as invalid JSON or an invalid order: unchanged, ${hopeless === 1 ? 'it comes' : 'they come'} back to the dead-letter topic, unless orderd's rules changed since. Open a record to fix its payload instead.`;
+  }
   return { refs, canConfirm: true, question };
 }
 

@@ -43,6 +43,9 @@ test('describeBulk sends what it can, and says what it leaves out', () => {
     + ' 1 truncated record is left out: open each to redrive it with its whole message.'
     + ' Only the records listed are sent: older ones that match (More) are not.');
   assert.equal(describeBulk({ records: [] }).canConfirm, false);
+  const invalid = describeBulk({ records: [{ ref: '0:1', reason: 'invalid_order' }, { ref: '0:2', reason: 'conflict' }] });
+  assert.match(invalid.question, / 1 of them was refused as invalid JSON or an invalid order: unchanged, it comes back to the dead-letter topic/);
+  assert.doesNotMatch(describeBulk({ records: [{ ref: '0:2', reason: 'internal_error' }] }).question, /comes? back/);
   assert.match(describeBulk({ records: [{ ref: '0:2', truncated: true }] }).question, /each is truncated/);
 });
 
