@@ -153,7 +153,9 @@ func TestIndex_KeepsTheIDsOthersRelyOn(t *testing.T) {
 		"dlq-token-form", "dlq-token", "dlq-token-submit", "dlq-forget", "dlq-reason", "dlq-refresh",
 		"dlq-list", "dlq-more", "dlq-detail", "dlq-headers", "dlq-payload", "dlq-redrive",
 		"dlq-redrive-confirm", "dlq-redrive-cancel", "dlq-status",
-		"stats", "stat-orders", "stat-rate", "stat-dlq", "stat-cache", "stat-lag",
+		"stats", "stat-orders", "stat-rate", "stat-dlq", "stat-cache", "stat-hits", "stat-lag",
+		"search-from", "search-to", "search-groups", "tab-flow", "flow-charts", "dlq-since",
+		"dlq-bulk", "dlq-bulk-text", "dlq-bulk-go", "dlq-tree",
 	} {
 		if !ids[id] {
 			t.Errorf("index.html has no #%s", id)
