@@ -243,7 +243,7 @@ func TestBrowser_UI(t *testing.T) {
 	step(t, ctx, "look up an unknown order",
 		chromedp.SetValue("#lookup-id", "no-such-order-42"),
 		chromedp.Click("#lookup-submit"))
-	waitText(t, ctx, "#lookup-status", "not found")
+	waitText(t, ctx, "#lookup-status", "No order has “no-such-order-42” as its order_uid, track number or customer id")
 	screenshot(t, ctx, "2-not-found.png")
 
 	// Markup in order data is shown as text and never becomes an element.

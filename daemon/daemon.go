@@ -101,6 +101,8 @@ type daemon struct {
 	lister lateLister
 	stats  lateStats
 	dead   lateDLQ
+	// history is sampled by historyPart for the UI's charts.
+	history *history
 }
 
 func newDaemon(cfg Config, log zerolog.Logger) *daemon {
@@ -115,6 +117,7 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 	d.writerHealth = d.health.Aggregate("writer", "writers", cfg.Writers)
 	d.dlqHealth = d.health.Component("dlq")
 	d.lifecycle = d.health.Component("lifecycle")
+	d.history = newHistory(d)
 	return d
 }
 
@@ -153,6 +156,7 @@ func (d *daemon) run(ctx context.Context) error {
 		d.readPathPart(),
 		d.pprofPart(),
 		d.httpPart(adminToken),
+		d.historyPart(),
 		d.pipelinePart(),
 		d.demoFeedPart(),
 		d.readinessPart(),

@@ -36,6 +36,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				Orders:         &d.reads,
 				List:           &d.lister,
 				Stats:          &d.stats,
+				History:        d.history,
 				DLQ:            &d.dead,
 				Health:         d.health,
 				Ready:          []string{"warmup", "lifecycle"},

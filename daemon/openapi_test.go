@@ -101,14 +101,29 @@ func TestOpenAPI_RealAnswersFitTheDocument(t *testing.T) {
 	}
 	c.do("GET", "/api/orders?limit=0", "", nil, 400, false)
 	c.do("GET", "/api/orders?before=x", "", nil, 400, false)
+	// Searches, a page of one and the next by its cursor; refusals.
+	c.do("GET", "/api/orders?track_number=WBILMTESTTRACK&customer_id=test", "", nil, 200, true)
+	window := "/api/orders?limit=1&created_from=2000-01-01T00:00:00Z&created_to=2100-01-01T00:00:00%2B03:00"
+	page.Orders, page.Next = nil, ""
+	_ = json.Unmarshal(c.do("GET", window, "", nil, 200, true), &page)
+	if len(page.Orders) != 1 || page.Next == "" {
+		t.Fatalf("first page of a search: %d orders, next %q; want 1 and a cursor", len(page.Orders), page.Next)
+	}
+	c.do("GET", window+"&before="+page.Next, "", nil, 200, true)
+	c.do("GET", "/api/orders?created_from=yesterday", "", nil, 400, false)
+	c.do("GET", "/api/orders?track_number=", "", nil, 400, false)
 	c.do("GET", "/api/stats", "", nil, 200, true)
+	eventually(t, "a sample of the history", func() bool {
+		var h struct{ At []int64 }
+		return json.Unmarshal(c.do("GET", "/api/stats/history", "", nil, 200, true), &h) == nil && len(h.At) > 0
+	})
 
 	// Probes, metrics, the UI and the document itself.
 	c.do("GET", "/health", "", nil, 200, true)
 	c.do("GET", "/readyz", "", nil, 200, true)
 	c.do("GET", "/metrics", "", nil, 200, true)
 	c.do("GET", "/", "", nil, 200, true)
-	c.do("GET", "/assets/app.js", "", nil, 200, true)
+	c.do("GET", "/assets/main.js", "", nil, 200, true)
 	c.do("GET", "/assets/style.css", "", nil, 200, true)
 	c.do("GET", "/assets/nothing.js", "", nil, 404, true)
 	if body := c.do("GET", "/openapi.yaml", "", nil, 200, true); !bytes.Equal(body, api.OpenAPI) {

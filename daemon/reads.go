@@ -75,6 +75,14 @@ func (l *lateLister) ListOrders(ctx context.Context, before int64, limit int) ([
 	return s.ListOrders(ctx, before, limit)
 }
 
+func (l *lateLister) SearchOrders(ctx context.Context, f storage.OrderFilter, after storage.SearchCursor, limit int) ([]storage.OrderSummary, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.SearchOrders(ctx, f, after, limit)
+}
+
 // lateStats is server.StatsSource once everything is connected.
 type lateStats struct{ late[*statsSource] }
 

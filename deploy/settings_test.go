@@ -363,6 +363,9 @@ func (noOrders) Get(context.Context, string) ([]byte, error) { return nil, stora
 func (noOrders) ListOrders(context.Context, int64, int) ([]storage.OrderSummary, error) {
 	return nil, nil
 }
+func (noOrders) SearchOrders(context.Context, storage.OrderFilter, storage.SearchCursor, int) ([]storage.OrderSummary, error) {
+	return nil, nil
+}
 func (noStats) Stats(context.Context) (server.Stats, error) { return server.Stats{}, errNoStore }
 func (noDLQ) ListPage(context.Context, dlq.Filter) (dlq.Page, error) {
 	return dlq.Page{}, errNoStore

@@ -12,10 +12,11 @@ import (
 	"github.com/orderd/orderd/storage"
 )
 
-// OrderLister lists stored orders newest first; *storage.Postgres and
-// *storage.Memory implement it.
+// OrderLister lists stored orders newest first, and searches them;
+// *storage.Postgres and *storage.Memory implement it.
 type OrderLister interface {
 	ListOrders(ctx context.Context, before int64, limit int) ([]storage.OrderSummary, error)
+	SearchOrders(ctx context.Context, f storage.OrderFilter, after storage.SearchCursor, limit int) ([]storage.OrderSummary, error)
 }
 
 // Stats is what GET /api/stats reports: the UI's live strip.
@@ -57,6 +58,8 @@ type orderSummaryJSON struct {
 	Amount      int64     `json:"amount"`
 	Currency    string    `json:"currency"`
 	Items       int       `json:"items"`
+	TrackNumber string    `json:"track_number"`
+	CustomerID  string    `json:"customer_id"`
 }
 
 type orderListJSON struct {
@@ -69,27 +72,30 @@ type orderListJSON struct {
 // defaultListLimit is the page size of GET /api/orders without ?limit=.
 const defaultListLimit = 20
 
-// handleListOrders serves GET /api/orders?limit=N&before=CURSOR: newest
-// orders first, paged by keyset (the ingest sequence), never by OFFSET.
+// handleListOrders serves GET /api/orders: without filters, the newest
+// stored orders first, paged by keyset on the ingest sequence, never by
+// OFFSET; with filters (track_number, customer_id, created_from,
+// created_to), the matching orders newest created first, paged by keyset
+// on (date_created, sequence). Either way a cursor made for a query keeps
+// its place while orders arrive.
 func handleListOrders(list OrderLister) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		args := ctx.QueryArgs()
-		limit, ok := intArg(ctx, args.Peek("limit"), defaultListLimit, 1, storage.MaxListLimit, "limit")
-		if !ok {
+		q, qerr := parseOrderQuery(ctx.QueryArgs())
+		if qerr != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, qerr.msg)
 			return
-		}
-		before := int64(0)
-		if b := args.Peek("before"); len(b) > 0 {
-			n, err := strconv.ParseInt(string(b), 10, 64)
-			if err != nil || n <= 0 {
-				writeError(ctx, fasthttp.StatusBadRequest, "invalid before: pass back the next value of the previous page")
-				return
-			}
-			before = n
 		}
 		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 		defer cancel()
-		orders, err := list.ListOrders(reqCtx, before, limit)
+		var (
+			orders []storage.OrderSummary
+			err    error
+		)
+		if q.filter.IsZero() {
+			orders, err = list.ListOrders(reqCtx, q.before, q.limit)
+		} else {
+			orders, err = list.SearchOrders(reqCtx, q.filter, q.after, q.limit)
+		}
 		switch {
 		case errors.Is(err, storage.ErrListBusy):
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
@@ -104,10 +110,11 @@ func handleListOrders(list OrderLister) fasthttp.RequestHandler {
 			body.Orders[i] = orderSummaryJSON{
 				OrderUID: o.OrderUID, DateCreated: o.DateCreated, Customer: o.Customer,
 				Amount: o.Amount, Currency: o.Currency, Items: o.Items,
+				TrackNumber: o.TrackNumber, CustomerID: o.CustomerID,
 			}
 		}
-		if len(orders) == limit {
-			body.Next = strconv.FormatInt(orders[len(orders)-1].Seq, 10)
+		if len(orders) == q.limit {
+			body.Next = q.nextCursor(orders[len(orders)-1])
 		}
 		writeJSON(ctx, fasthttp.StatusOK, body)
 	}

@@ -139,6 +139,10 @@ func (busyLister) ListOrders(context.Context, int64, int) ([]storage.OrderSummar
 	return nil, fmt.Errorf("list orders: %w", storage.ErrListBusy)
 }
 
+func (busyLister) SearchOrders(context.Context, storage.OrderFilter, storage.SearchCursor, int) ([]storage.OrderSummary, error) {
+	return nil, fmt.Errorf("search orders: %w", storage.ErrListBusy)
+}
+
 // A list request beyond the store's list budget gets a 503 naming the
 // settings to raise, and Retry-After.
 func TestListOrders_BusyNamesTheSetting(t *testing.T) {

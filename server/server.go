@@ -36,8 +36,11 @@ type Deps struct {
 	Orders OrderReader
 	List   OrderLister
 	Stats  StatsSource
-	DLQ    DeadLetters
-	Health *health.Registry
+	// History serves the UI's charts; nil, GET /api/stats/history
+	// answers 503.
+	History HistorySource
+	DLQ     DeadLetters
+	Health  *health.Registry
 	// Ready names the components GET /readyz requires; the others (Kafka,
 	// PostgreSQL) only show on /health.
 	Ready []string

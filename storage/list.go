@@ -25,6 +25,8 @@ type OrderSummary struct {
 	Amount      int64  // payment.amount, minor units of Currency
 	Currency    string
 	Items       int
+	TrackNumber string
+	CustomerID  string
 }
 
 // MaxListLimit is the most orders one ListOrders call returns.
@@ -36,7 +38,8 @@ const MaxListLimit = 100
 const listOrdersSQL = `
 SELECT o.id, o.order_uid, o.date_created, d.name, p.amount, p.currency,
        -- 0: written before item_count existed; counted here instead.
-       coalesce(nullif(o.item_count, 0), (SELECT count(*) FROM items i WHERE i.order_uid = o.order_uid))
+       coalesce(nullif(o.item_count, 0), (SELECT count(*) FROM items i WHERE i.order_uid = o.order_uid)),
+       o.track_number, o.customer_id
 FROM orders o
 JOIN deliveries d USING (order_uid)
 JOIN payments p USING (order_uid)
@@ -62,7 +65,7 @@ func (p *Postgres) ListOrders(ctx context.Context, before int64, limit int) ([]O
 	var out []OrderSummary
 	for rows.Next() {
 		var s OrderSummary
-		if err := rows.Scan(&s.Seq, &s.OrderUID, &s.DateCreated, &s.Customer, &s.Amount, &s.Currency, &s.Items); err != nil {
+		if err := rows.Scan(&s.Seq, &s.OrderUID, &s.DateCreated, &s.Customer, &s.Amount, &s.Currency, &s.Items, &s.TrackNumber, &s.CustomerID); err != nil {
 			return nil, fmt.Errorf("list orders: %w", err)
 		}
 		s.DateCreated = s.DateCreated.UTC()
@@ -145,6 +148,8 @@ func summaryOf(seq int64, uid string, o *order.Order) OrderSummary {
 		Amount:      o.Payment.Amount,
 		Currency:    strings.Clone(o.Payment.Currency),
 		Items:       len(o.Items),
+		TrackNumber: strings.Clone(o.TrackNumber),
+		CustomerID:  strings.Clone(o.CustomerID),
 	}
 }
 

@@ -46,19 +46,27 @@ func migrateUp(ctx context.Context, connCfg *pgx.ConnConfig) (err error) {
 		cfg.ConnectTimeout = max(time.Until(deadline), time.Millisecond)
 	}
 	db := stdlib.OpenDB(*cfg)
+	// Before golang-migrate's own lock, which WithInstance already takes
+	// (see lockMigrations).
+	unlock, err := lockMigrations(ctx, db)
+	if err != nil {
+		return errors.Join(err, db.Close(), src.Close())
+	}
 	drv, err := migratepgx.WithInstance(db, &migratepgx.Config{})
 	if err != nil {
 		// WithInstance failed, so nobody else will close db.
-		return errors.Join(fmt.Errorf("migrate: connect: %w", err), db.Close(), src.Close())
+		return errors.Join(fmt.Errorf("migrate: connect: %w", err), unlock(), db.Close(), src.Close())
 	}
 	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
 	if err != nil {
-		return errors.Join(fmt.Errorf("migrate: %w", err), drv.Close(), src.Close())
+		return errors.Join(fmt.Errorf("migrate: %w", err), unlock(), drv.Close(), src.Close())
 	}
 	defer func() {
 		// Closes the driver's connection and its *sql.DB: nothing of the
 		// migrator outlives OpenPostgres.
+		unlockErr := unlock()
 		srcErr, dbErr := m.Close()
+		srcErr = errors.Join(srcErr, unlockErr)
 		if srcErr != nil || dbErr != nil {
 			err = errors.Join(err, fmt.Errorf("migrate: close: %w", errors.Join(srcErr, dbErr)))
 		}
@@ -70,7 +78,8 @@ func migrateUp(ctx context.Context, connCfg *pgx.ConnConfig) (err error) {
 		m.LockTimeout = min(m.LockTimeout, max(time.Until(deadline), time.Millisecond))
 	}
 	// A cancelled ctx stops Up between two migrations (one migration always
-	// runs to its end: it is one implicit transaction).
+	// runs to its end: it is one implicit transaction, or one CREATE INDEX
+	// CONCURRENTLY).
 	stop := context.AfterFunc(ctx, func() { m.GracefulStop <- true })
 	defer stop()
 

@@ -109,6 +109,11 @@ type Store interface {
 	// first, stored before the one with Seq before (from the newest when
 	// before <= 0). The last summary's Seq is the next page's before.
 	ListOrders(ctx context.Context, before int64, limit int) ([]OrderSummary, error)
+	// SearchOrders returns up to limit orders (at most MaxListLimit) that
+	// match f, newest created first (date_created, then Seq, descending),
+	// after the cursor (from the newest when it is zero); CursorAfter of the
+	// last one is the next page's. Every filter is answered by an index.
+	SearchOrders(ctx context.Context, f OrderFilter, after SearchCursor, limit int) ([]OrderSummary, error)
 	// CountOrders returns how many orders are stored.
 	CountOrders(ctx context.Context) (int64, error)
 	// Ping reports whether the store answers.

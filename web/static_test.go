@@ -26,6 +26,8 @@ var markupWays = []struct {
 	{regexp.MustCompile(`(?i)javascript\s*:`), "a javascript: URL"},
 	{regexp.MustCompile(`createContextualFragment|parseFromString|setHTML|srcdoc`), "an HTML parser"},
 	{regexp.MustCompile(`set(Timeout|Interval)\s*\(\s*['"` + "`" + `]`), "a timer given code as a string"},
+	{regexp.MustCompile(`\.\s*(href|src|srcset|action|formAction)\s*=[^=]`), "a URL property set from script"},
+	{regexp.MustCompile(`setAttribute(NS)?\s*\([^)]*['"` + "`" + `](href|src|srcset|action|formaction|xlink:href|style)['"` + "`" + `]`), "a URL or style attribute set from script"},
 }
 
 // markupUses lists every way of making markup that text uses, by line.
@@ -62,6 +64,12 @@ func TestMarkupUses_CatchesEveryWay(t *testing.T) {
 	f(`range.createContextualFragment(s);`, true)
 	f(`new DOMParser().parseFromString(s, 'text/html');`, true)
 	f(`setTimeout('alert(1)', 10);`, true)
+	f(`a.href = url;`, true)
+	f(`img.src = data.x;`, true)
+	f(`a.setAttribute('href', url);`, true)
+	f(`u.setAttributeNS(ns, "xlink:href", url);`, true)
+	f(`n.setAttribute('style', s);`, true)
+	f(`if (a.href == b) {}`, false)
 	f(`node.textContent = name;`, false)
 	f(`node.setAttribute('title', raw);`, false)
 	f(`setTimeout(refresh, 3000);`, false)
@@ -69,7 +77,7 @@ func TestMarkupUses_CatchesEveryWay(t *testing.T) {
 }
 
 func TestScript_NeverTurnsTextIntoMarkup(t *testing.T) {
-	for _, name := range []string{"app.js", "index.html"} {
+	for _, name := range append(scripts(t), "index.html") {
 		for _, use := range markupUses(readStatic(t, name)) {
 			t.Errorf("%s: %s", name, use)
 		}
@@ -96,8 +104,9 @@ func TestIndex_HasNoInlineScriptStyleOrHandler(t *testing.T) {
 			if _, ok := tg.attr("src"); !ok {
 				t.Errorf("<script> without src")
 			}
-			if _, ok := tg.attr("defer"); !ok {
-				t.Errorf("<script> without defer: the script expects the whole page parsed")
+			// A module script runs once the page is parsed, as defer.
+			if typ, _ := tg.attr("type"); typ != "module" {
+				t.Errorf("<script> without type=module: the UI is ES modules")
 			}
 		}
 	}
@@ -125,7 +134,7 @@ func TestIndex_ReferencesOnlyEmbeddedFiles(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"style.css", "app.js"} {
+	for _, want := range []string{"style.css", "main.js"} {
 		if !slices.Contains(refs, want) {
 			t.Errorf("index.html does not load /assets/%s", want)
 		}
@@ -144,7 +153,9 @@ func TestIndex_KeepsTheIDsOthersRelyOn(t *testing.T) {
 		"dlq-token-form", "dlq-token", "dlq-token-submit", "dlq-forget", "dlq-reason", "dlq-refresh",
 		"dlq-list", "dlq-more", "dlq-detail", "dlq-headers", "dlq-payload", "dlq-redrive",
 		"dlq-redrive-confirm", "dlq-redrive-cancel", "dlq-status",
-		"stats", "stat-orders", "stat-rate", "stat-dlq", "stat-cache", "stat-lag",
+		"stats", "stat-orders", "stat-rate", "stat-dlq", "stat-cache", "stat-hits", "stat-lag",
+		"search-from", "search-to", "search-groups", "tab-flow", "flow-charts", "dlq-since",
+		"dlq-bulk", "dlq-bulk-text", "dlq-bulk-go", "dlq-tree",
 	} {
 		if !ids[id] {
 			t.Errorf("index.html has no #%s", id)
@@ -152,32 +163,85 @@ func TestIndex_KeepsTheIDsOthersRelyOn(t *testing.T) {
 	}
 }
 
-// TestScript_LooksUpOnlyExistingIDs: app.js fails at load if an id it
-// needs is missing, which only a browser would notice.
+// TestScript_LooksUpOnlyExistingIDs: a script fails when an id it needs
+// is missing, which only a browser would notice.
 func TestScript_LooksUpOnlyExistingIDs(t *testing.T) {
 	ids := indexIDs(t)
-	uses := regexp.MustCompile(`byId\('([^']+)'\)`).FindAllStringSubmatch(readStatic(t, "app.js"), -1)
-	if len(uses) == 0 {
-		t.Fatal("app.js looks up no ids with byId: has the helper been renamed?")
-	}
-	for _, m := range uses {
-		if !ids[m[1]] {
-			t.Errorf("app.js looks up #%s, which index.html lacks", m[1])
+	byID := regexp.MustCompile(`byId\('([^']+)'\)`)
+	n := 0
+	for _, name := range scripts(t) {
+		for _, m := range byID.FindAllStringSubmatch(readStatic(t, name), -1) {
+			n++
+			if !ids[m[1]] {
+				t.Errorf("%s looks up #%s, which index.html lacks", name, m[1])
+			}
 		}
 	}
+	if n == 0 {
+		t.Fatal("the scripts look up no ids with byId: has the helper been renamed?")
+	}
+}
+
+// TestModules_ImportOnlyTheirNeighbours: every import is of another file
+// of Static, by a relative path, as /assets/{name} serves them; and the
+// pure modules, which node --test runs without a browser, touch no DOM.
+func TestModules_ImportOnlyTheirNeighbours(t *testing.T) {
+	imports := regexp.MustCompile(`(?m)^import\s[^;]*?from\s+'([^']+)';`)
+	pure := []string{"json.js", "format.js", "query.js", "chart.js", "redrive.js"}
+	dom := regexp.MustCompile(`\b(document|window|navigator|HTMLElement|fetch)\b`)
+	for _, name := range scripts(t) {
+		text := readStatic(t, name)
+		for _, m := range imports.FindAllStringSubmatch(text, -1) {
+			file, ok := strings.CutPrefix(m[1], "./")
+			if !ok || strings.Contains(file, "/") {
+				t.Errorf("%s imports %q: only ./name.js of Static is served", name, m[1])
+				continue
+			}
+			if _, err := fs.Stat(Static, file); err != nil {
+				t.Errorf("%s imports %s, which Static lacks", name, m[1])
+			}
+			if slices.Contains(pure, name) && !slices.Contains(pure, file) {
+				t.Errorf("%s is a pure module but imports %s", name, file)
+			}
+		}
+		if slices.Contains(pure, name) {
+			for _, use := range dom.FindAllString(text, -1) {
+				t.Errorf("%s is a pure module but uses %s", name, use)
+			}
+		}
+	}
+	for _, want := range pure {
+		if _, err := fs.Stat(Static, want); err != nil {
+			t.Errorf("no pure module %s: %v", want, err)
+		}
+	}
+}
+
+// scripts lists the UI's JavaScript modules.
+func scripts(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(Static, "*.js")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no scripts in Static (%v)", err)
+	}
+	return names
 }
 
 // TestScript_ReadsOrdersExactly: order answers carry int64 ids and amounts,
 // which JSON.parse rounds beyond 2^53, so every request for them must ask
 // api for parseJSON (exact: true). The browser test shows what is at stake.
 func TestScript_ReadsOrdersExactly(t *testing.T) {
-	calls := regexp.MustCompile("api\\(`(/order/|/api/orders)[^\n]*").FindAllString(readStatic(t, "app.js"), -1)
-	if len(calls) < 2 {
-		t.Fatalf("app.js requests orders %d times with api(`/order/...` or api(`/api/orders...`, want both: has the helper been renamed?", len(calls))
+	// Every api( call of the modules that read orders, whatever its path.
+	calls := []string{}
+	for _, name := range []string{"find.js", "recent.js"} {
+		calls = append(calls, regexp.MustCompile("\\bapi\\([^\n]*").FindAllString(readStatic(t, name), -1)...)
+	}
+	if len(calls) < 3 {
+		t.Fatalf("find.js and recent.js request orders %d times with api(, want at least 3: has the helper been renamed?", len(calls))
 	}
 	for _, call := range calls {
 		if !strings.Contains(call, "exact: true") {
-			t.Errorf("app.js reads orders without exact: true, so big integers are rounded: %s", call)
+			t.Errorf("orders read without exact: true, so big integers are rounded: %s", call)
 		}
 	}
 }
@@ -197,7 +261,9 @@ func TestStatic_IsFlatAndSelfContained(t *testing.T) {
 			return nil
 		}
 		names = append(names, name)
-		text := readStatic(t, name)
+		// The SVG namespace is a name, never fetched: createElementNS
+		// needs it.
+		text := strings.ReplaceAll(readStatic(t, name), "'http://www.w3.org/2000/svg'", "")
 		for _, bad := range []string{"http://", "https://", "@import", "url("} {
 			if strings.Contains(text, bad) {
 				t.Errorf("%s contains %q: the UI must not load anything from elsewhere", name, bad)
@@ -208,7 +274,7 @@ func TestStatic_IsFlatAndSelfContained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"index.html", "app.js", "style.css"} {
+	for _, want := range []string{"index.html", "main.js", "style.css"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("Static lacks %s (has %v)", want, names)
 		}

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS orders_track_number_idx

@@ -1,0 +1,16 @@
+-- Search by track number (GET /api/orders?track_number=), newest created
+-- first: the index answers the filter, the order and the keyset cursor
+-- (date_created, id) without a sort.
+--
+-- CONCURRENTLY, so that ingest goes on while a table of millions is indexed
+-- (a plain CREATE INDEX takes a SHARE lock: every insert waits for the whole
+-- build). It cannot run inside a transaction block, and golang-migrate's
+-- pgx driver sends a file as one simple query, which PostgreSQL runs as one
+-- implicit transaction when it holds several statements: so this file holds
+-- exactly one (storage/search_migrate_test.go holds every file to that).
+--
+-- If the build fails, PostgreSQL leaves an INVALID index behind and
+-- golang-migrate marks the version dirty, which stops every replica: drop
+-- the index (DROP INDEX CONCURRENTLY orders_track_number_idx), then
+-- `migrate force 2` and start again.
+CREATE INDEX CONCURRENTLY orders_track_number_idx ON orders (track_number, date_created, id)
