@@ -117,21 +117,6 @@ func TestLargeMessagesOnABrokerWithRaisedLimits(t *testing.T) {
 	}
 }
 
-// bigOrder is a valid order of about size bytes of JSON: items with long
-// names, the payment's sums made to match.
-func bigOrder(gen *orderfake.Generator, size int) []byte {
-	o := gen.Order()
-	item := o.Items[0]
-	item.Name = strings.Repeat("n", 1000)
-	o.Items = o.Items[:0]
-	for range min(size/1250, 1000) {
-		o.Items = append(o.Items, item)
-	}
-	o.Payment.GoodsTotal = item.TotalPrice * int64(len(o.Items))
-	o.Payment.Amount = o.Payment.GoodsTotal + o.Payment.DeliveryCost + o.Payment.CustomFee
-	return order.AppendJSON(nil, &o)
-}
-
 // With PostgreSQL cut and some 500 MB of 900-item orders waiting in Kafka,
 // orderd takes in MAX_IN_FLIGHT_MB of them, each counted at what it holds
 // (its bytes, the decoded order, its canonical JSON), and pauses. Its memory

@@ -63,7 +63,7 @@ func TestServer_TracesGetOrder(t *testing.T) {
 			found := ""
 			for _, kv := range s.Attributes {
 				if string(kv.Key) == k {
-					found = kv.Value.Emit()
+					found = kv.Value.String()
 				}
 			}
 			if found != v {
