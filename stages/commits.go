@@ -113,7 +113,9 @@ func (w *CommitWatch) Run(ctx context.Context) {
 			if !errors.As(err, &cerr) || cerr.Topic != w.Topic {
 				continue
 			}
-			if marked, ok := w.Marks.Marked(cerr.Partition); ok {
+			// One suspect per partition at a time: errors keep coming
+			// while the broker is away, and the first one's check tells.
+			if marked, ok := w.Marks.Marked(cerr.Partition); ok && !slices.ContainsFunc(suspects, func(s suspect) bool { return s.partition == cerr.Partition }) {
 				suspects = append(suspects, suspect{partition: cerr.Partition, err: cerr.Err, at: time.Now(), marked: marked})
 			}
 		case <-tick.C:
