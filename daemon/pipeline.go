@@ -111,10 +111,12 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
 	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
-	var sampler sync.WaitGroup
-	sampling, stopSampling := context.WithCancel(context.Background())
-	sampler.Go(func() { statsSrc.sampleRate(sampling) })
-	sampler.Go(func() { commits.Run(sampling) })
+	// The watchers read the pipeline's counters and marks; they stop once
+	// it has drained.
+	var watchers sync.WaitGroup
+	watching, stopWatching := context.WithCancel(context.Background())
+	watchers.Go(func() { statsSrc.sampleRate(watching) })
+	watchers.Go(func() { commits.Run(watching) })
 	d.stats.set(statsSrc)
 
 	// work lives until the pipeline has drained; it is cancelled early only
@@ -169,9 +171,9 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		ingestErr = <-ingestDone
 	}
 	d.log.Info().Msg("stages drained")
-	// 3. The stats sampler, which reads the pipeline's counters.
-	stopSampling()
-	sampler.Wait()
+	// 3. The watchers: the stats sampler and the commit watch.
+	stopWatching()
+	watchers.Wait()
 	if sourceStopped || ingestStopped {
 		return nil // already reported as the reason orderd stopped
 	}

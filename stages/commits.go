@@ -178,9 +178,10 @@ func (w *CommitWatch) check(ctx context.Context, suspects []suspect, failing map
 	}
 	switch {
 	case len(failing) > 0:
-		w.Health.Fail(w.explain(failing))
+		why := w.explain(failing)
+		w.Health.Fail(why)
 		if !wasFailing {
-			w.Log.Error().Err(w.explain(failing)).Msg("offset commits are failing")
+			w.Log.Error().Err(why).Msg("offset commits are failing")
 		}
 	case wasFailing:
 		w.Health.OK()

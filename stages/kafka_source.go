@@ -141,8 +141,9 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 // MAX_IN_FLIGHT_MB when it is consumed, before any stage has measured it:
 // its raw bytes, and as much again twice, for the order decoded from it and
 // the canonical JSON encoded from that, which are each about its size.
-// Decode and Validate then re-weigh it with what it really holds (see
-// weighDecoded), so the estimate only has to be right until then.
+// Decode and Validate then re-weigh it with what it really holds
+// (pipeline.Envelope.Weigh), so the estimate only has to be right until
+// then.
 func admitWeight(raw int) int { return 3 * raw }
 
 // rawSize is what a message's own bytes weigh.
