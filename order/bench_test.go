@@ -126,3 +126,24 @@ func BenchmarkDecode_HostileItems(b *testing.B) {
 		}
 	}
 }
+
+// Footprint runs twice per message (decode and validate re-weigh it for
+// MAX_IN_FLIGHT_MB): next to BenchmarkDecode it should not show.
+func BenchmarkFootprint(b *testing.B) {
+	for _, in := range benchInputs(b) {
+		b.Run(in.name, func(b *testing.B) {
+			var o order.Order
+			if err := order.NewDecoder().Decode(in.data, &o); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			var n int64
+			for b.Loop() {
+				n += o.Footprint()
+			}
+			if n <= 0 {
+				b.Fatal("no footprint")
+			}
+		})
+	}
+}

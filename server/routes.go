@@ -43,7 +43,7 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	r.GET("/assets/{name}", m.instrument("ui", handleAsset(assets)))
 	r.GET("/api/orders", m.traced(tracing, "api_orders", "GET", "/api/orders", handleListOrders(d.List)))
 	r.GET("/api/stats", m.traced(tracing, "api_stats", "GET", "/api/stats", handleStats(d.Stats)))
-	r.GET("/api/stats/history", m.traced(tracing, "api_stats", "GET", "/api/stats/history", handleHistory(d.History)))
+	r.GET("/api/stats/history", m.traced(tracing, "api_history", "GET", "/api/stats/history", handleHistory(d.History)))
 	r.GET("/api/admin/dlq", admin("GET", "/api/admin/dlq", handleListDLQ(d.DLQ)))
 	r.GET("/api/admin/dlq/{partition}/{offset}", admin("GET", "/api/admin/dlq/{partition}/{offset}", handleShowDLQ(d.DLQ)))
 	r.POST("/api/admin/dlq/redrive", admin("POST", "/api/admin/dlq/redrive", handleRedriveDLQ(d.DLQ)))

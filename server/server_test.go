@@ -301,10 +301,11 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	}
 	// Every route's series exist from the start, so rates are defined
 	// before the first request.
-	// ui, api_orders, api_stats, admin, order, health, readyz, livez,
-	// openapi, unmatched (no /metrics: this server has no MetricsHandler).
-	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 10 {
-		t.Errorf("latency histograms for %d routes, want 10", n)
+	// ui, api_orders, api_stats, api_history, admin, order, health,
+	// readyz, livez, openapi, unmatched (no /metrics: this server has no
+	// MetricsHandler).
+	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 11 {
+		t.Errorf("latency histograms for %d routes, want 11", n)
 	}
 }
 
