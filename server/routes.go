@@ -25,13 +25,20 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 		return nil, nil, err
 	}
 	tracing := newHTTPTracing(d.Tracer)
-	admin := func(method, path string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
-		if d.AdminToken == "" {
-			return m.traced(tracing, "admin", method, path, handleAdminDisabled())
-		}
-		return m.traced(tracing, "admin", method, path, requireAdmin(d.AdminToken, h))
-	}
 	r := router.New()
+	// apiRoute registers an API route, counted under label and traced under its
+	// method and path; admin, one behind the admin token.
+	apiRoute := func(method, path, label string, h fasthttp.RequestHandler) {
+		r.Handle(method, path, m.traced(tracing, label, method, path, h))
+	}
+	admin := func(method, path string, h fasthttp.RequestHandler) {
+		if d.AdminToken == "" {
+			h = handleAdminDisabled()
+		} else {
+			h = requireAdmin(d.AdminToken, h)
+		}
+		apiRoute(method, path, "admin", h)
+	}
 	r.RedirectTrailingSlash = false // /order/ is a bad request, not a redirect
 	r.RedirectFixedPath = false     // an API answers what was asked: a path it cleaned up is a 404, not a 301
 	r.NotFound = m.instrument("unmatched", handleNoRoute())
@@ -41,12 +48,12 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	getOrder := handleOrder(d.Orders)
 	r.GET("/", m.instrument("ui", handleUI(index)))
 	r.GET("/assets/{name}", m.instrument("ui", handleAsset(assets)))
-	r.GET("/api/orders", m.traced(tracing, "api_orders", "GET", "/api/orders", handleListOrders(d.List)))
-	r.GET("/api/stats", m.traced(tracing, "api_stats", "GET", "/api/stats", handleStats(d.Stats)))
-	r.GET("/api/stats/history", m.traced(tracing, "api_history", "GET", "/api/stats/history", handleHistory(d.History)))
-	r.GET("/api/admin/dlq", admin("GET", "/api/admin/dlq", handleListDLQ(d.DLQ)))
-	r.GET("/api/admin/dlq/{partition}/{offset}", admin("GET", "/api/admin/dlq/{partition}/{offset}", handleShowDLQ(d.DLQ)))
-	r.POST("/api/admin/dlq/redrive", admin("POST", "/api/admin/dlq/redrive", handleRedriveDLQ(d.DLQ)))
+	apiRoute("GET", "/api/orders", "api_orders", handleListOrders(d.List))
+	apiRoute("GET", "/api/stats", "api_stats", handleStats(d.Stats))
+	apiRoute("GET", "/api/stats/history", "api_history", handleHistory(d.History))
+	admin("GET", "/api/admin/dlq", handleListDLQ(d.DLQ))
+	admin("GET", "/api/admin/dlq/{partition}/{offset}", handleShowDLQ(d.DLQ))
+	admin("POST", "/api/admin/dlq/redrive", handleRedriveDLQ(d.DLQ))
 	// Registered so that other methods get 405; every GET of it is taken
 	// by the fast path below.
 	r.GET("/order/{id}", m.instrument("order", func(ctx *fasthttp.RequestCtx) {
