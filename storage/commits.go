@@ -13,14 +13,6 @@ import (
 // on different databases of one server do not hear each other.
 const CommitsChannel = "orderd_commits"
 
-// notifySQL announces a batch inside its transaction. PostgreSQL delivers
-// the notification at commit, so a batch that rolls back is never
-// announced. The time is PostgreSQL's clock just before the commit: a
-// Follower measures its lag against the same clock, whatever the replicas'
-// clocks say. The transaction id is the 32-bit one rows carry as xmin.
-const notifySQL = `SELECT pg_notify($1::text, $2::text || ' ' || (txid_current() % 4294967296) || ' ' ||
-                 $3::bigint || ' ' || $4::bigint || ' ' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)`
-
 // Commit is one announced batch: transaction Xact of SaveOrders, by the
 // orderd named Origin, inserted orders with ingest sequence numbers
 // (orders.id) from From to To. Other transactions' orders may lie in
@@ -37,8 +29,8 @@ type Commit struct {
 	At       time.Time
 }
 
-// parseCommit reads a notification's payload.
-func parseCommit(payload string) (Commit, error) {
+// ParseCommit reads a notification's payload.
+func ParseCommit(payload string) (Commit, error) {
 	f := strings.Fields(payload)
 	if len(f) != 5 {
 		return Commit{}, fmt.Errorf("commit notification %q: want 5 fields, not %d", payload, len(f))

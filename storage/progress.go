@@ -20,8 +20,8 @@ func WithProgress(ctx context.Context, f func()) context.Context {
 	return context.WithValue(ctx, progressKey{}, f)
 }
 
-// progressed calls ctx's progress func, if it has one.
-func progressed(ctx context.Context) {
+// Progressed calls ctx's progress func, if it has one.
+func Progressed(ctx context.Context) {
 	if f, ok := ctx.Value(progressKey{}).(func()); ok && f != nil {
 		f()
 	}
