@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/schema"
+	"github.com/orderd/orderd/storage/writes"
 )
 
 // Postgres is the Store on PostgreSQL: normalized tables for querying, plus
@@ -33,20 +33,10 @@ type Store struct {
 	bulk  *pgxpool.Pool // EachOrderJSON (warm-up), Ping, tools
 	// listWait is how long a list or count waits for a connection.
 	listWait time.Duration
-	// writeTimeout bounds each transaction SaveOrders runs (0: unbounded).
-	writeTimeout time.Duration
-	// origin names this orderd in its commit notifications; empty, it
-	// sends none.
-	origin string
 	// conn is how the pools connect, for a follower's connection of its own.
 	conn *pgx.ConnConfig
-
-	// ending counts the terminations of abandoned transactions in flight
-	// (see endAbandoned), which Close waits for; closed, under endingMu,
-	// makes later ones give up instead of starting on a closing pool.
-	endingMu sync.Mutex
-	ending   sync.WaitGroup
-	closed   bool
+	// writer saves batches on the write pool.
+	writer *writes.Writer
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -115,7 +105,7 @@ func OpenWith(ctx context.Context, url string, pools Pools) (_ *Store, err error
 	if strings.ContainsAny(pools.Origin, " \t\n") {
 		return nil, fmt.Errorf("open postgresql: origin %q contains a space", pools.Origin)
 	}
-	p := &Store{listWait: pools.ListWait, writeTimeout: pools.WriteTimeout, origin: pools.Origin, conn: cfg.ConnConfig}
+	p := &Store{listWait: pools.ListWait, conn: cfg.ConnConfig}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -143,7 +133,7 @@ func OpenWith(ctx context.Context, url string, pools Pools) (_ *Store, err error
 		c.MinConns = 0
 		maps.Copy(c.ConnConfig.RuntimeParams, pl.params)
 		if pl.pool == &p.write {
-			c.AfterConnect = rememberBackend
+			c.AfterConnect = writes.RememberBackend
 		}
 		if pools.Tracer != nil {
 			c.ConnConfig.Tracer = pools.Tracer
@@ -152,6 +142,7 @@ func OpenWith(ctx context.Context, url string, pools Pools) (_ *Store, err error
 			return nil, fmt.Errorf("open postgresql: %w", err)
 		}
 	}
+	p.writer = writes.New(p.write, pools.WriteTimeout, pools.Origin)
 	// The pools connect lazily; Ping makes an unreachable server fail here
 	// rather than on the first batch.
 	if err := p.bulk.Ping(ctx); err != nil {
@@ -178,19 +169,23 @@ func (p *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements Store: it waits for the terminations of abandoned
-// transactions in flight (each bounded by rollbackTimeout), then closes the
-// pools, waiting for connections in use to be released.
+// Close implements Store: it waits for the writer's terminations of
+// abandoned transactions in flight (see writes.Writer.Close), then closes
+// the pools, waiting for connections in use to be released.
 func (p *Store) Close() {
-	p.endingMu.Lock()
-	p.closed = true
-	p.endingMu.Unlock()
-	p.ending.Wait()
+	if p.writer != nil {
+		p.writer.Close()
+	}
 	for _, pool := range []*pgxpool.Pool{p.write, p.read, p.list, p.bulk} {
 		if pool != nil {
 			pool.Close()
 		}
 	}
+}
+
+// SaveOrders implements Store, on the write pool: see writes.Writer.
+func (p *Store) SaveOrders(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
+	return p.writer.SaveOrders(ctx, recs)
 }
 
 // OrderJSON implements Store. The answer is the doc column, the bytes the

@@ -9,6 +9,7 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/internal/storetest"
+	"github.com/orderd/orderd/storage/writes"
 )
 
 func exec(t *testing.T, p *Store, sql string) {
@@ -28,7 +29,7 @@ func batch(t *testing.T, prefix string, n int) []storage.Record {
 }
 
 // A schema that refuses every order is nobody's order's fault: SaveOrders
-// fails with ErrSchema, naming what PostgreSQL said, condemns nothing and
+// fails with writes.ErrSchema, naming what PostgreSQL said, condemns nothing and
 // stores nothing; once the schema is fixed, the same batch is stored.
 // Batches of one are judged alike, in an empty database (a sample order is
 // the probe) and in a populated one (a copy of the newest order is).
@@ -43,8 +44,8 @@ func TestPostgres_SchemaThatRefusesEveryOrderIsNotBlamedOnThem(t *testing.T) {
 			for _, n := range []int{10, 1} {
 				recs := batch(t, fmt.Sprintf("during-%d", n), n)
 				res, err := p.SaveOrders(storetest.Context(t), recs)
-				if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), wantInErr) {
-					t.Fatalf("batch of %d: SaveOrders = %v, %v; want ErrSchema naming %q", n, res, err, wantInErr)
+				if !errors.Is(err, writes.ErrSchema) || !strings.Contains(err.Error(), wantInErr) {
+					t.Fatalf("batch of %d: SaveOrders = %v, %v; want writes.ErrSchema naming %q", n, res, err, wantInErr)
 				}
 			}
 			if got := count(t, p, "SELECT count(*) FROM orders"); got != stored {

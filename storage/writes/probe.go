@@ -1,4 +1,4 @@
-package postgres
+package writes
 
 import (
 	"context"
@@ -35,7 +35,7 @@ var ErrSchema = errors.New("postgresql refuses any order, not just these: fix th
 // would be cheaper but wrong both ways: a batch of two bad orders would
 // stall its partition for good, and a schema that refuses a batch of one
 // would condemn its order.
-func (p *Store) probeSchema(ctx context.Context, refused error) (err error) {
+func (w *Writer) probeSchema(ctx context.Context, refused error) (err error) {
 	ctx, span := traceChild(ctx, "probe schema")
 	defer func() {
 		if err != nil {
@@ -43,7 +43,7 @@ func (p *Store) probeSchema(ctx context.Context, refused error) (err error) {
 		}
 		span.End()
 	}()
-	probe, err := p.probeOrder(ctx)
+	probe, err := w.probeOrder(ctx)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (p *Store) probeSchema(ctx context.Context, refused error) (err error) {
 	if err != nil {
 		return fmt.Errorf("probe the schema: %w", err)
 	}
-	err = p.saveAttempt(ctx, []storage.Record{probe}, []time.Time{created}, []int{0}, make([]storage.Result, 1), false)
+	err = w.saveAttempt(ctx, []storage.Record{probe}, []time.Time{created}, []int{0}, make([]storage.Result, 1), false)
 	if err == nil {
 		return nil
 	}
@@ -70,12 +70,12 @@ func (p *Store) probeSchema(ctx context.Context, refused error) (err error) {
 
 // probeOrder is the newest stored order under a fresh order_uid, or the
 // sample order when none is stored or the stored one no longer decodes.
-func (p *Store) probeOrder(parent context.Context) (storage.Record, error) {
+func (w *Writer) probeOrder(parent context.Context) (storage.Record, error) {
 	defer storage.Progressed(parent)
-	ctx, cancel := p.writeContext(parent)
+	ctx, cancel := w.writeContext(parent)
 	defer cancel()
 	var doc []byte
-	err := p.write.QueryRow(ctx, `SELECT doc FROM orders ORDER BY id DESC LIMIT 1`).Scan(&doc)
+	err := w.pool.QueryRow(ctx, `SELECT doc FROM orders ORDER BY id DESC LIMIT 1`).Scan(&doc)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		doc = []byte(sampleOrder)

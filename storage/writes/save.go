@@ -1,4 +1,4 @@
-package postgres
+package writes
 
 import (
 	"bytes"
@@ -80,7 +80,7 @@ const rollbackTimeout = 5 * time.Second
 // Repeated order_uids: later occurrences are judged against what ends up
 // stored. When the first occurrence is refused nothing is stored under its
 // uid, so the next different occurrence is saved as if it came first.
-func (p *Store) SaveOrders(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
+func (w *Writer) SaveOrders(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
 	results := make([]storage.Result, len(recs))
 	created := make([]time.Time, len(recs))
 	todo := make([]int, 0, len(recs))
@@ -100,7 +100,7 @@ func (p *Store) SaveOrders(ctx context.Context, recs []storage.Record) ([]storag
 	probed := false
 	for len(todo) > 0 {
 		wave, later := splitWave(recs, todo, first)
-		if err := p.saveDistinct(ctx, recs, created, wave, results, &probed); err != nil {
+		if err := w.saveDistinct(ctx, recs, created, wave, results, &probed); err != nil {
 			return nil, err
 		}
 		todo = resolveLater(recs, later, first, results)
@@ -155,8 +155,8 @@ func resolveLater(recs []storage.Record, later []int, first map[string]int, resu
 
 // saveDistinct saves recs[idx] (distinct order_uids), bisecting around
 // refused records once probeSchema has cleared the schema (*probed).
-func (p *Store) saveDistinct(ctx context.Context, recs []storage.Record, created []time.Time, idx []int, results []storage.Result, probed *bool) error {
-	err := p.saveAttempt(ctx, recs, created, idx, results, true)
+func (w *Writer) saveDistinct(ctx context.Context, recs []storage.Record, created []time.Time, idx []int, results []storage.Result, probed *bool) error {
+	err := w.saveAttempt(ctx, recs, created, idx, results, true)
 	if err == nil {
 		return nil
 	}
@@ -166,7 +166,7 @@ func (p *Store) saveDistinct(ctx context.Context, recs []storage.Record, created
 	}
 	if !*probed {
 		*probed = true
-		if err := p.probeSchema(ctx, err); err != nil {
+		if err := w.probeSchema(ctx, err); err != nil {
 			return err
 		}
 	}
@@ -177,10 +177,10 @@ func (p *Store) saveDistinct(ctx context.Context, recs []storage.Record, created
 	}
 	storage.TraceEvent(ctx, "bisect around a refused order", attrRows.Int(len(idx)), attrState.String(pgErr.Code))
 	mid := len(idx) / 2
-	if err := p.saveDistinct(ctx, recs, created, idx[:mid], results, probed); err != nil {
+	if err := w.saveDistinct(ctx, recs, created, idx[:mid], results, probed); err != nil {
 		return err
 	}
-	return p.saveDistinct(ctx, recs, created, idx[mid:], results, probed)
+	return w.saveDistinct(ctx, recs, created, idx[mid:], results, probed)
 }
 
 // refusal reports whether err is PostgreSQL refusing a value, and so the
@@ -247,15 +247,15 @@ type backend struct {
 	start time.Time // pg_stat_activity.backend_start
 }
 
-// backendStartKey is where rememberBackend keeps a write connection's
+// backendStartKey is where RememberBackend keeps a write connection's
 // backend_start, in its pgconn's CustomData.
 const backendStartKey = "orderd.backend_start"
 
-// rememberBackend reads the backend_start of a new write connection and
+// RememberBackend reads the backend_start of a new write connection and
 // keeps it with the connection, for endAbandoned: one round trip per
 // connection, when the pool dials it, and none per attempt (write
 // connections live for pool_max_conn_lifetime, an hour by default).
-func rememberBackend(ctx context.Context, conn *pgx.Conn) error {
+func RememberBackend(ctx context.Context, conn *pgx.Conn) error {
 	var start time.Time
 	if err := conn.QueryRow(ctx, `SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()`).Scan(&start); err != nil {
 		return fmt.Errorf("read the session's backend_start: %w", err)
@@ -274,16 +274,16 @@ func backendOf(conn *pgconn.PgConn) (backend, bool) {
 // endAbandonedLater runs endAbandoned in a goroutine of its own, which
 // Close waits for. Once Close has begun it does nothing: the pools are
 // going, and with them the means to end anything.
-func (p *Store) endAbandonedLater(parent context.Context, b backend) {
-	p.endingMu.Lock()
-	defer p.endingMu.Unlock()
-	if p.closed {
+func (w *Writer) endAbandonedLater(parent context.Context, b backend) {
+	w.endingMu.Lock()
+	defer w.endingMu.Unlock()
+	if w.closed {
 		return
 	}
-	p.ending.Add(1)
+	w.ending.Add(1)
 	go func() {
-		defer p.ending.Done()
-		p.endAbandoned(parent, b)
+		defer w.ending.Done()
+		w.endAbandoned(parent, b)
 	}()
 }
 
@@ -305,17 +305,17 @@ func (p *Store) endAbandonedLater(parent context.Context, b backend) {
 // time this runs the abandoned session may have ended on its own, and its
 // PID been given to another session, a healthy writer of this orderd's
 // say, which must not lose its transaction.
-func (p *Store) endAbandoned(parent context.Context, b backend) {
+func (w *Writer) endAbandoned(parent context.Context, b backend) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), rollbackTimeout)
 	defer cancel()
-	_, _ = p.write.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	_, _ = w.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE pid = $1 AND backend_start = $2 AND usename = current_user AND xact_start IS NOT NULL`, int64(b.pid), b.start)
 }
 
 // writeContext bounds work on the write pool by WRITE_TIMEOUT, if set.
-func (p *Store) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if p.writeTimeout > 0 {
-		return context.WithTimeout(ctx, p.writeTimeout)
+func (w *Writer) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if w.timeout > 0 {
+		return context.WithTimeout(ctx, w.timeout)
 	}
 	return context.WithCancel(ctx)
 }
@@ -325,7 +325,7 @@ func (p *Store) writeContext(ctx context.Context) (context.Context, context.Canc
 // idx are meaningless: the caller either bisects (which fills them again) or
 // returns no results at all. Without commit, the transaction is rolled back
 // even when everything was accepted: a trial.
-func (p *Store) saveAttempt(parent context.Context, recs []storage.Record, created []time.Time, idx []int, results []storage.Result, commit bool) (err error) {
+func (w *Writer) saveAttempt(parent context.Context, recs []storage.Record, created []time.Time, idx []int, results []storage.Result, commit bool) (err error) {
 	// Last of the deferred calls: the attempt, its rollback included, is
 	// over.
 	defer storage.Progressed(parent)
@@ -336,7 +336,7 @@ func (p *Store) saveAttempt(parent context.Context, recs []storage.Record, creat
 		results[i] = storage.Result{}
 	}
 
-	ctx, cancel := p.writeContext(parent)
+	ctx, cancel := w.writeContext(parent)
 	defer cancel()
 	var (
 		server backend // the transaction's server process, once it began
@@ -347,16 +347,16 @@ func (p *Store) saveAttempt(parent context.Context, recs []storage.Record, creat
 	// and end the transaction it leaves on the server.
 	defer func() {
 		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", p.writeTimeout, err)
+			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", w.timeout, err)
 			if known {
 				// Not on the writer's time: it may wait for a pool slot
 				// while pgx drains the abandoned connection, and a writer
 				// busy past LIVENESS_STALL would read as stuck.
-				p.endAbandonedLater(parent, server)
+				w.endAbandonedLater(parent, server)
 			}
 		}
 	}()
-	tx, err := p.write.Begin(ctx)
+	tx, err := w.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("upsert orders: begin: %w", err)
 	}
@@ -392,7 +392,7 @@ func (p *Store) saveAttempt(parent context.Context, recs []storage.Record, creat
 		// them it is undone by a rollback: PostgreSQL delivers it at
 		// commit, never for a batch that did not commit.
 		var notify *storage.Commit
-		if origin := p.origin; commit && origin != "" {
+		if origin := w.origin; commit && origin != "" {
 			notify = &storage.Commit{Origin: origin, From: seqs.from, To: seqs.to}
 		}
 		if err := insertChildren(ctx, tx, c, notify); err != nil {
