@@ -145,3 +145,16 @@ func SaveN(t testing.TB, s storage.Store, prefix string, n, batch int) []string 
 	}
 	return uids
 }
+
+// SaveCounting saves recs with a progress func and returns how many times
+// it was called.
+func SaveCounting(t *testing.T, s storage.Store, recs ...storage.Record) ([]storage.Result, int) {
+	t.Helper()
+	calls := 0
+	ctx := storage.WithProgress(Context(t), func() { calls++ })
+	res, err := s.SaveOrders(ctx, recs)
+	if err != nil {
+		t.Fatalf("SaveOrders: %v", err)
+	}
+	return res, calls
+}

@@ -1,4 +1,4 @@
-package postgres
+package writes_test
 
 import (
 	"fmt"

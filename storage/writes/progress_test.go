@@ -1,4 +1,4 @@
-package postgres
+package writes_test
 
 import (
 	"context"
@@ -8,21 +8,7 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/internal/storetest"
-	"github.com/orderd/orderd/storage/memory"
 )
-
-// saveCounting saves recs with a progress func and returns how many times
-// it was called.
-func saveCounting(t *testing.T, s storage.Store, recs ...storage.Record) ([]storage.Result, int) {
-	t.Helper()
-	calls := 0
-	ctx := storage.WithProgress(storetest.Context(t), func() { calls++ })
-	res, err := s.SaveOrders(ctx, recs)
-	if err != nil {
-		t.Fatalf("SaveOrders: %v", err)
-	}
-	return res, calls
-}
 
 // A save that bisects reports each of its attempts, so that a caller can
 // tell a writer finishing attempt after attempt from a stuck one.
@@ -40,11 +26,11 @@ func TestPostgres_SaveOrdersReportsEachAttempt(t *testing.T) {
 		return recs
 	}
 
-	if _, calls := saveCounting(t, p, batch("good", -1)...); calls != 1 {
+	if _, calls := storetest.SaveCounting(t, p, batch("good", -1)...); calls != 1 {
 		t.Errorf("a batch saved in one attempt: %d calls; want 1", calls)
 	}
 
-	res, calls := saveCounting(t, p, batch("poison", 2)...)
+	res, calls := storetest.SaveCounting(t, p, batch("poison", 2)...)
 	wantRefused(t, res[2], "22021")
 	// [0 1 2 3] refused; the probe reads a stored order and tries it;
 	// [0 1] saved; [2 3] refused; [2] refused alone; [3] saved.
@@ -55,12 +41,5 @@ func TestPostgres_SaveOrdersReportsEachAttempt(t *testing.T) {
 	// Without a progress func nothing is called, and nothing fails.
 	if _, err := p.SaveOrders(context.Background(), batch("quiet", 1)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestMemory_SaveOrdersReportsProgressOnce(t *testing.T) {
-	recs := []storage.Record{storetest.Rec(t, storetest.OrderWith(t, "a", nil)), storetest.Rec(t, storetest.OrderWith(t, "b", nil))}
-	if _, calls := saveCounting(t, memory.New(), recs...); calls != 1 {
-		t.Errorf("%d calls; want 1", calls)
 	}
 }

@@ -1,4 +1,4 @@
-package postgres
+package writes_test
 
 import (
 	"errors"
@@ -9,10 +9,11 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/internal/storetest"
+	"github.com/orderd/orderd/storage/postgres"
 	"github.com/orderd/orderd/storage/writes"
 )
 
-func exec(t *testing.T, p *Store, sql string) {
+func exec(t *testing.T, p *postgres.Store, sql string) {
 	t.Helper()
 	if _, err := p.Pool().Exec(storetest.Context(t), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)

@@ -1,4 +1,4 @@
-package postgres
+package writes_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/internal/storetest"
+	"github.com/orderd/orderd/storage/postgres"
 )
 
 func TestPostgres_SaveOrdersInsertsEveryTable(t *testing.T) {
@@ -121,7 +122,7 @@ type snapshot struct {
 	city     string
 }
 
-func takeSnapshot(t *testing.T, p *Store, uid string) snapshot {
+func takeSnapshot(t *testing.T, p *postgres.Store, uid string) snapshot {
 	t.Helper()
 	var s snapshot
 	for i, table := range []string{"orders", "deliveries", "payments", "items"} {
@@ -203,7 +204,7 @@ func wantRefused(t *testing.T, r storage.Result, code string) {
 }
 
 // storedUIDs returns the order_uids present in table.
-func storedUIDs(t *testing.T, p *Store, table string) []string {
+func storedUIDs(t *testing.T, p *postgres.Store, table string) []string {
 	t.Helper()
 	rows, err := p.Pool().Query(storetest.Context(t), "SELECT DISTINCT order_uid FROM "+table+" ORDER BY 1")
 	if err != nil {
