@@ -11,8 +11,8 @@ import (
 	"github.com/orderd/orderd/storage"
 )
 
-// Memory is the Store for demo mode, when no database is configured: the
-// same contract as Postgres, kept in a map. It validates nothing and never
+// Store is the storage.Store for demo mode, when no database is configured: the
+// same contract as postgres.Store, kept in a map. It validates nothing and never
 // returns Refused. It is safe for concurrent use.
 type Store struct {
 	mu   sync.RWMutex
@@ -26,14 +26,14 @@ type Store struct {
 
 var _ storage.Store = (*Store)(nil)
 
-// NewMemory returns an empty Memory store.
+// New returns an empty Store.
 func New() *Store {
 	return &Store{docs: make(map[string][]byte)}
 }
 
 // SaveOrders implements Store. Records are applied in slice order, each
 // against what is stored at that moment, so a later occurrence of a uid in
-// the same batch is Duplicate or Conflict exactly as in Postgres.
+// the same batch is Duplicate or Conflict exactly as in postgres.Store.
 func (m *Store) SaveOrders(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
 	defer storage.Progressed(ctx) // one step, however many records
 	if err := ctx.Err(); err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/orderd/orderd/storage/writes"
 )
 
-// Postgres is the Store on PostgreSQL: normalized tables for querying, plus
+// Store is the storage.Store on PostgreSQL: normalized tables for querying, plus
 // each order's canonical JSON in orders.doc for reads and cache warm-up
 // without re-encoding. It is safe for concurrent use.
 //
@@ -41,9 +41,9 @@ type Store struct {
 
 var _ storage.Store = (*Store)(nil)
 
-// Pools sizes the connection pools of a Postgres: at most
+// Pools sizes the connection pools of a Store: at most
 // 2×Writers + Reads + Lists + bulkConns (3) connections in all (see the write pool's
-// spare slots in OpenPostgresWith).
+// spare slots in OpenWith).
 type Pools struct {
 	// Writers is how many batches are saved at once (WRITERS).
 	Writers int
@@ -80,19 +80,19 @@ var DefaultPools = Pools{Writers: 2, Reads: 8, Lists: 2, ListWait: 100 * time.Mi
 // bulkConns is the bulk pool's size: a warm-up's queries and a ping.
 const bulkConns = storage.WarmUpStreams + 1
 
-// OpenPostgres is OpenPostgresWith DefaultPools.
+// Open is OpenWith DefaultPools.
 func Open(ctx context.Context, url string) (*Store, error) {
 	return OpenWith(ctx, url, DefaultPools)
 }
 
-// OpenPostgresWith connects to the database at url, checks that it answers
+// OpenWith connects to the database at url, checks that it answers
 // and applies the embedded migrations. Session settings such as
 // statement_timeout, and pool settings other than the pools' sizes
 // (pool_max_conn_lifetime, ...), come from the URL; pool_max_conns is
 // refused, since the sizes come from pools.
 //
 // An unreachable server fails as soon as the first connection attempt does,
-// bounded by ctx (and connect_timeout in the URL); OpenPostgresWith does not
+// bounded by ctx (and connect_timeout in the URL); OpenWith does not
 // retry, the caller does.
 func OpenWith(ctx context.Context, url string, pools Pools) (_ *Store, err error) {
 	cfg, err := pgxpool.ParseConfig(url)

@@ -58,7 +58,7 @@ type OrdersOptions struct {
 	// Ids that hash to the same slot evict each other. Default 65536.
 	NegativeSlots int
 	// MaxConcurrentReads is the number of read-through store queries in
-	// flight at once. Postgres gives them a pool of their own (Pools.Reads);
+	// flight at once. postgres.Store gives them a pool of their own (Pools.Reads);
 	// give them the same number, or misses queue in the pool, where only
 	// QueryTimeout bounds their wait. Default 8.
 	MaxConcurrentReads int

@@ -20,7 +20,7 @@ import (
 //go:embed migrations/*.sql
 var Migrations embed.FS
 
-// migrateUp brings the database schema to the newest embedded version.
+// Migrate brings the database schema to the newest embedded version.
 //
 // golang-migrate rather than a hand-written runner: it serializes replicas
 // that start together on a PostgreSQL advisory lock (held on its own session
@@ -63,7 +63,7 @@ func Migrate(ctx context.Context, connCfg *pgx.ConnConfig) (err error) {
 	}
 	defer func() {
 		// Closes the driver's connection and its *sql.DB: nothing of the
-		// migrator outlives OpenPostgres.
+		// migrator outlives the store's Open.
 		unlockErr := unlock()
 		srcErr, dbErr := m.Close()
 		srcErr = errors.Join(srcErr, unlockErr)
