@@ -31,29 +31,7 @@ func (p *Store) ListOrders(ctx context.Context, before int64, limit int) ([]stor
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	conn, err := p.acquireList(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	defer conn.Release()
-	rows, err := conn.Query(ctx, listOrdersSQL, before, storage.ClampLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.OrderSummary
-	for rows.Next() {
-		var s storage.OrderSummary
-		if err := rows.Scan(&s.Seq, &s.OrderUID, &s.DateCreated, &s.Customer, &s.Amount, &s.Currency, &s.Items, &s.TrackNumber, &s.CustomerID); err != nil {
-			return nil, fmt.Errorf("list orders: %w", err)
-		}
-		s.DateCreated = s.DateCreated.UTC()
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	return out, nil
+	return p.summaries(ctx, "list orders", listOrdersSQL, before, storage.ClampLimit(limit))
 }
 
 // CountOrders implements Store. An exact count scans the table (tens of
@@ -69,6 +47,36 @@ func (p *Store) CountOrders(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("count orders: %w", err)
 	}
 	return n, nil
+}
+
+// summaries runs query, a list or a search, on a connection of the list
+// pool and reads its rows (the columns of storage.OrderSummary, in order);
+// op names it in errors.
+func (p *Store) summaries(ctx context.Context, op, query string, args ...any) ([]storage.OrderSummary, error) {
+	conn, err := p.acquireList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []storage.OrderSummary
+	for rows.Next() {
+		var s storage.OrderSummary
+		if err := rows.Scan(&s.Seq, &s.OrderUID, &s.DateCreated, &s.Customer, &s.Amount, &s.Currency, &s.Items,
+			&s.TrackNumber, &s.CustomerID); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		s.DateCreated = s.DateCreated.UTC()
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
 }
 
 // acquireList takes a connection of the list pool, waiting at most

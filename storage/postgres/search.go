@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -58,29 +57,6 @@ JOIN payments p USING (order_uid)`
 
 // SearchOrders implements Store.
 func (p *Store) SearchOrders(ctx context.Context, f storage.OrderFilter, after storage.SearchCursor, limit int) ([]storage.OrderSummary, error) {
-	conn, err := p.acquireList(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("search orders: %w", err)
-	}
-	defer conn.Release()
 	q, args := searchSQL(f, after, limit)
-	rows, err := conn.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search orders: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.OrderSummary
-	for rows.Next() {
-		var s storage.OrderSummary
-		if err := rows.Scan(&s.Seq, &s.OrderUID, &s.DateCreated, &s.Customer, &s.Amount, &s.Currency, &s.Items,
-			&s.TrackNumber, &s.CustomerID); err != nil {
-			return nil, fmt.Errorf("search orders: %w", err)
-		}
-		s.DateCreated = s.DateCreated.UTC()
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search orders: %w", err)
-	}
-	return out, nil
+	return p.summaries(ctx, "search orders", q, args...)
 }
