@@ -8,7 +8,7 @@ import (
 )
 
 // CommitsChannel is the PostgreSQL channel each committed batch of SaveOrders
-// is announced on (when Pools.Origin is set), and that every Follower
+// is announced on (when postgres.Pools.Origin is set), and that every follower
 // LISTENs on. Notifications stay within one database, so orderd deployments
 // on different databases of one server do not hear each other.
 const CommitsChannel = "orderd_commits"

@@ -30,14 +30,14 @@ var (
 	// ErrRefused explains a Refused result; the error wrapping it carries
 	// PostgreSQL's message and SQLSTATE.
 	ErrRefused = errors.New("postgresql refused the order")
-	// ErrBusy means Orders.Get found no free read-through slot within
-	// OrdersOptions.ReadQueueTimeout. It protects PostgreSQL from a flood of
+	// ErrBusy means reads.Orders.Get found no free read-through slot within
+	// reads.OrdersOptions.ReadQueueTimeout. It protects PostgreSQL from a flood of
 	// cache misses; the HTTP layer answers 503 with the message.
 	ErrBusy = errors.New("too many concurrent order reads from the store")
 	// ErrListBusy means a list or count query found no free connection of
-	// its own within Pools.ListWait: list and stats requests get their own
-	// small budget so that a flood of them cannot starve the writers or the
-	// cache misses. The API answers 503.
+	// its own within postgres.Pools.ListWait: list and stats requests get
+	// their own small budget so that a flood of them cannot starve the
+	// writers or the cache misses. The API answers 503.
 	ErrListBusy = errors.New("too many list and count queries at once (raise LIST_CONCURRENCY or LIST_QUEUE_TIMEOUT)")
 )
 
