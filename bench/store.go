@@ -11,15 +11,16 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/postgres"
 )
 
 // openStore opens orderd's store on dbURL, applying orderd's migrations as
 // orderd would, so a fresh database can be seeded and counted; writers is
 // how many batches are saved at once.
-func openStore(ctx context.Context, dbURL string, writers int) (*storage.Postgres, error) {
-	pools := storage.DefaultPools
+func openStore(ctx context.Context, dbURL string, writers int) (*postgres.Store, error) {
+	pools := postgres.DefaultPools
 	pools.Writers = writers
-	pg, err := storage.OpenPostgresWith(ctx, dbURL, pools)
+	pg, err := postgres.OpenWith(ctx, dbURL, pools)
 	if err != nil {
 		return nil, fmt.Errorf("open DATABASE_URL: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/kafkaauth"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/postgres"
 )
 
 // Config is everything orderd can be told. Each field is a flag, and each
@@ -192,9 +192,9 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.Workers, "workers", runtime.GOMAXPROCS(0), "decode goroutines, and as many validate goroutines")
 	fs.IntVar(&c.BatchSize, "batch-size", 1000, "most orders written in one PostgreSQL transaction")
 	fs.DurationVar(&c.BatchLinger, "batch-linger", 20*time.Millisecond, "longest an order waits for its batch to fill")
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", storage.DefaultPools.WriteTimeout, "longest one write transaction may take; it is then abandoned and retried, and PostgreSQL ends it too (idle_in_transaction_session_timeout)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", postgres.DefaultPools.WriteTimeout, "longest one write transaction may take; it is then abandoned and retried, and PostgreSQL ends it too (idle_in_transaction_session_timeout)")
 	fs.DurationVar(&c.LivenessStall, "liveness-stall", 2*time.Minute, "longest one of orderd's loops may stay busy with one piece of work before /livez answers 503; more than WRITE_TIMEOUT")
-	fs.IntVar(&c.Writers, "writers", storage.DefaultPools.Writers, "batches written to PostgreSQL concurrently")
+	fs.IntVar(&c.Writers, "writers", postgres.DefaultPools.Writers, "batches written to PostgreSQL concurrently")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Second, "how long a released partition waits for its messages in flight")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown may take before unfinished work is left uncommitted")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "how long HTTP goes on serving after /readyz turns 503 on SIGTERM, for load balancers to stop sending")
@@ -202,10 +202,10 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.RetryMaxBackoff, "retry-max-backoff", 10*time.Second, "longest pause between retries of PostgreSQL, Kafka or the DLQ")
 	fs.IntVar(&c.CacheSizeMB, "cache-size-mb", 1024, "memory for cached order JSON, in MiB")
 	fs.DurationVar(&c.NegativeTTL, "negative-ttl", time.Second, "how long an id found missing is answered 404 without asking PostgreSQL")
-	fs.IntVar(&c.ReadConcurrency, "read-concurrency", storage.DefaultPools.Reads, "cache-miss queries to PostgreSQL at once")
+	fs.IntVar(&c.ReadConcurrency, "read-concurrency", postgres.DefaultPools.Reads, "cache-miss queries to PostgreSQL at once")
 	fs.DurationVar(&c.ReadQueueTimeout, "read-queue-timeout", 100*time.Millisecond, "how long a cache miss waits for a query slot before answering 503")
-	fs.IntVar(&c.ListConcurrency, "list-concurrency", storage.DefaultPools.Lists, "list and count queries to PostgreSQL at once (GET /api/orders, /api/stats)")
-	fs.DurationVar(&c.ListQueueTimeout, "list-queue-timeout", storage.DefaultPools.ListWait, "how long a list or count query waits for a connection before answering 503")
+	fs.IntVar(&c.ListConcurrency, "list-concurrency", postgres.DefaultPools.Lists, "list and count queries to PostgreSQL at once (GET /api/orders, /api/stats)")
+	fs.DurationVar(&c.ListQueueTimeout, "list-queue-timeout", postgres.DefaultPools.ListWait, "how long a list or count query waits for a connection before answering 503")
 	fs.BoolVar(&c.Demo, "demo", false, "run everything in-process: Kafka (kfake), generated orders, and memory storage unless DATABASE_URL is set")
 	fs.Float64Var(&c.DemoRate, "demo-rate", 2, "generated orders per second in demo mode")
 	fs.Float64Var(&c.DemoBroken, "demo-broken", 0.1, "share of broken messages in demo mode, 0 to 1")

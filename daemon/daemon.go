@@ -74,7 +74,7 @@ type daemon struct {
 	// tracing is OpenTelemetry's, on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 	tracing *tracing
 	// origin names this process in its commit announcements, so that its
-	// own cost it nothing (see storage.Follower).
+	// own cost it nothing (see follow.Follower).
 	origin string
 
 	// Each health component has one writer.

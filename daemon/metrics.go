@@ -1,12 +1,13 @@
 package daemon
 
 import (
-	"github.com/orderd/orderd/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // newRegistry is the registry of one orderd: its own, not Prometheus's
@@ -54,7 +55,7 @@ func newWarmUpMetrics(reg prometheus.Registerer) warmUpMetrics {
 }
 
 // observe records rep.
-func (m warmUpMetrics) observe(rep storage.WarmUpReport) {
+func (m warmUpMetrics) observe(rep reads.WarmUpReport) {
 	m.duration.Set(rep.Took.Seconds())
 	m.read.Set(float64(rep.Read))
 	m.readBytes.Set(float64(rep.ReadBytes))

@@ -10,7 +10,7 @@ import (
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/follow"
 )
 
 // The connection of the listener for other replicas' commits is refused
@@ -22,7 +22,7 @@ func TestReadiness_DoesNotWaitForTheCommitListener(t *testing.T) {
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
-	proxy.RefuseFirst([]byte("application_name\x00" + storage.ListenerName))
+	proxy.RefuseFirst([]byte("application_name\x00" + follow.ListenerName))
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": proxiedURL, "RETRY_MAX_BACKOFF": "500ms",
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 var errNotReady = errors.New("not connected yet: orderd is starting")
@@ -54,7 +55,7 @@ func (l *late[T]) wait(ctx context.Context) (T, error) {
 }
 
 // lateOrders is server.OrderReader once the read path exists.
-type lateOrders struct{ late[*storage.Orders] }
+type lateOrders struct{ late[*reads.Orders] }
 
 func (l *lateOrders) Get(ctx context.Context, uid string) ([]byte, error) {
 	o, err := l.get()

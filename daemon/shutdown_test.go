@@ -22,6 +22,7 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/postgres"
 )
 
 // readKind is what a read during shutdown asked for.
@@ -284,7 +285,7 @@ func saveDirectly(t *testing.T, dbURL string, gen *orderfake.Generator, n int) [
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	pg, err := storage.OpenPostgres(ctx, dbURL)
+	pg, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

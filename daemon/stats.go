@@ -12,6 +12,7 @@ import (
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // Stats refresh intervals: GET /api/stats is polled by every open UI, and
@@ -25,7 +26,7 @@ const (
 // pipeline's metrics and the dead-letter topic.
 type statsSource struct {
 	store    storage.Store
-	orders   *storage.Orders
+	orders   *reads.Orders
 	metrics  *stages.Metrics
 	reader   *dlq.Reader
 	inFlight *pipeline.InFlight

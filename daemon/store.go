@@ -7,6 +7,8 @@ import (
 
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
+	"github.com/orderd/orderd/storage/postgres"
 )
 
 // storePart connects to the store, retrying while it is unreachable, and
@@ -43,12 +45,12 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 	if d.cfg.DatabaseURL == "" {
 		d.log.Warn().Msg("demo mode without DATABASE_URL: orders are kept in memory only and are lost when orderd stops")
 		d.storeHealth.OK()
-		return storage.NewMemory(), nil
+		return memory.New(), nil
 	}
 	log := d.component("store")
 	// A pool for each kind of work, so none can take another's
 	// connections: the writers always get theirs.
-	pools := storage.Pools{
+	pools := postgres.Pools{
 		Writers: d.cfg.Writers, Reads: d.cfg.ReadConcurrency,
 		Lists: d.cfg.ListConcurrency, ListWait: d.cfg.ListQueueTimeout,
 		WriteTimeout: d.cfg.WriteTimeout, Origin: d.origin,
@@ -60,11 +62,11 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 		Failing: "postgresql unavailable; retrying",
 		Healed:  "postgresql reachable",
 	}, d.backoff(), nil)
-	var pg *storage.Postgres
+	var pg *postgres.Store
 	err := retry.Do(ctx, func(ctx context.Context) (err error) {
 		connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		pg, err = storage.OpenPostgresWith(connectCtx, d.cfg.DatabaseURL, pools)
+		pg, err = postgres.OpenWith(connectCtx, d.cfg.DatabaseURL, pools)
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,9 @@ import (
 
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/follow"
+	"github.com/orderd/orderd/storage/postgres"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // readPathPart puts the cache in front of the store once the store is
@@ -18,7 +21,7 @@ import (
 func (d *daemon) readPathPart() part {
 	bg := newBackground()
 	warmUp := newWarmUpMetrics(d.prom)
-	var cache *storage.Cache // set by bg's goroutine; read after bg.stop
+	var cache *reads.Cache // set by bg's goroutine; read after bg.stop
 	return part{
 		name: "read path",
 		start: func() error {
@@ -32,16 +35,16 @@ func (d *daemon) readPathPart() part {
 				if err != nil {
 					return
 				}
-				if cache, err = storage.NewCacheFor(d.cfg.CacheSizeMB<<20, expect); err != nil {
+				if cache, err = reads.NewCacheFor(d.cfg.CacheSizeMB<<20, expect); err != nil {
 					d.die(err)
 					return
 				}
-				orders := storage.NewOrders(store, cache, storage.OrdersOptions{
+				orders := reads.NewOrders(store, cache, reads.OrdersOptions{
 					NegativeTTL:        d.cfg.NegativeTTL,
 					MaxConcurrentReads: d.cfg.ReadConcurrency,
 					ReadQueueTimeout:   d.cfg.ReadQueueTimeout,
 				})
-				d.prom.MustRegister(storage.NewCollector(orders))
+				d.prom.MustRegister(reads.NewCollector(orders))
 				d.lister.set(store)
 				d.reads.set(orders)
 				// Listening first: what commits during the warm-up then
@@ -87,7 +90,7 @@ func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.S
 	if err != nil {
 		return expect, err // stopped before it succeeded
 	}
-	fits := storage.CacheSizeFor(expect)
+	fits := reads.CacheSizeFor(expect)
 	ev := r.Log.Info()
 	if fits > d.cfg.CacheSizeMB {
 		ev = r.Log.Warn()
@@ -106,14 +109,14 @@ func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.S
 // replicas' orders go to PostgreSQL meanwhile, and its first session that
 // does listen catches up from when it began. Without PostgreSQL (demo mode)
 // there are no other replicas.
-func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store storage.Store, orders *storage.Orders) error {
-	pg, ok := store.(*storage.Postgres)
+func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store storage.Store, orders *reads.Orders) error {
+	pg, ok := store.(*postgres.Store)
 	if !ok {
 		d.fillHealth.OK()
 		return nil
 	}
-	f := pg.Follow(orders, storage.FollowOptions{
-		Origin: d.origin, Window: catchUpWindow(d.cfg.WriteTimeout), Metrics: storage.NewFollowMetrics(d.prom),
+	f := follow.New(pg.ConnConfig(), orders, follow.Options{
+		Origin: d.origin, Window: catchUpWindow(d.cfg.WriteTimeout), Metrics: follow.NewMetrics(d.prom),
 	})
 	bg.goRun(func(ctx context.Context) { d.follow(ctx, f) })
 	select {
@@ -138,7 +141,7 @@ func catchUpWindow(writeTimeout time.Duration) time.Duration {
 // follow fills the cache from the other replicas' commits, session after
 // session, until ctx ends. Its goroutine is the fill component's only
 // writer. While no session runs, reads fall back to PostgreSQL as before.
-func (d *daemon) follow(ctx context.Context, f *storage.Follower) {
+func (d *daemon) follow(ctx context.Context, f *follow.Follower) {
 	log := d.component("fill")
 	d.fillHealth.Wait("connecting the listener for other replicas' commits")
 	retry := (&stages.Report{Health: d.fillHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
@@ -157,7 +160,7 @@ func (d *daemon) follow(ctx context.Context, f *storage.Follower) {
 // in the log, in /health's warmup detail and in the warm-up metrics. When
 // not every order fits, the warning says which CACHE_SIZE_MB would hold
 // them; until then, reads of the oldest go to PostgreSQL.
-func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.Orders, expect storage.Estimate, m warmUpMetrics) {
+func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *reads.Orders, expect storage.Estimate, m warmUpMetrics) {
 	retry := r.Retry(stages.Work{
 		Cause:   stages.RetryWarmUp,
 		What:    "cache warm-up",
@@ -166,7 +169,7 @@ func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.O
 		// Healthy only once the metrics and the detail say what it did.
 		Next: "recording what the cache holds",
 	}, d.backoff(), nil)
-	var rep storage.WarmUpReport
+	var rep reads.WarmUpReport
 	err := retry.Do(ctx, func(ctx context.Context) (err error) {
 		rep, err = orders.WarmUp(ctx, expect)
 		if err != nil {
@@ -198,7 +201,7 @@ func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *storage.O
 
 // warmUpNote says what a warm-up left in the cache and, when that is not
 // every order read, what to set to cache them all.
-func warmUpNote(rep storage.WarmUpReport, cacheMB int) string {
+func warmUpNote(rep reads.WarmUpReport, cacheMB int) string {
 	mib := func(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 	if rep.Complete() {
 		return fmt.Sprintf("cache warmed up: all %d stored orders cached (%s) in %s",

@@ -16,7 +16,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 // dlqPage is GET /api/admin/dlq's answer.
@@ -114,7 +114,7 @@ func (p *pagedDLQ) ListPage(_ context.Context, f dlq.Filter) (dlq.Page, error) {
 // A listing stopped by its budget says so, with the cursor to go on; the
 // budget is well within the request's timeout.
 func TestAdmin_ListSaysPartialAndTrimmed(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	d := &pagedDLQ{}
 	f.deps.DLQ, f.deps.AdminToken = d, adminToken
 	f.rebuild(t)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 const (
@@ -60,7 +60,7 @@ func adminFixtureWith(t *testing.T, recs ...*kgo.Record) (*fixture, []string) {
 	t.Cleanup(func() { producer.Close() })
 	reader := dlq.NewReader(client, "orders.dlq")
 
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	f.deps.DLQ = struct {
 		*dlq.Reader
 		*dlq.Redriver

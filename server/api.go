@@ -13,7 +13,7 @@ import (
 )
 
 // OrderLister lists stored orders newest first, and searches them;
-// *storage.Postgres and *storage.Memory implement it.
+// *postgres.Store and *memory.Store implement it.
 type OrderLister interface {
 	ListOrders(ctx context.Context, before int64, limit int) ([]storage.OrderSummary, error)
 	SearchOrders(ctx context.Context, f storage.OrderFilter, after storage.SearchCursor, limit int) ([]storage.OrderSummary, error)

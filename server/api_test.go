@@ -11,10 +11,11 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 func TestListOrders_PagesNewestFirst(t *testing.T) {
-	f := newFixture(t, storage.NewMemory()) // holds the canonical order
+	f := newFixture(t, memory.New()) // holds the canonical order
 	gen := orderfake.New(4)
 	var recs []storage.Record
 	var uids []string
@@ -73,7 +74,7 @@ func TestListOrders_PagesNewestFirst(t *testing.T) {
 }
 
 func TestStats_ReportsTheSourceOrA503(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	ratio := 0.75
 	f.deps.Stats = statsFunc(func(context.Context) (Stats, error) {
 		return Stats{OrdersStored: 3, IngestRate: 1.5, DLQ: DLQStats{Total: 2, ByReason: map[string]int64{"conflict": 2}},
@@ -95,7 +96,7 @@ func TestStats_ReportsTheSourceOrA503(t *testing.T) {
 }
 
 func TestUI_IsServedWithAStrictPolicy(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	check := func(uri string, wantStatus int, wantType string) {
 		t.Helper()
 		ctx := f.do(nil, "GET", uri)
@@ -146,7 +147,7 @@ func (busyLister) SearchOrders(context.Context, storage.OrderFilter, storage.Sea
 // A list request beyond the store's list budget gets a 503 naming the
 // settings to raise, and Retry-After.
 func TestListOrders_BusyNamesTheSetting(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	f.deps.List = busyLister{}
 	f.rebuild(t)
 	ctx := f.do(nil, "GET", "/api/orders")

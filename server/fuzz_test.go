@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 // answered fails unless ctx holds one of the statuses allowed, with a JSON
@@ -32,7 +32,7 @@ func FuzzOrderID(f *testing.F) {
 	for _, s := range []string{"b563feb7b2b84b6test", "no-such-order", "a b", "%00", "x/y", "", "é", "..%2f"} {
 		f.Add(s)
 	}
-	fx := newFixture(f, storage.NewMemory())
+	fx := newFixture(f, memory.New())
 	f.Fuzz(func(t *testing.T, id string) {
 		// Escaped: raw control bytes in a request line never reach a
 		// handler, fasthttp's parser refuses them (see the daemon's
@@ -48,7 +48,7 @@ func FuzzListQuery(f *testing.F) {
 	for _, s := range []string{"limit=5", "limit=0", "limit=101", "before=12&limit=3", "before=-1", "before=99999999999999999999", "limit=%zz", "&&=&"} {
 		f.Add(s)
 	}
-	fx := newFixture(f, storage.NewMemory())
+	fx := newFixture(f, memory.New())
 	f.Fuzz(func(t *testing.T, query string) {
 		ctx := &fasthttp.RequestCtx{}
 		ctx.Request.Header.SetMethod("GET")
@@ -77,7 +77,7 @@ func FuzzRedriveBody(f *testing.F) {
 		`{"records":["x"]}`, `{"records":["0:1","0:2"],"payload":"x"}`, `{"unknown":1}`, `[]`, `{"records":null}`, `{`, ``} {
 		f.Add(s)
 	}
-	fx := newFixture(f, storage.NewMemory())
+	fx := newFixture(f, memory.New())
 	fx.deps.DLQ, fx.deps.AdminToken = acceptingDLQ{}, adminToken
 	fx.rebuild(f)
 	f.Fuzz(func(t *testing.T, body string) {

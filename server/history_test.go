@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 type historyFunc func() History
@@ -14,7 +14,7 @@ func (f historyFunc) History() History { return f() }
 // GET /api/stats/history serves what the source keeps, uncached; without
 // a source it says so with a 503 instead of an empty chart.
 func TestHistory_ServedAsKept(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	ratio := 0.5
 	f.deps.History = historyFunc(func() History {
 		return History{IntervalSeconds: 3, SpanSeconds: 900, At: []int64{1000}, OrdersStoredPerSecond: []float64{2},

@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/api"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 // pathParam is a path parameter, {id} in the router, {order_uid} in the
@@ -21,7 +21,7 @@ var pathParam = regexp.MustCompile(`\{[^}]*\}`)
 // Every route the router has is in api/openapi.yaml with its method, and
 // the document has no other: neither can change without the other.
 func TestRoutes_AreThoseOfTheOpenAPIDocument(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	d := f.deps
 	d.MetricsHandler = func(*fasthttp.RequestCtx) {} // else /metrics is left out
 	_, r, err := routes(d)
@@ -54,7 +54,7 @@ func TestRoutes_AreThoseOfTheOpenAPIDocument(t *testing.T) {
 }
 
 func TestOpenAPI_ServedAsYAML(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	ctx := f.do(nil, "GET", "/openapi.yaml")
 	if ctx.Response.StatusCode() != 200 || string(ctx.Response.Header.ContentType()) != "application/yaml" ||
 		!bytes.Equal(ctx.Response.Body(), api.OpenAPI) {

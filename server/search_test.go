@@ -11,12 +11,13 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 // Each filter of GET /api/orders, alone and together, and paging a search
 // by its cursor.
 func TestListOrders_Search(t *testing.T) {
-	f := newFixture(t, storage.NewMemory()) // holds the canonical order, of 2021-11-26
+	f := newFixture(t, memory.New()) // holds the canonical order, of 2021-11-26
 	gen := orderfake.New(19)
 	day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	var recs []storage.Record
@@ -102,7 +103,7 @@ func TestListOrders_Search(t *testing.T) {
 // An unknown parameter or a malformed value gets a 400 whose error names
 // it.
 func TestListOrders_RefusesBadQueries(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	check := func(query, names string) {
 		t.Helper()
 		ctx := f.do(nil, "GET", "/api/orders?"+query)

@@ -25,7 +25,7 @@ import (
 
 // OrderReader returns the JSON of one order as served, or an error wrapping
 // storage.ErrNotFound or storage.ErrBusy. uid may alias a buffer reused after
-// the call. *storage.Orders implements it.
+// the call. *reads.Orders implements it.
 type OrderReader interface {
 	Get(ctx context.Context, uid string) ([]byte, error)
 }

@@ -22,13 +22,15 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // fixture is the server over a real read path (cache in front of a memory
 // store) holding the canonical order.
 type fixture struct {
 	handler fasthttp.RequestHandler
-	orders  *storage.Orders
+	orders  *reads.Orders
 	store   storage.Store
 	health  *health.Registry
 	deps    Deps
@@ -70,7 +72,7 @@ func (f *fixture) rebuild(t testing.TB) {
 
 func newFixture(t testing.TB, store storage.Store) *fixture {
 	t.Helper()
-	cache, err := storage.NewCache(8 << 20)
+	cache, err := reads.NewCache(8 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 	if _, err := store.SaveOrders(context.Background(), []storage.Record{{Order: &model, JSON: order.AppendJSON(nil, &model)}}); err != nil {
 		t.Fatal(err)
 	}
-	orders := storage.NewOrders(store, cache, storage.OrdersOptions{})
+	orders := reads.NewOrders(store, cache, reads.OrdersOptions{})
 	reg := health.New()
 	f := &fixture{orders: orders, store: store, health: reg, deps: Deps{
 		Orders:  orders,
@@ -125,7 +127,7 @@ func jsonError(t *testing.T, ctx *fasthttp.RequestCtx) string {
 }
 
 func TestGetOrder_ServesTheCanonicalOrderEqualToTheModel(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	ctx := f.do(nil, "GET", "/order/b563feb7b2b84b6test")
 	if ctx.Response.StatusCode() != 200 {
 		t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
@@ -146,7 +148,7 @@ func TestGetOrder_ServesTheCanonicalOrderEqualToTheModel(t *testing.T) {
 }
 
 func TestGetOrder_ErrorsAreJSON(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	check := func(method, uri string, wantStatus int, wantInError string) {
 		t.Helper()
 		ctx := f.do(nil, method, uri)
@@ -171,7 +173,7 @@ func TestGetOrder_ErrorsAreJSON(t *testing.T) {
 // blockingStore is a memory store whose reads wait until released, to hold
 // the read path's only query slot.
 type blockingStore struct {
-	*storage.Memory
+	*memory.Store
 	entered chan struct{}
 	release chan struct{}
 }
@@ -179,13 +181,13 @@ type blockingStore struct {
 func (s *blockingStore) OrderJSON(ctx context.Context, uid string) ([]byte, error) {
 	s.entered <- struct{}{}
 	<-s.release
-	return s.Memory.OrderJSON(ctx, uid)
+	return s.Store.OrderJSON(ctx, uid)
 }
 
 func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
-	store := &blockingStore{Memory: storage.NewMemory(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	store := &blockingStore{Store: memory.New(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	f := newFixture(t, store)
-	f.orders = storage.NewOrders(store, mustCache(t), storage.OrdersOptions{MaxConcurrentReads: 1, ReadQueueTimeout: 1})
+	f.orders = reads.NewOrders(store, mustCache(t), reads.OrdersOptions{MaxConcurrentReads: 1, ReadQueueTimeout: 1})
 	f.deps.Orders = f.orders
 	f.rebuild(t)
 
@@ -219,9 +221,9 @@ func TestGetOrder_BusyReadPathAnswers503NamingTheSetting(t *testing.T) {
 	}
 }
 
-func mustCache(t *testing.T) *storage.Cache {
+func mustCache(t *testing.T) *reads.Cache {
 	t.Helper()
-	c, err := storage.NewCache(8 << 20)
+	c, err := reads.NewCache(8 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +235,7 @@ func mustCache(t *testing.T) *storage.Cache {
 // router hands the handler an id that aliases them. The read path must keep
 // a copy, or the id it remembers as missing changes under it.
 func TestGetOrder_RemembersIDsNotRequestBuffers(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	ctx := &fasthttp.RequestCtx{}
 	f.do(ctx, "GET", "/order/missing-aaaaaaaa") // 404, remembered as missing
 	f.do(ctx, "GET", "/order/missing-bbbbbbbb") // same buffers, new id
@@ -248,7 +250,7 @@ func TestGetOrder_RemembersIDsNotRequestBuffers(t *testing.T) {
 }
 
 func TestHealth_503NamesTheFailingComponent(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	kafka := f.health.Component("kafka")
 	store := f.health.Component("store")
 	kafka.OK()
@@ -276,7 +278,7 @@ func TestHealth_503NamesTheFailingComponent(t *testing.T) {
 
 func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	m := NewMetrics(reg)
 	f.deps.Metrics = m
 	f.rebuild(t)
@@ -310,7 +312,7 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 }
 
 func BenchmarkGetOrder_CacheHit(b *testing.B) {
-	f := newFixture(b, storage.NewMemory())
+	f := newFixture(b, memory.New())
 	ctx := &fasthttp.RequestCtx{}
 	f.do(ctx, "GET", "/order/b563feb7b2b84b6test") // fills the cache
 	ctx.Request.Header.SetMethod("GET")
@@ -329,7 +331,7 @@ func BenchmarkGetOrder_CacheHit(b *testing.B) {
 
 // A GET takes no body: one that sends one is refused, on the hot path too.
 func TestServer_GetWithABodyIsRefused(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	for _, path := range []string{"/order/b563feb7b2b84b6test", "/api/stats", "/health"} {
 		ctx := &fasthttp.RequestCtx{}
 		ctx.Request.Header.SetMethod("GET")
@@ -345,7 +347,7 @@ func TestServer_GetWithABodyIsRefused(t *testing.T) {
 // /readyz follows only the components it is given (for orderd, the warm-up
 // and the lifecycle); /livez answers 200 whatever the rest says.
 func TestServer_ProbesAreNotHealth(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	kafka, warmup := f.health.Component("kafka"), f.health.Component("warmup")
 	f.deps.Ready = []string{"warmup"}
 	f.rebuild(t)
@@ -367,7 +369,7 @@ func TestServer_ProbesAreNotHealth(t *testing.T) {
 // /livez turns 503 only for a loop busy with one piece of work past the
 // stall limit, naming it, and 200 again once that loop is done.
 func TestServer_LivezNamesAStuckLoop(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	loops := new(health.Loops)
 	decode, write := loops.Loop("decode/0"), loops.Loop("write/1")
 	const stall = 200 * time.Millisecond

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
 )
 
 // A GET /order/{id} with a traceparent gets a SERVER span in that trace,
@@ -20,7 +20,7 @@ func TestServer_TracesGetOrder(t *testing.T) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	f.deps.Tracer = tp.Tracer("test")
 	f.rebuild(t)
 
@@ -79,7 +79,7 @@ func TestServer_TracesGetOrder(t *testing.T) {
 func BenchmarkGetOrder_CacheHitTraced(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	f := newFixture(b, storage.NewMemory())
+	f := newFixture(b, memory.New())
 	f.deps.Tracer = tp.Tracer("bench")
 	f.rebuild(b)
 	ctx := &fasthttp.RequestCtx{}

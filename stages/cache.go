@@ -5,7 +5,7 @@ import (
 
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // Cache returns the last stage of the ingest path: each stored order's JSON
@@ -13,7 +13,7 @@ import (
 // order already, so a failed cache insert only means a later read goes to
 // PostgreSQL; it does not hold the offset back. loop is busy while an order
 // goes into the cache.
-func Cache(orders *storage.Orders, count StageCounters, loop *health.Loop) pipeline.Sink[Valid] {
+func Cache(orders *reads.Orders, count StageCounters, loop *health.Loop) pipeline.Sink[Valid] {
 	return func(ctx context.Context, in <-chan Valid) error {
 		for env := range in {
 			count.In.Inc()

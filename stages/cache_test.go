@@ -7,16 +7,17 @@ import (
 	"testing"
 
 	"github.com/orderd/orderd/order/orderfake"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/memory"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 func TestCache_PutsStoredOrdersThenAcks(t *testing.T) {
-	cache, err := storage.NewCache(8 << 20)
+	cache, err := reads.NewCache(8 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cache.Close()
-	orders := storage.NewOrders(storage.NewMemory(), cache, storage.OrdersOptions{})
+	orders := reads.NewOrders(memory.New(), cache, reads.OrdersOptions{})
 
 	o := orderfake.Model()
 	v, _ := valid(0, &o)

@@ -12,7 +12,7 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
-	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // Ingest wires the stages between the Kafka source and the store, cache and
@@ -37,7 +37,7 @@ type Ingest struct {
 	Writers int
 
 	Writer      *Writer
-	Orders      *storage.Orders
+	Orders      *reads.Orders
 	DeadLetters *DeadLetters
 	Metrics     *Metrics
 	// Loops, if set, watches the decode, validate, write and cache

@@ -16,6 +16,7 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/reads"
 )
 
 // Every message that enters the pipeline is acked exactly once, whichever
@@ -23,12 +24,12 @@ import (
 func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders.dlq")
 	pg := openPostgres(t, testenv.Postgres(t))
-	cache, err := storage.NewCache(16 << 20)
+	cache, err := reads.NewCache(16 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cache.Close()
-	orders := storage.NewOrders(pg, cache, storage.OrdersOptions{})
+	orders := reads.NewOrders(pg, cache, reads.OrdersOptions{})
 	m := testMetrics()
 	w, _ := newWriter(pg)
 	w.Metrics = m
@@ -148,7 +149,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 		valid = append(valid, gen.Order())
 	}
 	savePanics := valid[17].OrderUID
-	cache, err := storage.NewCache(16 << 20)
+	cache, err := reads.NewCache(16 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 25, BatchLinger: 5 * time.Millisecond, Writers: 2,
 		NewDecoder: func() Decoder { return &panicky{marker: marker} },
-		Writer:     w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: m,
+		Writer:     w, Orders: reads.NewOrders(pg, cache, reads.OrdersOptions{}), DeadLetters: dl, Metrics: m,
 	}
 
 	src := make(chan Message)
@@ -210,7 +211,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders.dlq")
 	pg := openPostgres(t, testenv.Postgres(t))
-	cache, err := storage.NewCache(16 << 20)
+	cache, err := reads.NewCache(16 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	dl.Metrics = m
 	ingest := &Ingest{
 		Workers: 3, MaxMessageBytes: 64 << 10, BatchSize: 4, BatchLinger: time.Millisecond, Writers: 3,
-		Writer: w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: m,
+		Writer: w, Orders: reads.NewOrders(pg, cache, reads.OrdersOptions{}), DeadLetters: dl, Metrics: m,
 	}
 	src := make(chan Message)
 	done := make(chan error, 1)
@@ -293,7 +294,7 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	dbURL := testenv.Postgres(t)
 	viaProxy, proxy := testenv.BehindProxy(t, dbURL)
 	pg := openPostgres(t, viaProxy)
-	cache, err := storage.NewCache(16 << 20)
+	cache, err := reads.NewCache(16 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 10, BatchLinger: 5 * time.Millisecond, Writers: 2,
 		NewDecoder: func() Decoder { return &hangs{marker: marker, release: release, Decoder: *order.NewDecoder()} },
-		Writer:     w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: testMetrics(),
+		Writer:     w, Orders: reads.NewOrders(pg, cache, reads.OrdersOptions{}), DeadLetters: dl, Metrics: testMetrics(),
 		Loops: loops,
 	}
 	const limit = 300 * time.Millisecond

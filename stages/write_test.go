@@ -16,6 +16,7 @@ import (
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
+	"github.com/orderd/orderd/storage/postgres"
 )
 
 // valid wraps o, with its canonical JSON, as the validate stage would.
@@ -24,11 +25,11 @@ func valid(offset int64, o *order.Order) (Valid, *acks) {
 	return pipeline.Carry(msg, storage.Record{Order: o, JSON: order.AppendJSON(nil, o)}), a
 }
 
-func openPostgres(t *testing.T, dbURL string) *storage.Postgres {
+func openPostgres(t *testing.T, dbURL string) *postgres.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pg, err := storage.OpenPostgres(ctx, dbURL)
+	pg, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatalf("OpenPostgres: %v", err)
 	}

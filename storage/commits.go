@@ -8,18 +8,10 @@ import (
 )
 
 // CommitsChannel is the PostgreSQL channel each committed batch of SaveOrders
-// is announced on (when Pools.Origin is set), and that every Follower
+// is announced on (when postgres.Pools.Origin is set), and that every follower
 // LISTENs on. Notifications stay within one database, so orderd deployments
 // on different databases of one server do not hear each other.
 const CommitsChannel = "orderd_commits"
-
-// notifySQL announces a batch inside its transaction. PostgreSQL delivers
-// the notification at commit, so a batch that rolls back is never
-// announced. The time is PostgreSQL's clock just before the commit: a
-// Follower measures its lag against the same clock, whatever the replicas'
-// clocks say. The transaction id is the 32-bit one rows carry as xmin.
-const notifySQL = `SELECT pg_notify($1::text, $2::text || ' ' || (txid_current() % 4294967296) || ' ' ||
-                 $3::bigint || ' ' || $4::bigint || ' ' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)`
 
 // Commit is one announced batch: transaction Xact of SaveOrders, by the
 // orderd named Origin, inserted orders with ingest sequence numbers
@@ -37,8 +29,8 @@ type Commit struct {
 	At       time.Time
 }
 
-// parseCommit reads a notification's payload.
-func parseCommit(payload string) (Commit, error) {
+// ParseCommit reads a notification's payload.
+func ParseCommit(payload string) (Commit, error) {
 	f := strings.Fields(payload)
 	if len(f) != 5 {
 		return Commit{}, fmt.Errorf("commit notification %q: want 5 fields, not %d", payload, len(f))

@@ -11,7 +11,7 @@ type progressKey struct{}
 // bisection, the schema probe's trial) and the schema probe's read of a
 // stored order. A save that bisects around refused orders or probes the
 // schema takes many steps; a caller watching for a stuck writer can judge
-// each step against its bound instead of the whole save. Memory calls f
+// each step against its bound instead of the whole save. memory.Store calls f
 // once per SaveOrders.
 //
 // f runs on the goroutine of SaveOrders, between its steps: it must be
@@ -20,8 +20,8 @@ func WithProgress(ctx context.Context, f func()) context.Context {
 	return context.WithValue(ctx, progressKey{}, f)
 }
 
-// progressed calls ctx's progress func, if it has one.
-func progressed(ctx context.Context) {
+// Progressed calls ctx's progress func, if it has one.
+func Progressed(ctx context.Context) {
 	if f, ok := ctx.Value(progressKey{}).(func()); ok && f != nil {
 		f()
 	}

@@ -1,10 +1,16 @@
-// Package storage keeps orders: a PostgreSQL store written in set-based
-// batches (Postgres), an in-memory store for demo mode (Memory), a bigcache
-// cache of pre-encoded JSON (Cache) and the read path that puts the cache in
-// front of a store (Orders).
+// Package storage is the vocabulary every part of orderd's storage shares:
+// the Store interface and what goes in and out of it (Record, Result,
+// Outcome, OrderSummary, OrderFilter, SearchCursor, Estimate), its errors,
+// the progress hook of a save, and the commit announcements the PostgreSQL
+// writers send and the followers read. Its sub-packages do the work, one job
+// each: postgres (the PostgreSQL store), schema (its migrations), memory (the
+// demo-mode store), reads (the cache and the read path in front of a Store)
+// and follow (the LISTEN/NOTIFY follower that keeps a replica's cache fresh).
 //
-// The package logs nothing. It returns errors and exposes counters; the
-// caller decides what is worth a log line.
+// It never imports its sub-packages, pgx, bigcache or Prometheus: a caller
+// that only speaks Store pulls in none of them. Nothing in storage logs; it
+// returns errors and exposes counters, and the caller decides what is worth
+// a log line.
 package storage
 
 import (
@@ -24,19 +30,15 @@ var (
 	// ErrRefused explains a Refused result; the error wrapping it carries
 	// PostgreSQL's message and SQLSTATE.
 	ErrRefused = errors.New("postgresql refused the order")
-	// ErrBusy means Orders.Get found no free read-through slot within
-	// OrdersOptions.ReadQueueTimeout. It protects PostgreSQL from a flood of
+	// ErrBusy means reads.Orders.Get found no free read-through slot within
+	// reads.OrdersOptions.ReadQueueTimeout. It protects PostgreSQL from a flood of
 	// cache misses; the HTTP layer answers 503 with the message.
 	ErrBusy = errors.New("too many concurrent order reads from the store")
 	// ErrListBusy means a list or count query found no free connection of
-	// its own within Pools.ListWait: list and stats requests get their own
-	// small budget so that a flood of them cannot starve the writers or the
-	// cache misses. The API answers 503.
+	// its own within postgres.Pools.ListWait: list and stats requests get
+	// their own small budget so that a flood of them cannot starve the
+	// writers or the cache misses. The API answers 503.
 	ErrListBusy = errors.New("too many list and count queries at once (raise LIST_CONCURRENCY or LIST_QUEUE_TIMEOUT)")
-	// ErrEntryTooLarge means Cache.Set was given an entry the cache cannot
-	// hold without emptying a whole shard; the order is still served from
-	// the store.
-	ErrEntryTooLarge = errors.New("cache entry too large")
 )
 
 // Record is an order ready to store: the validated order and its canonical
@@ -82,8 +84,24 @@ type Result struct {
 	Err     error
 }
 
+// Estimate is about how many orders a store holds and their size
+// (Store.EstimateOrders), what a cache is sized for.
+type Estimate struct {
+	Orders int64
+	// Bytes is their JSON and their order_uids together, what the cache
+	// stores of them.
+	Bytes int64
+}
+
+// WarmUpStreams is how many queries EachOrderJSON runs at once, at most.
+// One PostgreSQL backend reads and sends the orders about as fast as
+// orderd caches them, each taking a core; two let either side use the
+// other core while its peer waits (see docs/PERFORMANCE.md). More would
+// only take connections the writers might need.
+const WarmUpStreams = 2
+
 // Store is what the pipeline writes to and the read path falls back to. Two
-// implementations: *Postgres and *Memory.
+// implementations: *postgres.Store and *memory.Store.
 type Store interface {
 	// SaveOrders stores a batch. results[i] belongs to recs[i]. The returned
 	// error is only for failures that are not any one order's fault
@@ -122,14 +140,14 @@ type Store interface {
 	Close()
 }
 
-// conflictErr explains why an order was not applied over the stored version.
-func conflictErr(uid string) error {
-	return fmt.Errorf("order %s: %w", quoteUID(uid), ErrConflict)
+// ConflictErr explains why an order was not applied over the stored version.
+func ConflictErr(uid string) error {
+	return fmt.Errorf("order %s: %w", QuoteUID(uid), ErrConflict)
 }
 
-// quoteUID quotes uid for an error message, cut short: a refused uid may be
+// QuoteUID quotes uid for an error message, cut short: a refused uid may be
 // kilobytes long.
-func quoteUID(uid string) string {
+func QuoteUID(uid string) string {
 	const keep = 64
 	if len(uid) > keep {
 		return fmt.Sprintf("%q...(%d bytes)", uid[:keep], len(uid))
