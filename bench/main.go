@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/orderd/orderd/bench/internal/harness"
 )
 
 func main() {
@@ -30,7 +32,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(harness.UsageError)):
 		os.Exit(2)
 	default:
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)

@@ -1,15 +1,15 @@
-package main
+package latency
 
 import (
 	"math/bits"
 	"time"
 )
 
-// histogram records durations in log-linear buckets: each power of two is
+// Histogram records durations in log-linear buckets: each power of two is
 // split into 2^subBits buckets, so a percentile is exact to within 1/2^subBits
 // (under 1%) whatever the range, in fixed memory. One per goroutine; merge
 // them at the end.
-type histogram struct {
+type Histogram struct {
 	counts [64 << subBits]uint64
 	n      uint64
 	max    time.Duration
@@ -36,7 +36,7 @@ func bucketTop(b int) uint64 {
 	return (mant+1)<<uint(exp) - 1
 }
 
-func (h *histogram) record(d time.Duration) {
+func (h *Histogram) Record(d time.Duration) {
 	if d < 0 {
 		d = 0
 	}
@@ -46,7 +46,7 @@ func (h *histogram) record(d time.Duration) {
 	h.max = max(h.max, d)
 }
 
-func (h *histogram) merge(o *histogram) {
+func (h *Histogram) Merge(o *Histogram) {
 	for i, c := range o.counts {
 		h.counts[i] += c
 	}
@@ -57,7 +57,7 @@ func (h *histogram) merge(o *histogram) {
 
 // quantile returns the duration at or below which a fraction q of the
 // recorded values fall (the bucket's upper bound, capped at the maximum).
-func (h *histogram) quantile(q float64) time.Duration {
+func (h *Histogram) Quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
@@ -73,7 +73,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 }
 
 // mean is the average recorded duration.
-func (h *histogram) mean() time.Duration {
+func (h *Histogram) Mean() time.Duration {
 	if h.n == 0 {
 		return 0
 	}
@@ -82,7 +82,7 @@ func (h *histogram) mean() time.Duration {
 
 // cdf returns points (latency, fraction of values at or below it) for a
 // plot: one per non-empty bucket.
-func (h *histogram) cdf() (lat []time.Duration, frac []float64) {
+func (h *Histogram) CDF() (lat []time.Duration, frac []float64) {
 	var seen uint64
 	for b, c := range h.counts {
 		if c == 0 {
@@ -94,3 +94,6 @@ func (h *histogram) cdf() (lat []time.Duration, frac []float64) {
 	}
 	return lat, frac
 }
+
+// Count is how many durations h has recorded.
+func (h *Histogram) Count() uint64 { return h.n }

@@ -1,4 +1,4 @@
-package main
+package harness
 
 import (
 	"bufio"
@@ -21,8 +21,8 @@ import (
 	"github.com/orderd/orderd/daemon"
 )
 
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port free right now.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -31,8 +31,8 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startKafka starts an in-process Kafka cluster, reached over loopback TCP.
-func startKafka() (*kfake.Cluster, error) {
+// StartKafka starts an in-process Kafka cluster, reached over loopback TCP.
+func StartKafka() (*kfake.Cluster, error) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
 		return nil, fmt.Errorf("start in-process kafka: %w", err)
@@ -40,20 +40,20 @@ func startKafka() (*kfake.Cluster, error) {
 	return c, nil
 }
 
-// inProcess is orderd started in this process through daemon.Run, the way
+// InProcess is orderd started in this process through daemon.Run, the way
 // cmd/orderd starts it.
-type inProcess struct {
-	base   string
+type InProcess struct {
+	Base   string // http://host:port
 	cancel context.CancelFunc
 	done   chan error
-	log    string
+	Log    string // the file its log goes to
 }
 
 // startInProcess runs orderd with env over the bench's own environment
 // (so BATCH_SIZE, WRITERS... set for the bench reach orderd too). Its log
 // goes to a file, named in errors.
-func startInProcess(ctx context.Context, e environment, env map[string]string) (*inProcess, error) {
-	addr, err := freeAddr()
+func StartInProcess(ctx context.Context, e Env, env map[string]string) (*InProcess, error) {
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -67,34 +67,34 @@ func startInProcess(ctx context.Context, e environment, env map[string]string) (
 		if v, ok := env[k]; ok {
 			return v
 		}
-		return e.getenv(k)
+		return e.Getenv(k)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p := &inProcess{base: "http://" + addr, cancel: cancel, done: make(chan error, 1), log: logFile.Name()}
+	p := &InProcess{Base: "http://" + addr, cancel: cancel, done: make(chan error, 1), Log: logFile.Name()}
 	go func() {
 		p.done <- daemon.Run(runCtx, nil, getenv, logFile, logFile)
 		logFile.Close()
 	}()
-	if err := waitHealthy(ctx, p.base, 2*time.Minute, p.done); err != nil {
-		p.stop()
-		return nil, fmt.Errorf("orderd did not become healthy: %w (log: %s)", err, p.log)
+	if err := WaitHealthy(ctx, p.Base, 2*time.Minute, p.done); err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("orderd did not become healthy: %w (log: %s)", err, p.Log)
 	}
 	return p, nil
 }
 
-func (p *inProcess) stop() error {
+func (p *InProcess) Stop() error {
 	p.cancel()
 	select {
 	case err := <-p.done:
 		return err
 	case <-time.After(time.Minute):
-		return fmt.Errorf("orderd did not stop within a minute (log: %s)", p.log)
+		return fmt.Errorf("orderd did not stop within a minute (log: %s)", p.Log)
 	}
 }
 
-// waitHealthy polls GET /health every 10ms until it answers 200, failing
+// WaitHealthy polls GET /health every 10ms until it answers 200, failing
 // after limit or when exited delivers (the process ended).
-func waitHealthy(ctx context.Context, base string, limit time.Duration, exited <-chan error) error {
+func WaitHealthy(ctx context.Context, base string, limit time.Duration, exited <-chan error) error {
 	deadline := time.Now().Add(limit)
 	for {
 		status, _, err := fasthttp.GetTimeout(nil, base+"/health", time.Second)
@@ -116,18 +116,18 @@ func waitHealthy(ctx context.Context, base string, limit time.Duration, exited <
 
 // child is orderd run as a separate process, so its memory can be measured
 // on its own.
-type child struct {
-	cmd    *exec.Cmd
-	base   string
-	log    string
-	exited chan error
+type Child struct {
+	Cmd    *exec.Cmd
+	Base   string     // http://host:port
+	Log    string     // the file its log goes to
+	Exited chan error // receives cmd.Wait()'s result once it has exited
 	once   sync.Once
 	err    error
 }
 
-// buildOrderd compiles ./cmd/orderd into a temporary directory; bench runs
+// BuildOrderd compiles ./cmd/orderd into a temporary directory; bench runs
 // from the repository (go run ./bench).
-func buildOrderd(ctx context.Context) (string, error) {
+func BuildOrderd(ctx context.Context) (string, error) {
 	dir, err := os.MkdirTemp("", "orderd-bench-bin-")
 	if err != nil {
 		return "", err
@@ -140,8 +140,8 @@ func buildOrderd(ctx context.Context) (string, error) {
 	return bin, nil
 }
 
-func startChild(ctx context.Context, bin string, env map[string]string) (*child, time.Time, error) {
-	addr, err := freeAddr()
+func StartChild(ctx context.Context, bin string, env map[string]string) (*Child, time.Time, error) {
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -159,28 +159,28 @@ func startChild(ctx context.Context, bin string, env map[string]string) (*child,
 	if err := cmd.Start(); err != nil {
 		return nil, start, fmt.Errorf("start %s: %w", bin, err)
 	}
-	c := &child{cmd: cmd, base: "http://" + addr, log: logFile.Name(), exited: make(chan error, 1)}
-	go func() { c.exited <- cmd.Wait(); logFile.Close() }()
+	c := &Child{Cmd: cmd, Base: "http://" + addr, Log: logFile.Name(), Exited: make(chan error, 1)}
+	go func() { c.Exited <- cmd.Wait(); logFile.Close() }()
 	return c, start, nil
 }
 
 // stop sends SIGTERM, as an orchestrator would, and waits; SIGKILL after a
 // minute.
-func (c *child) stop() error {
+func (c *Child) Stop() error {
 	c.once.Do(func() {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		_ = c.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case c.err = <-c.exited:
+		case c.err = <-c.Exited:
 		case <-time.After(time.Minute):
-			_ = c.cmd.Process.Kill()
-			c.err = fmt.Errorf("orderd (pid %d) ignored SIGTERM for a minute; killed (log: %s)", c.cmd.Process.Pid, c.log)
+			_ = c.Cmd.Process.Kill()
+			c.err = fmt.Errorf("orderd (pid %d) ignored SIGTERM for a minute; killed (log: %s)", c.Cmd.Process.Pid, c.Log)
 		}
 	})
 	return c.err
 }
 
-// scrape reads the named series (without labels) from GET /metrics.
-func scrape(base string, names ...string) (map[string]float64, error) {
+// Scrape reads the named series (without labels) from GET /metrics.
+func Scrape(base string, names ...string) (map[string]float64, error) {
 	status, body, err := fasthttp.GetTimeout(nil, base+"/metrics", 10*time.Second)
 	if err != nil || status != fasthttp.StatusOK {
 		return nil, fmt.Errorf("GET %s/metrics: %d %v", base, status, err)

@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"context"
@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/bench/internal/benchdb"
+	"github.com/orderd/orderd/bench/internal/harness"
+	"github.com/orderd/orderd/bench/internal/latency"
 )
 
 // Flood kinds for ingest -flood.
@@ -23,7 +27,7 @@ type flood struct {
 	wg      sync.WaitGroup
 	ok, bad atomic.Int64 // answers: 2xx, and anything else (503s, errors)
 	mu      sync.Mutex
-	hits    histogram // GET /order/{id} of a cached order, timed while the flood runs
+	hits    latency.Histogram // GET /order/{id} of a cached order, timed while the flood runs
 }
 
 // startFlood starts kind of flood against base, with clients connections;
@@ -61,7 +65,7 @@ func startFlood(ctx context.Context, base, kind string, clients int, ids []strin
 			start := time.Now()
 			if get(base + "/order/" + ids[i%len(ids)]) {
 				f.mu.Lock()
-				f.hits.record(time.Since(start))
+				f.hits.Record(time.Since(start))
 				f.mu.Unlock()
 			}
 			time.Sleep(2 * time.Millisecond)
@@ -78,25 +82,25 @@ func (f *flood) end() {
 
 // floodResult is one ingest run under one kind of flood.
 type floodResult struct {
-	Kind       string      `json:"kind"`
-	Clients    int         `json:"clients"`
-	IngestRate float64     `json:"ingest_orders_per_second"`
-	Answered   int64       `json:"flood_answered_2xx"`
-	Refused    int64       `json:"flood_refused_or_failed"`
-	OrderHits  latencyJSON `json:"order_hit_latency"`
+	Kind       string          `json:"kind"`
+	Clients    int             `json:"clients"`
+	IngestRate float64         `json:"ingest_orders_per_second"`
+	Answered   int64           `json:"flood_answered_2xx"`
+	Refused    int64           `json:"flood_refused_or_failed"`
+	OrderHits  latency.Summary `json:"order_hit_latency"`
 }
 
 // compareFloods runs the ingest under a flood of cached reads, then under an
 // equal flood of list and stats requests, and reports the second's ingest
 // rate as a share of the first's. A few thousand orders are ingested first,
 // unmeasured, so that both floods have stored orders to read.
-func compareFloods(ctx context.Context, env environment, o ingestOptions, brokers []string, base string) ([]floodResult, error) {
+func compareFloods(ctx context.Context, env harness.Env, o ingestOptions, brokers []string, base string) ([]floodResult, error) {
 	seed := o
 	seed.n, seed.samples = min(o.n, 5000), 10
 	if _, err := ingest(ctx, env, seed, brokers, base); err != nil {
 		return nil, fmt.Errorf("seed orders for the floods: %w", err)
 	}
-	pg, err := openStore(ctx, o.dbURL, 1)
+	pg, err := benchdb.OpenStore(ctx, o.dbURL, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +115,7 @@ func compareFloods(ctx context.Context, env environment, o ingestOptions, broker
 	}
 	var out []floodResult
 	for _, kind := range []string{floodOrders, floodList} {
-		fmt.Fprintf(env.stderr, "ingest under a flood of %s requests from %d clients\n", kind, o.floodClients)
+		fmt.Fprintf(env.Stderr, "ingest under a flood of %s requests from %d clients\n", kind, o.floodClients)
 		f := startFlood(ctx, base, kind, o.floodClients, ids)
 		res, err := ingest(ctx, env, o, brokers, base)
 		f.end()
@@ -120,15 +124,15 @@ func compareFloods(ctx context.Context, env environment, o ingestOptions, broker
 		}
 		out = append(out, floodResult{
 			Kind: kind, Clients: o.floodClients, IngestRate: res.Rate,
-			Answered: f.ok.Load(), Refused: f.bad.Load(), OrderHits: latencyOf(&f.hits),
+			Answered: f.ok.Load(), Refused: f.bad.Load(), OrderHits: latency.Of(&f.hits),
 		})
 	}
 	return out, nil
 }
 
-func printFloods(env environment, rs []floodResult) {
+func printFloods(env harness.Env, rs []floodResult) {
 	for _, r := range rs {
-		fmt.Fprintf(env.stdout, "flood of %-6s from %d clients: ingest %.0f orders/s; flood answered %d, refused or failed %d; GET /order hits p50 %s p99 %s\n",
+		fmt.Fprintf(env.Stdout, "flood of %-6s from %d clients: ingest %.0f orders/s; flood answered %d, refused or failed %d; GET /order hits p50 %s p99 %s\n",
 			r.Kind, r.Clients, r.IngestRate, r.Answered, r.Refused, r.OrderHits.P50, r.OrderHits.P99)
 	}
 	if len(rs) == 2 && rs[0].IngestRate > 0 {
@@ -137,6 +141,6 @@ func printFloods(env environment, rs []floodResult) {
 		if share < 0.8 {
 			verdict = "NOT met"
 		}
-		fmt.Fprintf(env.stdout, "ingest under the list flood / under the cached-read flood: %.1f%% (target at least 80%%: %s)\n", 100*share, verdict)
+		fmt.Fprintf(env.Stdout, "ingest under the list flood / under the cached-read flood: %.1f%% (target at least 80%%: %s)\n", 100*share, verdict)
 	}
 }

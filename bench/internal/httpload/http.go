@@ -1,4 +1,4 @@
-package main
+package httpload
 
 import (
 	"bufio"
@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/bench/internal/harness"
+	"github.com/orderd/orderd/bench/internal/latency"
 )
 
 const httpSynopsis = `Closed-loop load on GET /order/{id}: -c connections, each sending its next
@@ -48,16 +51,10 @@ type httpOptions struct {
 	allowRemote bool
 }
 
-// maxDuration and maxCount bound a run even when asked for more.
-const (
-	maxDuration = 30 * time.Minute
-	maxCount    = 1_000_000_000
-)
-
-func runHTTP(ctx context.Context, env environment, args []string) error {
+func Run(ctx context.Context, env harness.Env, args []string) error {
 	var o httpOptions
-	fs := env.flags("http", httpSynopsis)
-	fs.StringVar(&o.url, "url", env.envOr("ORDERD_URL", "http://127.0.0.1:8081"), "orderd's base URL (env ORDERD_URL)")
+	fs := env.Flags("http", httpSynopsis)
+	fs.StringVar(&o.url, "url", env.EnvOr("ORDERD_URL", "http://127.0.0.1:8081"), "orderd's base URL (env ORDERD_URL)")
 	fs.IntVar(&o.conns, "c", 64, "connections, each with one request in flight")
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "how long to measure; 0 to stop by -n alone")
 	fs.IntVar(&o.count, "n", 0, "stop after this many requests (0: stop by -d alone)")
@@ -71,20 +68,20 @@ func runHTTP(ctx context.Context, env environment, args []string) error {
 	fs.StringVar(&o.jsonOut, "json", "", "write the figures to this JSON file")
 	fs.StringVar(&o.plotOut, "plot", "", "write a latency distribution chart to this .svg or .png file")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow a -url that is not loopback")
-	if err := parse(fs, args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case o.duration <= 0 && o.count <= 0:
-		return usageError{"give -d or -n: bench never runs unbounded"}
-	case o.duration > maxDuration || o.count > maxCount:
-		return usageError{fmt.Sprintf("-d at most %s and -n at most %d", maxDuration, maxCount)}
+		return harness.UsageError{Msg: "give -d or -n: bench never runs unbounded"}
+	case o.duration > harness.MaxDuration || o.count > harness.MaxCount:
+		return harness.UsageError{Msg: fmt.Sprintf("-d at most %s and -n at most %d", harness.MaxDuration, harness.MaxCount)}
 	case o.conns < 1 || o.conns > 10000:
-		return usageError{"-c must be 1 to 10000"}
+		return harness.UsageError{Msg: "-c must be 1 to 10000"}
 	case o.miss < 0 || o.miss > 1:
-		return usageError{"-miss must be between 0 and 1"}
+		return harness.UsageError{Msg: "-miss must be between 0 and 1"}
 	}
-	target, err := checkLoopback(o.url, o.allowRemote)
+	target, err := harness.CheckLoopback(o.url, o.allowRemote)
 	if err != nil {
 		return err
 	}
@@ -101,16 +98,16 @@ func runHTTP(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "%d order ids, %d bytes per order on average; %d connections, %s\n",
+	fmt.Fprintf(env.Stdout, "%d order ids, %d bytes per order on average; %d connections, %s\n",
 		len(ids), size, o.conns, bound(o.duration, o.count))
 
-	results := []loadResult{}
+	results := []latency.Result{}
 	res, err := load(ctx, env, "orderd", addr, ids, o)
 	if err != nil {
 		return err
 	}
 	results = append(results, res)
-	res.print(env.stdout)
+	res.Print(env.Stdout)
 
 	if o.baseline {
 		start := startBaseline
@@ -127,19 +124,19 @@ func runHTTP(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 		results = append(results, bres)
-		bres.print(env.stdout)
-		fmt.Fprintf(env.stdout, "orderd / baseline: %.1f%% of the fixed-bytes rate\n", 100*res.RPS/bres.RPS)
+		bres.Print(env.Stdout)
+		fmt.Fprintf(env.Stdout, "orderd / baseline: %.1f%% of the fixed-bytes rate\n", 100*res.RPS/bres.RPS)
 	}
 	if o.jsonOut != "" {
-		if err := writeJSON(o.jsonOut, httpReport{Options: o.report(len(ids), size), Results: results}); err != nil {
+		if err := harness.WriteJSON(o.jsonOut, httpReport{Options: o.report(len(ids), size), Results: results}); err != nil {
 			return err
 		}
 	}
 	if o.plotOut != "" {
-		if err := plotLatency(o.plotOut, "GET /order/{id}, "+fmt.Sprint(o.conns)+" connections", results); err != nil {
+		if err := latency.Plot(o.plotOut, "GET /order/{id}, "+fmt.Sprint(o.conns)+" connections", results); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "latency chart: %s\n", o.plotOut)
+		fmt.Fprintf(env.Stdout, "latency chart: %s\n", o.plotOut)
 	}
 	return nil
 }
@@ -292,12 +289,12 @@ func startBaselineProcess(size int) (addr string, stop func(), err error) {
 	return strings.TrimSpace(line), stop, nil
 }
 
-// serveBaseline is the hidden serve-baseline mode: the baseline server on
+// ServeBaseline is the hidden serve-baseline mode: the baseline server on
 // its own, printing its address, until SIGTERM.
-func serveBaseline(ctx context.Context, env environment, args []string) error {
-	fs := env.flags("serve-baseline", "The baseline server of http -baseline-process.\n")
+func ServeBaseline(ctx context.Context, env harness.Env, args []string) error {
+	fs := env.Flags("serve-baseline", "The baseline server of http -baseline-process.\n")
 	size := fs.Int("size", 1500, "body size")
-	if err := parse(fs, args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return err
 	}
 	addr, stop, err := startBaseline(*size)
@@ -305,72 +302,21 @@ func serveBaseline(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer stop()
-	fmt.Fprintln(env.stdout, addr)
+	fmt.Fprintln(env.Stdout, addr)
 	<-ctx.Done()
 	return nil
 }
 
-// loadResult is one measured run.
-type loadResult struct {
-	Name     string            `json:"name"`
-	Requests uint64            `json:"requests"`
-	Seconds  float64           `json:"seconds"`
-	RPS      float64           `json:"requests_per_second"`
-	Hits     uint64            `json:"hits"`
-	Misses   uint64            `json:"misses"` // 404s for the ids of -miss
-	Errors   map[string]uint64 `json:"errors"`
-	Latency  latencyJSON       `json:"latency"`
-	hist     *histogram
-	rateUnit string // for the chart's legend; req/s when empty
-}
-
-type latencyJSON struct {
-	Mean   string  `json:"mean"`
-	P50    string  `json:"p50"`
-	P90    string  `json:"p90"`
-	P99    string  `json:"p99"`
-	P999   string  `json:"p999"`
-	Max    string  `json:"max"`
-	MeanMS float64 `json:"mean_ms"`
-	P50MS  float64 `json:"p50_ms"`
-	P90MS  float64 `json:"p90_ms"`
-	P99MS  float64 `json:"p99_ms"`
-	P999MS float64 `json:"p999_ms"`
-	MaxMS  float64 `json:"max_ms"`
-}
-
-func latencyOf(h *histogram) latencyJSON {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return latencyJSON{
-		Mean: h.mean().String(), P50: h.quantile(0.5).String(), P90: h.quantile(0.9).String(),
-		P99: h.quantile(0.99).String(), P999: h.quantile(0.999).String(), Max: h.max.String(),
-		MeanMS: ms(h.mean()), P50MS: ms(h.quantile(0.5)), P90MS: ms(h.quantile(0.9)),
-		P99MS: ms(h.quantile(0.99)), P999MS: ms(h.quantile(0.999)), MaxMS: ms(h.max),
-	}
-}
-
-func (r loadResult) print(w interface{ Write([]byte) (int, error) }) {
-	l := r.Latency
-	fmt.Fprintf(w, "%-9s %10.0f req/s  %d requests in %.1fs  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-		r.Name, r.RPS, r.Requests, r.Seconds, l.P50, l.P90, l.P99, l.P999, l.Max)
-	if r.Misses > 0 {
-		fmt.Fprintf(w, "%-9s %d hits, %d misses (404 as expected)\n", "", r.Hits, r.Misses)
-	}
-	for kind, n := range r.Errors {
-		fmt.Fprintf(w, "%-9s errors: %d %s\n", "", n, kind)
-	}
-}
-
 // worker is one connection's closed loop.
 type worker struct {
-	hist   histogram
+	hist   latency.Histogram
 	hits   uint64
 	misses uint64
 	errors map[string]uint64
 }
 
 // load runs the closed loop against addr: a warm-up, then the measurement.
-func load(ctx context.Context, env environment, name, addr string, ids []string, o httpOptions) (loadResult, error) {
+func load(ctx context.Context, env harness.Env, name, addr string, ids []string, o httpOptions) (latency.Result, error) {
 	client := &fasthttp.HostClient{
 		Addr:                addr,
 		MaxConns:            o.conns,
@@ -393,29 +339,29 @@ func load(ctx context.Context, env environment, name, addr string, ids []string,
 		warm := o
 		warm.duration, warm.count = o.warmup, 0
 		if _, err := loop(ctx, nil, client, addr, hitPaths, missPaths, warm); err != nil {
-			return loadResult{}, err
+			return latency.Result{}, err
 		}
 	}
-	fmt.Fprintf(env.stderr, "measuring %s (%s)\n", name, addr)
+	fmt.Fprintf(env.Stderr, "measuring %s (%s)\n", name, addr)
 	start := time.Now()
-	workers, err := loop(ctx, env.stderr, client, addr, hitPaths, missPaths, o)
+	workers, err := loop(ctx, env.Stderr, client, addr, hitPaths, missPaths, o)
 	elapsed := time.Since(start)
 	if err != nil {
-		return loadResult{}, err
+		return latency.Result{}, err
 	}
 
-	res := loadResult{Name: name, Seconds: elapsed.Seconds(), Errors: map[string]uint64{}, hist: &histogram{}}
+	res := latency.Result{Name: name, Seconds: elapsed.Seconds(), Errors: map[string]uint64{}, Hist: &latency.Histogram{}}
 	for _, w := range workers {
-		res.hist.merge(&w.hist)
+		res.Hist.Merge(&w.hist)
 		res.Hits += w.hits
 		res.Misses += w.misses
 		for k, n := range w.errors {
 			res.Errors[k] += n
 		}
 	}
-	res.Requests = res.hist.n
+	res.Requests = res.Hist.Count()
 	res.RPS = float64(res.Requests) / elapsed.Seconds()
-	res.Latency = latencyOf(res.hist)
+	res.Latency = latency.Of(res.Hist)
 	return res, nil
 }
 
@@ -459,7 +405,7 @@ func loop(ctx context.Context, progress interface{ Write([]byte) (int, error) },
 				if !deadline.IsZero() && t1.After(deadline) {
 					return // finished after the end: not counted
 				}
-				w.hist.record(t1.Sub(t0))
+				w.hist.Record(t1.Sub(t0))
 				done.Add(1)
 				switch status := resp.StatusCode(); {
 				case err != nil:
@@ -518,8 +464,8 @@ func errorKind(err error) string {
 }
 
 type httpReport struct {
-	Options map[string]any `json:"options"`
-	Results []loadResult   `json:"results"`
+	Options map[string]any   `json:"options"`
+	Results []latency.Result `json:"results"`
 }
 
 func (o httpOptions) report(ids, size int) map[string]any {
@@ -527,12 +473,4 @@ func (o httpOptions) report(ids, size int) map[string]any {
 		"url": o.url, "connections": o.conns, "duration": o.duration.String(), "count": o.count,
 		"miss": o.miss, "ids": ids, "order_bytes": size, "baseline": o.baseline, "baseline_process": o.baselineOut,
 	}
-}
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
 }

@@ -1,4 +1,4 @@
-package main
+package benchdb
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	"github.com/orderd/orderd/storage"
 )
 
-// openStore opens orderd's store on dbURL, applying orderd's migrations as
+// OpenStore opens orderd's store on dbURL, applying orderd's migrations as
 // orderd would, so a fresh database can be seeded and counted; writers is
 // how many batches are saved at once.
-func openStore(ctx context.Context, dbURL string, writers int) (*storage.Postgres, error) {
+func OpenStore(ctx context.Context, dbURL string, writers int) (*storage.Postgres, error) {
 	pools := storage.DefaultPools
 	pools.Writers = writers
 	pg, err := storage.OpenPostgresWith(ctx, dbURL, pools)
@@ -26,10 +26,10 @@ func openStore(ctx context.Context, dbURL string, writers int) (*storage.Postgre
 	return pg, nil
 }
 
-// countOrders returns how many orders the database holds and the bytes of
+// CountOrders returns how many orders the database holds and the bytes of
 // their JSON.
-func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err error) {
-	pg, err := openStore(ctx, dbURL, 1)
+func CountOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err error) {
+	pg, err := OpenStore(ctx, dbURL, 1)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -41,23 +41,23 @@ func countOrders(ctx context.Context, dbURL string) (n, jsonBytes int64, err err
 	return n, jsonBytes, nil
 }
 
-// seqRead is one plain read of every stored order.
-type seqRead struct {
+// SeqRead is one plain read of every stored order.
+type SeqRead struct {
 	Orders int64         // rows read
 	Bytes  int64         // bytes of their order_uid and doc
 	Took   time.Duration // from the query to its last row, opening the store excluded
 }
 
-// readAllOrders reads every order's order_uid and doc once, in id order, in
+// ReadAllOrders reads every order's order_uid and doc once, in id order, in
 // one query (the store's own EachOrderJSON, one stream), and discards them:
 // what the plainest warm-up, one stream and no cache, would cost.
-func readAllOrders(ctx context.Context, dbURL string) (seqRead, error) {
-	pg, err := openStore(ctx, dbURL, 1)
+func ReadAllOrders(ctx context.Context, dbURL string) (SeqRead, error) {
+	pg, err := OpenStore(ctx, dbURL, 1)
 	if err != nil {
-		return seqRead{}, err
+		return SeqRead{}, err
 	}
 	defer pg.Close()
-	var r seqRead
+	var r SeqRead
 	start := time.Now()
 	err = pg.EachOrderJSON(ctx, 1, func(uid string, json []byte) error {
 		r.Orders++
@@ -66,14 +66,14 @@ func readAllOrders(ctx context.Context, dbURL string) (seqRead, error) {
 	})
 	r.Took = time.Since(start)
 	if err != nil {
-		return seqRead{}, err
+		return SeqRead{}, err
 	}
 	return r, nil
 }
 
-// vacuum runs VACUUM (ANALYZE) on the orders table.
-func vacuum(ctx context.Context, dbURL string) error {
-	pg, err := openStore(ctx, dbURL, 1)
+// Vacuum runs VACUUM (ANALYZE) on the orders table.
+func Vacuum(ctx context.Context, dbURL string) error {
+	pg, err := OpenStore(ctx, dbURL, 1)
 	if err != nil {
 		return err
 	}
@@ -84,8 +84,8 @@ func vacuum(ctx context.Context, dbURL string) error {
 	return nil
 }
 
-// generate makes n valid orders with their canonical JSON.
-func generate(seed uint64, n int) []storage.Record {
+// Generate makes n valid orders with their canonical JSON.
+func Generate(seed uint64, n int) []storage.Record {
 	gen := orderfake.NewAt(seed, time.Now())
 	recs := make([]storage.Record, n)
 	for i := range recs {
@@ -95,12 +95,12 @@ func generate(seed uint64, n int) []storage.Record {
 	return recs
 }
 
-// saveRaw writes recs straight to PostgreSQL through the store's batch
+// SaveRaw writes recs straight to PostgreSQL through the store's batch
 // path, batch orders per transaction, writers transactions at once: what
 // orderd's writer does, without Kafka, decoding or the cache. It returns
 // the orders/s achieved.
-func saveRaw(ctx context.Context, dbURL string, recs []storage.Record, batch, writers int, progress io.Writer) (float64, error) {
-	pg, err := openStore(ctx, dbURL, writers)
+func SaveRaw(ctx context.Context, dbURL string, recs []storage.Record, batch, writers int, progress io.Writer) (float64, error) {
+	pg, err := OpenStore(ctx, dbURL, writers)
 	if err != nil {
 		return 0, err
 	}

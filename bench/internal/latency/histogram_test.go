@@ -1,4 +1,4 @@
-package main
+package latency
 
 import (
 	"math/rand/v2"
@@ -25,28 +25,28 @@ func TestHistogram_BucketsCoverEveryValueOnce(t *testing.T) {
 }
 
 func TestHistogram_QuantilesWithinOnePercent(t *testing.T) {
-	var h histogram
+	var h Histogram
 	values := make([]time.Duration, 100000)
 	for i := range values {
 		values[i] = time.Duration(rand.ExpFloat64() * float64(300*time.Microsecond))
-		h.record(values[i])
+		h.Record(values[i])
 	}
 	slices.Sort(values)
 	for _, q := range []float64{0.5, 0.9, 0.99, 0.999} {
 		exact := values[int(q*float64(len(values)))-1]
-		got := h.quantile(q)
+		got := h.Quantile(q)
 		if d := float64(got-exact) / float64(exact); d < -0.01 || d > 0.01 {
 			t.Errorf("p%v = %v, exact %v (%.2f%% off)", q*100, got, exact, d*100)
 		}
 	}
-	if h.quantile(1) != values[len(values)-1] {
-		t.Errorf("max = %v, want %v", h.quantile(1), values[len(values)-1])
+	if h.Quantile(1) != values[len(values)-1] {
+		t.Errorf("max = %v, want %v", h.Quantile(1), values[len(values)-1])
 	}
 
-	var merged histogram
-	merged.merge(&h)
-	merged.merge(&h)
-	if merged.n != 2*h.n || merged.quantile(0.5) != h.quantile(0.5) {
-		t.Errorf("merged: n %d, p50 %v", merged.n, merged.quantile(0.5))
+	var merged Histogram
+	merged.Merge(&h)
+	merged.Merge(&h)
+	if merged.n != 2*h.n || merged.Quantile(0.5) != h.Quantile(0.5) {
+		t.Errorf("merged: n %d, p50 %v", merged.n, merged.Quantile(0.5))
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package restore
 
 import (
 	"context"
@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"github.com/orderd/orderd/internal/procmem"
+
+	"github.com/orderd/orderd/bench/internal/benchdb"
+	"github.com/orderd/orderd/bench/internal/harness"
 )
 
 const restoreSynopsis = `Times orderd's start with -n orders in PostgreSQL: from starting the process
 to GET /health 200, which waits for the cache warm-up, and how much memory
 the process then holds against the bytes of the orders' JSON. It seeds the
 database up to -n orders first (through the store's batch path) unless
--seed=false. orderd runs as a child process (built from ./cmd/orderd, or
+-seed=false. orderd runs as a harness.Child process (built from ./cmd/orderd, or
 -orderd PATH) so its memory is its own; an in-process Kafka (kfake) stands in
 for the broker.
 
@@ -77,10 +80,10 @@ func (s warmUpSample) progress(orders, jsonBytes int64) string {
 		s.Entries, orders, float64(s.RSSBytes)/(1<<20), float64(s.RSSBytes)/float64(max(jsonBytes, 1)), s.Sec)
 }
 
-func runRestore(ctx context.Context, env environment, args []string) error {
-	fs := env.flags("restore", restoreSynopsis)
+func Run(ctx context.Context, env harness.Env, args []string) error {
+	fs := env.Flags("restore", restoreSynopsis)
 	n := fs.Int("n", 1_000_000, "orders the database should hold (at most 10,000,000)")
-	dbURL := fs.String("database-url", env.getenv("DATABASE_URL"), "PostgreSQL to restore from (env DATABASE_URL); required")
+	dbURL := fs.String("database-url", env.Getenv("DATABASE_URL"), "PostgreSQL to restore from (env DATABASE_URL); required")
 	seed := fs.Bool("seed", true, "add generated orders until the database holds -n")
 	doVacuum := fs.Bool("vacuum", true, "VACUUM the orders after seeding them, as autovacuum would have")
 	bin := fs.String("orderd", "", "orderd binary (default: go build ./cmd/orderd)")
@@ -90,21 +93,21 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	plotOut := fs.String("plot", "", "write the warm-up chart (cache and RSS over time) to this .svg or .png file")
 	readBaseline := fs.Bool("read-baseline", true, "read every order once on one connection before starting orderd, to compare the warm-up with")
 	allowRemote := fs.Bool("allow-remote", false, "allow a database that is not loopback")
-	if err := parse(fs, args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *n < 1 || *n > 10_000_000:
-		return usageError{"-n must be 1 to 10,000,000"}
+		return harness.UsageError{Msg: "-n must be 1 to 10,000,000"}
 	case *dbURL == "":
-		return usageError{"-database-url (or DATABASE_URL) is required"}
+		return harness.UsageError{Msg: "-database-url (or DATABASE_URL) is required"}
 	case *timeout <= 0 || *timeout > time.Hour:
-		return usageError{"-timeout must be positive and at most 1h"}
+		return harness.UsageError{Msg: "-timeout must be positive and at most 1h"}
 	case *plotOut != "" && !isPlotFile(*plotOut):
-		return usageError{"-plot must name a .svg or .png file"} // found out now, not after the run
+		return harness.UsageError{Msg: "-plot must name a .svg or .png file"} // found out now, not after the run
 	}
 	if !*allowRemote {
-		if err := checkLoopbackDB(*dbURL); err != nil {
+		if err := harness.CheckLoopbackDB(*dbURL); err != nil {
 			return err
 		}
 	}
@@ -112,7 +115,7 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	defer cancel()
 
 	var rep restoreReport
-	have, _, err := countOrders(ctx, *dbURL)
+	have, _, err := benchdb.CountOrders(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
@@ -120,11 +123,11 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		if !*seed {
 			return fmt.Errorf("the database holds %d orders, fewer than -n %d, and -seed=false", have, *n)
 		}
-		fmt.Fprintf(env.stderr, "seeding %d orders (the database holds %d)\n", missing, have)
+		fmt.Fprintf(env.Stderr, "seeding %d orders (the database holds %d)\n", missing, have)
 		for done := int64(0); done < missing; {
 			chunk := min(missing-done, 200_000) // bounded memory while seeding
-			recs := generate(uint64(time.Now().UnixNano()), int(chunk))
-			rate, err := saveRaw(ctx, *dbURL, recs, 1000, 2, env.stderr)
+			recs := benchdb.Generate(uint64(time.Now().UnixNano()), int(chunk))
+			rate, err := benchdb.SaveRaw(ctx, *dbURL, recs, 1000, 2, env.Stderr)
 			if err != nil {
 				return fmt.Errorf("seed: %w", err)
 			}
@@ -138,17 +141,17 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		// which then also writes their hint bits: twice as slow as any later
 		// start. VACUUM does that now, as autovacuum would have on a
 		// database that had been running.
-		fmt.Fprintln(env.stderr, "VACUUM (ANALYZE) orders")
-		if err := vacuum(ctx, *dbURL); err != nil {
+		fmt.Fprintln(env.Stderr, "VACUUM (ANALYZE) orders")
+		if err := benchdb.Vacuum(ctx, *dbURL); err != nil {
 			return err
 		}
 	}
-	if rep.Orders, rep.JSONBytes, err = countOrders(ctx, *dbURL); err != nil {
+	if rep.Orders, rep.JSONBytes, err = benchdb.CountOrders(ctx, *dbURL); err != nil {
 		return err
 	}
 	if *readBaseline {
-		fmt.Fprintln(env.stderr, "reading every order once on one connection, as a baseline")
-		r, err := readAllOrders(ctx, *dbURL)
+		fmt.Fprintln(env.Stderr, "reading every order once on one connection, as a baseline")
+		r, err := benchdb.ReadAllOrders(ctx, *dbURL)
 		if err != nil {
 			return err
 		}
@@ -161,20 +164,20 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	}
 
 	if *bin == "" {
-		fmt.Fprintln(env.stderr, "building ./cmd/orderd")
-		if *bin, err = buildOrderd(ctx); err != nil {
+		fmt.Fprintln(env.Stderr, "building ./cmd/orderd")
+		if *bin, err = harness.BuildOrderd(ctx); err != nil {
 			return err
 		}
 	}
-	cluster, err := startKafka()
+	cluster, err := harness.StartKafka()
 	if err != nil {
 		return err
 	}
 	defer cluster.Close()
 
-	fmt.Fprintf(env.stderr, "starting orderd with %d orders (%.0f MiB of JSON), CACHE_SIZE_MB=%d\n",
+	fmt.Fprintf(env.Stderr, "starting orderd with %d orders (%.0f MiB of JSON), CACHE_SIZE_MB=%d\n",
 		rep.Orders, float64(rep.JSONBytes)/(1<<20), rep.CacheMB)
-	c, started, err := startChild(ctx, *bin, map[string]string{
+	c, started, err := harness.StartChild(ctx, *bin, map[string]string{
 		"DATABASE_URL":  *dbURL,
 		"KAFKA_BROKERS": cluster.ListenAddrs()[0],
 		"CACHE_SIZE_MB": fmt.Sprint(rep.CacheMB),
@@ -183,24 +186,24 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer c.stop()
+	defer c.Stop()
 	// The sampler polls beside waitHealthy, so a slow /metrics delays no
 	// health check; closing stop ends it, and it hands back its samples.
 	stop, sampled := make(chan struct{}), make(chan []warmUpSample, 1)
-	go func() { sampled <- sampleWarmUp(c, started, rep.Orders, rep.JSONBytes, env.stderr, stop) }()
-	err = waitHealthy(ctx, c.base, *timeout, c.exited)
+	go func() { sampled <- sampleWarmUp(c, started, rep.Orders, rep.JSONBytes, env.Stderr, stop) }()
+	err = harness.WaitHealthy(ctx, c.Base, *timeout, c.Exited)
 	rep.ToHealthySec = time.Since(started).Seconds()
 	close(stop)
 	rep.Samples = <-sampled
 	if err != nil {
-		return fmt.Errorf("%w (log: %s)", err, c.log)
+		return fmt.Errorf("%w (log: %s)", err, c.Log)
 	}
-	if rep.RSSBytes, rep.PeakRSSBytes, err = procmem.Read(c.cmd.Process.Pid); err != nil {
+	if rep.RSSBytes, rep.PeakRSSBytes, err = procmem.Read(c.Cmd.Process.Pid); err != nil {
 		return err
 	}
-	m, err := scrapeWarmUp(c.base)
+	m, err := scrapeWarmUp(c.Base)
 	if err != nil {
-		return fmt.Errorf("%w (log: %s)", err, c.log)
+		return fmt.Errorf("%w (log: %s)", err, c.Log)
 	}
 	rep.Samples = append(rep.Samples, warmUpSample{Sec: rep.ToHealthySec, Entries: int64(m["orderd_cache_entries"]), RSSBytes: rep.RSSBytes})
 	rep.WarmUpSec = m["orderd_cache_warmup_duration_seconds"]
@@ -219,16 +222,16 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 	rep.PeakOverJSON = float64(rep.PeakRSSBytes) / float64(max(rep.JSONBytes, 1))
 
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
-	fmt.Fprintf(env.stdout, "%d orders, %.0f MiB of JSON\n", rep.Orders, mib(rep.JSONBytes))
+	fmt.Fprintf(env.Stdout, "%d orders, %.0f MiB of JSON\n", rep.Orders, mib(rep.JSONBytes))
 	if rep.SeqReadSec > 0 {
-		fmt.Fprintf(env.stdout, "sequential read on one connection: %.0f MiB in %.2fs (%.0f MiB/s); warm-up / sequential read: %.2f\n",
+		fmt.Fprintf(env.Stdout, "sequential read on one connection: %.0f MiB in %.2fs (%.0f MiB/s); warm-up / sequential read: %.2f\n",
 			mib(rep.SeqReadBytes), rep.SeqReadSec, rep.SeqReadMiBPerS, rep.WarmUpOverRead)
 	}
-	fmt.Fprintf(env.stdout, "start to /health 200: %.2fs (cache warm-up %.2fs, %d orders read, %.0f orders/s)\n",
+	fmt.Fprintf(env.Stdout, "start to /health 200: %.2fs (cache warm-up %.2fs, %d orders read, %.0f orders/s)\n",
 		rep.ToHealthySec, rep.WarmUpSec, rep.ReadOrders, rep.OrdersPerSec)
-	fmt.Fprintf(env.stdout, "cached %d of %d orders read (%.0f of %.0f MiB); CACHE_SIZE_MB=%d, %d would hold them all\n",
+	fmt.Fprintf(env.Stdout, "cached %d of %d orders read (%.0f of %.0f MiB); CACHE_SIZE_MB=%d, %d would hold them all\n",
 		rep.CachedOrders, rep.ReadOrders, mib(rep.CachedBytes), mib(rep.ReadBytes), rep.CacheMB, rep.FitsInMB)
-	fmt.Fprintf(env.stdout, "memory with CACHE_SIZE_MB=%d: RSS %.0f MiB (%.2f x the JSON), peak %.0f MiB (%.2f x)\n",
+	fmt.Fprintf(env.Stdout, "memory with CACHE_SIZE_MB=%d: RSS %.0f MiB (%.2f x the JSON), peak %.0f MiB (%.2f x)\n",
 		rep.CacheMB, mib(rep.RSSBytes), rep.RSSOverJSON, mib(rep.PeakRSSBytes), rep.PeakOverJSON)
 	if *plotOut != "" {
 		title := fmt.Sprintf("orderd warm-up: %d orders, %.0f MiB of JSON, CACHE_SIZE_MB=%d", rep.Orders, mib(rep.JSONBytes), rep.CacheMB)
@@ -236,13 +239,13 @@ func runRestore(ctx context.Context, env environment, args []string) error {
 		if err := plotWarmUp(*plotOut, title, xLabel, rep.Samples, rep.Orders, rep.JSONBytes); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "warm-up chart: %s\n", *plotOut)
+		fmt.Fprintf(env.Stdout, "warm-up chart: %s\n", *plotOut)
 	}
-	if err := c.stop(); err != nil {
-		fmt.Fprintf(env.stderr, "orderd stopped with: %v (log: %s)\n", err, c.log)
+	if err := c.Stop(); err != nil {
+		fmt.Fprintf(env.Stderr, "orderd stopped with: %v (log: %s)\n", err, c.Log)
 	}
 	if *jsonOut != "" {
-		return writeJSON(*jsonOut, rep)
+		return harness.WriteJSON(*jsonOut, rep)
 	}
 	return nil
 }
@@ -257,7 +260,7 @@ func isPlotFile(path string) bool {
 // the orders it caches and its RSS, each with the time since started. About
 // once a second it writes the latest as a progress line to progress. It is
 // the samples' only writer and returns them.
-func sampleWarmUp(c *child, started time.Time, orders, jsonBytes int64, progress io.Writer, stop <-chan struct{}) []warmUpSample {
+func sampleWarmUp(c *harness.Child, started time.Time, orders, jsonBytes int64, progress io.Writer, stop <-chan struct{}) []warmUpSample {
 	var (
 		samples []warmUpSample
 		printed = started // when the last progress line was written
@@ -267,10 +270,10 @@ func sampleWarmUp(c *child, started time.Time, orders, jsonBytes int64, progress
 		// Until orderd serves /metrics the scrape fails, and until it has
 		// connected to PostgreSQL and made its cache the series is missing:
 		// either way nothing is cached yet, and the nil or short map reads 0.
-		m, _ := scrape(c.base, "orderd_cache_entries")
-		rss, _, err := procmem.Read(c.cmd.Process.Pid)
+		m, _ := harness.Scrape(c.Base, "orderd_cache_entries")
+		rss, _, err := procmem.Read(c.Cmd.Process.Pid)
 		if err != nil {
-			return // orderd has exited; waitHealthy reports it
+			return // orderd has exited; harness.WaitHealthy reports it
 		}
 		s := warmUpSample{Sec: time.Since(started).Seconds(), Entries: int64(m["orderd_cache_entries"]), RSSBytes: rss}
 		samples = append(samples, s)
@@ -310,7 +313,7 @@ var warmUpSeries = []string{
 // scrapeWarmUp reads warmUpSeries from a healthy orderd, which sets them
 // before /health turns 200.
 func scrapeWarmUp(base string) (map[string]float64, error) {
-	m, err := scrape(base, warmUpSeries...)
+	m, err := harness.Scrape(base, warmUpSeries...)
 	if err != nil {
 		return nil, err
 	}

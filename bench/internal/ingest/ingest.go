@@ -1,9 +1,8 @@
-package main
+package ingest
 
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,10 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
+
+	"github.com/orderd/orderd/bench/internal/benchdb"
+	"github.com/orderd/orderd/bench/internal/harness"
+	"github.com/orderd/orderd/bench/internal/latency"
 )
 
 const ingestSynopsis = `Produces -n generated orders to Kafka with sarama, as fast as possible or at
@@ -44,18 +47,18 @@ type ingestOptions struct {
 	auth                kafkaauth.Config // with -brokers: how to reach them
 }
 
-// maxIngest bounds -n: the orders are generated up front, in memory.
-const maxIngest = 2_000_000
+// MaxOrders bounds -n: the orders are generated up front, in memory.
+const MaxOrders = 2_000_000
 
-func runIngest(ctx context.Context, env environment, args []string) error {
+func Run(ctx context.Context, env harness.Env, args []string) error {
 	var o ingestOptions
-	fs := env.flags("ingest", ingestSynopsis)
+	fs := env.Flags("ingest", ingestSynopsis)
 	fs.IntVar(&o.n, "n", 100_000, "orders to produce (at most 2,000,000)")
 	fs.Float64Var(&o.rate, "rate", 0, "orders per second; 0 for as fast as Kafka takes them")
 	fs.Float64Var(&o.broken, "broken", 0, "share of broken messages, 0 to 1 (they go to the DLQ)")
 	fs.StringVar(&o.brokers, "brokers", "", "Kafka brokers of a running orderd (default: start kfake and orderd in-process)")
-	fs.StringVar(&o.url, "url", env.envOr("ORDERD_URL", "http://127.0.0.1:8081"), "orderd's base URL, with -brokers")
-	fs.StringVar(&o.dbURL, "database-url", env.getenv("DATABASE_URL"), "orderd's PostgreSQL (env DATABASE_URL); required")
+	fs.StringVar(&o.url, "url", env.EnvOr("ORDERD_URL", "http://127.0.0.1:8081"), "orderd's base URL, with -brokers")
+	fs.StringVar(&o.dbURL, "database-url", env.Getenv("DATABASE_URL"), "orderd's PostgreSQL (env DATABASE_URL); required")
 	fs.StringVar(&o.topic, "topic", "orders", "orders topic")
 	fs.StringVar(&o.dlqTopic, "dlq-topic", "orders.dlq", "dead-letter topic")
 	fs.IntVar(&o.samples, "samples", 1000, "orders whose produce-to-visible latency is measured")
@@ -68,60 +71,60 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow brokers, -url or a database that are not loopback")
 	fs.StringVar(&o.flood, "flood", "", "compare: measure the ingest under a flood of cached reads, then of list and stats requests")
 	fs.IntVar(&o.floodClients, "flood-clients", 128, "concurrent clients of each flood (at most 1,000)")
-	if err := o.auth.DefaultsFromEnv(env.getenv); err != nil {
-		return usageError{err.Error()}
+	if err := o.auth.DefaultsFromEnv(env.Getenv); err != nil {
+		return harness.UsageError{Msg: err.Error()}
 	}
 	o.auth.AddFlags(fs) // with -brokers, a secured Kafka: orderd's settings
-	if err := parse(fs, args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := o.auth.Validate(); err != nil {
-		return usageError{err.Error()}
+		return harness.UsageError{Msg: err.Error()}
 	}
 	switch {
-	case o.n < 1 || o.n > maxIngest:
-		return usageError{fmt.Sprintf("-n must be 1 to %d", maxIngest)}
+	case o.n < 1 || o.n > MaxOrders:
+		return harness.UsageError{Msg: fmt.Sprintf("-n must be 1 to %d", MaxOrders)}
 	case o.dbURL == "":
-		return usageError{"-database-url (or DATABASE_URL) is required: the bench counts what reaches PostgreSQL"}
+		return harness.UsageError{Msg: "-database-url (or DATABASE_URL) is required: the bench counts what reaches PostgreSQL"}
 	case o.broken < 0 || o.broken >= 1:
-		return usageError{"-broken must be at least 0 and below 1"}
-	case o.timeout <= 0 || o.timeout > maxDuration:
-		return usageError{fmt.Sprintf("-timeout must be positive and at most %s", maxDuration)}
+		return harness.UsageError{Msg: "-broken must be at least 0 and below 1"}
+	case o.timeout <= 0 || o.timeout > harness.MaxDuration:
+		return harness.UsageError{Msg: fmt.Sprintf("-timeout must be positive and at most %s", harness.MaxDuration)}
 	case o.flood != "" && o.flood != "compare":
-		return usageError{"-flood takes one value: compare"}
+		return harness.UsageError{Msg: "-flood takes one value: compare"}
 	case o.floodClients < 1 || o.floodClients > 1000:
-		return usageError{"-flood-clients must be 1 to 1000"}
+		return harness.UsageError{Msg: "-flood-clients must be 1 to 1000"}
 	}
 	if !o.allowRemote {
-		if err := checkLoopbackDB(o.dbURL); err != nil {
+		if err := harness.CheckLoopbackDB(o.dbURL); err != nil {
 			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	brokers := splitBrokers(o.brokers)
+	brokers := harness.SplitBrokers(o.brokers)
 	base := o.url
 	if len(brokers) == 0 {
-		cluster, err := startKafka()
+		cluster, err := harness.StartKafka()
 		if err != nil {
 			return err
 		}
 		defer cluster.Close()
 		brokers = cluster.ListenAddrs()
-		d, err := startInProcess(ctx, env, map[string]string{
+		d, err := harness.StartInProcess(ctx, env, map[string]string{
 			"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": o.dbURL, "LOG_LEVEL": "warn",
 			"KAFKA_TOPIC": o.topic, "KAFKA_DLQ_TOPIC": o.dlqTopic,
 		})
 		if err != nil {
 			return err
 		}
-		defer d.stop()
-		base = d.base
-		fmt.Fprintf(env.stdout, "orderd started in-process against %s (log: %s)\n", redactDB(o.dbURL), d.log)
-	} else if err := checkLoopbackBrokers(brokers, o.allowRemote); err != nil {
+		defer d.Stop()
+		base = d.Base
+		fmt.Fprintf(env.Stdout, "orderd started in-process against %s (log: %s)\n", harness.RedactDB(o.dbURL), d.Log)
+	} else if err := harness.CheckLoopbackBrokers(brokers, o.allowRemote); err != nil {
 		return err
-	} else if _, err := checkLoopback(base, o.allowRemote); err != nil {
+	} else if _, err := harness.CheckLoopback(base, o.allowRemote); err != nil {
 		return err
 	}
 
@@ -132,7 +135,7 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 		}
 		printFloods(env, rs)
 		if o.jsonOut != "" {
-			return writeJSON(o.jsonOut, rs)
+			return harness.WriteJSON(o.jsonOut, rs)
 		}
 		return nil
 	}
@@ -142,57 +145,57 @@ func runIngest(ctx context.Context, env environment, args []string) error {
 	}
 	res.print(env)
 	if o.raw {
-		fmt.Fprintf(env.stderr, "raw: generating %d orders\n", o.n)
-		recs := generate(uint64(time.Now().UnixNano()), o.n)
-		fmt.Fprintf(env.stderr, "raw: writing them straight to PostgreSQL\n")
-		rate, err := saveRaw(ctx, o.dbURL, recs, o.batch, o.writers, env.stderr)
+		fmt.Fprintf(env.Stderr, "raw: generating %d orders\n", o.n)
+		recs := benchdb.Generate(uint64(time.Now().UnixNano()), o.n)
+		fmt.Fprintf(env.Stderr, "raw: writing them straight to PostgreSQL\n")
+		rate, err := benchdb.SaveRaw(ctx, o.dbURL, recs, o.batch, o.writers, env.Stderr)
 		if err != nil {
 			return fmt.Errorf("raw: %w", err)
 		}
 		res.RawRate = rate
 		res.Ratio = res.Rate / rate
-		fmt.Fprintf(env.stdout, "raw store path: %.0f orders/s (%d per transaction, %d writers)\n", rate, o.batch, o.writers)
-		fmt.Fprintf(env.stdout, "end to end / raw: %.1f%%\n", 100*res.Ratio)
+		fmt.Fprintf(env.Stdout, "raw store path: %.0f orders/s (%d per transaction, %d writers)\n", rate, o.batch, o.writers)
+		fmt.Fprintf(env.Stdout, "end to end / raw: %.1f%%\n", 100*res.Ratio)
 	}
 	if o.jsonOut != "" {
-		if err := writeJSON(o.jsonOut, res); err != nil {
+		if err := harness.WriteJSON(o.jsonOut, res); err != nil {
 			return err
 		}
 	}
 	if o.plotOut != "" && res.visible != nil {
-		lr := loadResult{Name: "produce to visible", hist: res.visible, RPS: res.Rate, Latency: res.Visible, rateUnit: "orders/s"}
-		if err := plotLatency(o.plotOut, fmt.Sprintf("produce to visible, %d orders", o.n), []loadResult{lr}); err != nil {
+		lr := latency.Result{Name: "produce to visible", Hist: res.visible, RPS: res.Rate, Latency: res.Visible, RateUnit: "orders/s"}
+		if err := latency.Plot(o.plotOut, fmt.Sprintf("produce to visible, %d orders", o.n), []latency.Result{lr}); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "latency chart: %s\n", o.plotOut)
+		fmt.Fprintf(env.Stdout, "latency chart: %s\n", o.plotOut)
 	}
 	return nil
 }
 
 type ingestResult struct {
-	Orders     int         `json:"orders"`
-	Broken     int         `json:"broken"`
-	Seconds    float64     `json:"seconds"`
-	Rate       float64     `json:"orders_per_second"`
-	ProduceSec float64     `json:"produce_seconds"`
-	Visible    latencyJSON `json:"produce_to_visible"`
-	Samples    int         `json:"samples"`
-	DeadLetter int64       `json:"dead_lettered"`
-	RawRate    float64     `json:"raw_orders_per_second,omitempty"`
-	Ratio      float64     `json:"end_to_end_over_raw,omitempty"`
-	visible    *histogram
+	Orders     int             `json:"orders"`
+	Broken     int             `json:"broken"`
+	Seconds    float64         `json:"seconds"`
+	Rate       float64         `json:"orders_per_second"`
+	ProduceSec float64         `json:"produce_seconds"`
+	Visible    latency.Summary `json:"produce_to_visible"`
+	Samples    int             `json:"samples"`
+	DeadLetter int64           `json:"dead_lettered"`
+	RawRate    float64         `json:"raw_orders_per_second,omitempty"`
+	Ratio      float64         `json:"end_to_end_over_raw,omitempty"`
+	visible    *latency.Histogram
 }
 
-func (r ingestResult) print(env environment) {
-	fmt.Fprintf(env.stdout, "end to end: %d orders in %.2fs = %.0f orders/s (producing took %.2fs); %d dead-lettered\n",
+func (r ingestResult) print(env harness.Env) {
+	fmt.Fprintf(env.Stdout, "end to end: %d orders in %.2fs = %.0f orders/s (producing took %.2fs); %d dead-lettered\n",
 		r.Orders, r.Seconds, r.Rate, r.ProduceSec, r.DeadLetter)
 	v := r.Visible
-	fmt.Fprintf(env.stdout, "produce to visible (%d samples): p50 %s  p90 %s  p99 %s  max %s\n", r.Samples, v.P50, v.P90, v.P99, v.Max)
+	fmt.Fprintf(env.Stdout, "produce to visible (%d samples): p50 %s  p90 %s  p99 %s  max %s\n", r.Samples, v.P50, v.P90, v.P99, v.Max)
 }
 
 // ingest produces the orders and watches them arrive.
-func ingest(ctx context.Context, env environment, o ingestOptions, brokers []string, base string) (ingestResult, error) {
-	pg, err := openStore(ctx, o.dbURL, 1)
+func ingest(ctx context.Context, env harness.Env, o ingestOptions, brokers []string, base string) (ingestResult, error) {
+	pg, err := benchdb.OpenStore(ctx, o.dbURL, 1)
 	if err != nil {
 		return ingestResult{}, err
 	}
@@ -227,7 +230,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		return ingestResult{}, err
 	}
 
-	fmt.Fprintf(env.stderr, "generating %d messages\n", o.n)
+	fmt.Fprintf(env.Stderr, "generating %d messages\n", o.n)
 	type msg struct {
 		key, value []byte
 		sample     bool
@@ -273,7 +276,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 	}
 	samples := make(chan sample, sampled)
 	var (
-		visible histogram
+		visible latency.Histogram
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 	)
@@ -285,7 +288,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 					status, _, err := fasthttp.GetTimeout(nil, uri, 5*time.Second)
 					if err == nil && status == fasthttp.StatusOK {
 						mu.Lock()
-						visible.record(time.Since(s.sent))
+						visible.Record(time.Since(s.sent))
 						mu.Unlock()
 						break
 					}
@@ -295,7 +298,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		})
 	}
 
-	fmt.Fprintf(env.stderr, "producing to %s\n", o.topic)
+	fmt.Fprintf(env.Stderr, "producing to %s\n", o.topic)
 	start := time.Now()
 	for i, m := range msgs {
 		if o.rate > 0 {
@@ -330,7 +333,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 			break
 		}
 		if time.Since(lastProgress) >= time.Second {
-			fmt.Fprintf(env.stderr, "\r  %d of %d stored", n, valid)
+			fmt.Fprintf(env.Stderr, "\r  %d of %d stored", n, valid)
 			lastProgress = time.Now()
 		}
 		if err := pipeline.Sleep(ctx, 20*time.Millisecond); err != nil {
@@ -347,7 +350,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		}
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintln(env.stderr)
+	fmt.Fprintln(env.Stderr)
 	wg.Wait()
 
 	// The broken ones are dead-lettered in the same pass; give the DLQ
@@ -368,39 +371,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 	}
 	return ingestResult{
 		Orders: valid, Broken: broken, Seconds: elapsed.Seconds(), Rate: float64(valid) / elapsed.Seconds(),
-		ProduceSec: produced.Seconds(), Visible: latencyOf(&visible), Samples: int(visible.n), DeadLetter: dead,
+		ProduceSec: produced.Seconds(), Visible: latency.Of(&visible), Samples: int(visible.Count()), DeadLetter: dead,
 		visible: &visible,
 	}, nil
-}
-
-func splitBrokers(s string) []string {
-	var out []string
-	for _, b := range strings.Split(s, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// checkLoopbackDB refuses a database that is not on this machine unless
-// allowed: the bench writes to it.
-func checkLoopbackDB(dbURL string) error {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return usageError{"invalid -database-url: want postgres://user@127.0.0.1:5432/db"}
-	}
-	if _, err := checkLoopback("http://"+u.Host, false); err != nil {
-		return usageError{fmt.Sprintf("database %s is not loopback; pass -allow-remote to write to it on purpose", u.Host)}
-	}
-	return nil
-}
-
-// redactDB is a database URL without its password.
-func redactDB(dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return "(database)"
-	}
-	return u.Redacted()
 }
