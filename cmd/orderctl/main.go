@@ -10,13 +10,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	var usage *usageError
+	var usage *command.UsageError
 	switch {
 	case errors.As(err, &usage):
 		os.Exit(2) // run has already printed what was wrong, with the usage

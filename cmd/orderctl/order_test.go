@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/orderd/orderd/order"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
 
 // fakeOrderd stands in for orderd's GET /order/{order_uid} with orderd's
@@ -91,7 +93,7 @@ func TestOrderGet_Errors(t *testing.T) {
 	f := func(id string, want ...string) {
 		t.Helper()
 		stdout, _, err := orderctl(t, map[string]string{"ORDERD_URL": srv.URL}, "order", "get", "--", id)
-		var usage *usageError
+		var usage *command.UsageError
 		if err == nil || errors.As(err, &usage) || stdout != "" {
 			t.Fatalf("order get %q: %v, stdout %q; want an error", id, err, stdout)
 		}

@@ -1,4 +1,4 @@
-package main
+package termtext
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 // quoted string (strconv.Quote), so a byte that is not UTF-8 shows as \xff
 // and no control character reaches the operator's terminal.
 
-// printable reports whether s can be printed as it is: valid UTF-8 whose
+// Printable reports whether s can be printed as it is: valid UTF-8 whose
 // every character is printable or a tab.
-func printable(s string) bool {
+func Printable(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -31,24 +31,24 @@ func printable(s string) bool {
 	return true
 }
 
-// shown is s as it is when printable, quoted otherwise.
-func shown(s string) string {
-	if printable(s) {
+// Shown is s as it is when printable, quoted otherwise.
+func Shown(s string) string {
+	if Printable(s) {
 		return s
 	}
 	return strconv.Quote(s)
 }
 
-// writeLines writes text line by line, each shown: a line that is not
+// WriteLines writes text line by line, each shown: a line that is not
 // printable is quoted on its own, so the rest stays readable.
-func writeLines(w io.Writer, text []byte) {
+func WriteLines(w io.Writer, text []byte) {
 	for line := range bytes.Lines(text) {
-		fmt.Fprintln(w, shown(string(bytes.TrimSuffix(line, []byte("\n")))))
+		fmt.Fprintln(w, Shown(string(bytes.TrimSuffix(line, []byte("\n")))))
 	}
 }
 
-// indentJSON returns b indented when it is JSON, and false when it is not.
-func indentJSON(b []byte) ([]byte, bool) {
+// IndentJSON returns b indented when it is JSON, and false when it is not.
+func IndentJSON(b []byte) ([]byte, bool) {
 	if !json.Valid(b) {
 		return nil, false
 	}
@@ -60,18 +60,18 @@ func indentJSON(b []byte) ([]byte, bool) {
 	return bytes.TrimRight(out.Bytes(), " \t\r\n"), true
 }
 
-// cell fits s into one table cell: white space collapsed, shown (quoted
+// Cell fits s into one table cell: white space collapsed, shown (quoted
 // when not printable), cut to width characters; "-" when empty.
-func cell(s string, width int) string {
-	s = shown(strings.Join(strings.Fields(s), " "))
+func Cell(s string, width int) string {
+	s = Shown(strings.Join(strings.Fields(s), " "))
 	if s == "" {
 		return "-"
 	}
-	return clip(s, width)
+	return Clip(s, width)
 }
 
-// clip cuts s to n characters, the last an ellipsis when anything was cut.
-func clip(s string, n int) string {
+// Clip cuts s to n characters, the last an ellipsis when anything was cut.
+func Clip(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

@@ -1,4 +1,4 @@
-package main
+package ordercmd
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
+	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
 )
 
 // maxOrderBody bounds how much of an answer order get reads: far above any
@@ -15,41 +18,49 @@ import (
 // pointing at something that streams cannot exhaust memory.
 const maxOrderBody = 64 << 20
 
+// cli is one invocation of orderctl, as the commands of this package see it.
+type cli struct{ *command.Globals }
+
+// Run runs "orderctl order COMMAND" with the arguments after its name.
+func Run(ctx context.Context, g *command.Globals, args []string) error {
+	return (&cli{g}).order(ctx, args)
+}
+
 // order runs "orderctl order COMMAND".
 func (c *cli) order(ctx context.Context, args []string) error {
-	cmd := c.newCommand("orderctl order")
-	cmd.usage = "Usage:\n  orderctl [global flags] order get ORDER_UID\n"
-	cmd.details = "The order commands ask orderd's HTTP API (-url) about orders.\n"
-	cmd.examples = orderGetExamples
-	rest, err := cmd.parse(args)
+	cmd := c.NewCommand("orderctl order")
+	cmd.Usage = "Usage:\n  orderctl [global flags] order get ORDER_UID\n"
+	cmd.Details = "The order commands ask orderd's HTTP API (-url) about orders.\n"
+	cmd.Examples = orderGetExamples
+	rest, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	return cmd.dispatch(ctx, rest, map[string]subcommand{"get": c.orderGet})
+	return cmd.Dispatch(ctx, rest, map[string]command.Subcommand{"get": c.orderGet})
 }
 
 // orderGet runs "orderctl order get".
 func (c *cli) orderGet(ctx context.Context, args []string) error {
-	cmd := c.newCommand("orderctl order get")
-	cmd.usage = "Usage:\n  orderctl [global flags] order get ORDER_UID\n"
-	cmd.details = orderGetDetails
-	cmd.examples = orderGetExamples
-	rest, err := cmd.parseAll(args)
+	cmd := c.NewCommand("orderctl order get")
+	cmd.Usage = "Usage:\n  orderctl [global flags] order get ORDER_UID\n"
+	cmd.Details = orderGetDetails
+	cmd.Examples = orderGetExamples
+	rest, err := cmd.ParseAll(args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 || rest[0] == "" {
-		return cmd.failf("want one ORDER_UID, got %d arguments", len(rest))
+		return cmd.Failf("want one ORDER_UID, got %d arguments", len(rest))
 	}
 	id := rest[0]
-	base, err := url.Parse(c.url)
+	base, err := url.Parse(c.URL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return fmt.Errorf("-url / ORDERD_URL %q is not an HTTP address such as http://127.0.0.1:8081", c.url)
+		return fmt.Errorf("-url / ORDERD_URL %q is not an HTTP address such as http://127.0.0.1:8081", c.URL)
 	}
 
 	// PathEscape: an id with '/' or '?' must stay one path segment, and be
 	// answered as the invalid id it is.
-	endpoint := strings.TrimSuffix(c.url, "/") + "/order/" + url.PathEscape(id)
+	endpoint := strings.TrimSuffix(c.URL, "/") + "/order/" + url.PathEscape(id)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return fmt.Errorf("order %q: %w", id, err)
@@ -57,27 +68,27 @@ func (c *cli) orderGet(ctx context.Context, args []string) error {
 	req.Header.Set("Accept", "application/json")
 	// ctx already ends at -timeout; the client's own Timeout is the same
 	// bound for anything net/http does outside the request's context.
-	client := &http.Client{Timeout: c.timeout}
+	client := &http.Client{Timeout: c.Timeout}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach orderd at %s: %w; check -url / ORDERD_URL", c.url, err)
+		return fmt.Errorf("cannot reach orderd at %s: %w; check -url / ORDERD_URL", c.URL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOrderBody+1))
 	if err != nil {
-		return fmt.Errorf("order %q: read the answer of %s: %w", id, c.url, err)
+		return fmt.Errorf("order %q: read the answer of %s: %w", id, c.URL, err)
 	}
 	if len(body) > maxOrderBody {
-		return fmt.Errorf("order %q: the answer of %s is over %d MiB; is -url / ORDERD_URL orderd?", id, c.url, maxOrderBody>>20)
+		return fmt.Errorf("order %q: the answer of %s is over %d MiB; is -url / ORDERD_URL orderd?", id, c.URL, maxOrderBody>>20)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return answerError(id, resp.Status, body)
 	}
-	pretty, ok := indentJSON(body)
+	pretty, ok := termtext.IndentJSON(body)
 	if !ok {
-		return fmt.Errorf("order %q: %s answered 200 with something that is not JSON; is -url / ORDERD_URL orderd?", id, c.url)
+		return fmt.Errorf("order %q: %s answered 200 with something that is not JSON; is -url / ORDERD_URL orderd?", id, c.URL)
 	}
-	writeLines(c.stdout, pretty)
+	termtext.WriteLines(c.Stdout, pretty)
 	return nil
 }
 
@@ -92,7 +103,7 @@ func answerError(id, status string, body []byte) error {
 	}
 	// Not orderd's shape: a proxy's page, or something else at -url.
 	return fmt.Errorf("order %q: answer %s, without orderd's JSON error (is -url / ORDERD_URL orderd?): %s",
-		id, status, cell(string(body), 200))
+		id, status, termtext.Cell(string(body), 200))
 }
 
 const (

@@ -1,4 +1,4 @@
-package main
+package dlqcmd
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/orderd/orderd/dlq"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
 )
 
 // Widths of the cut columns of the dlq ls table, in characters.
@@ -20,31 +22,31 @@ const (
 
 // dlqList runs "orderctl dlq ls".
 func (c *cli) dlqList(ctx context.Context, args []string) error {
-	cmd := c.newCommand("orderctl dlq ls")
-	cmd.usage = lsUsage
-	cmd.details = lsDetails
-	cmd.examples = lsExamples
+	cmd := c.NewCommand("orderctl dlq ls")
+	cmd.Usage = lsUsage
+	cmd.Details = lsDetails
+	cmd.Examples = lsExamples
 	var reason reasonFlag
-	cmd.flags.Var(&reason, "reason", "only dead letters with this reason `CODE`: "+reasonList())
-	limit := cmd.flags.Int("limit", 20, "list at most `N` dead letters")
-	since := cmd.flags.Duration("since", 0, "only dead letters appended to the topic within this `DURATION`, e.g. 30m or 24h; 0 for any age")
-	cursor := cmd.flags.String("cursor", "", "continue an earlier listing from the `CURSOR` it printed; give the same -reason and -since")
-	asJSON := cmd.flags.Bool("json", false, "print one JSON object per line instead of the table")
-	rest, err := cmd.parseAll(args)
+	cmd.Flags.Var(&reason, "reason", "only dead letters with this reason `CODE`: "+reasonList())
+	limit := cmd.Flags.Int("limit", 20, "list at most `N` dead letters")
+	since := cmd.Flags.Duration("since", 0, "only dead letters appended to the topic within this `DURATION`, e.g. 30m or 24h; 0 for any age")
+	cursor := cmd.Flags.String("cursor", "", "continue an earlier listing from the `CURSOR` it printed; give the same -reason and -since")
+	asJSON := cmd.Flags.Bool("json", false, "print one JSON object per line instead of the table")
+	rest, err := cmd.ParseAll(args)
 	if err != nil {
 		return err
 	}
-	if err := cmd.noArgs(rest); err != nil {
+	if err := cmd.NoArgs(rest); err != nil {
 		return err
 	}
 	if *limit < 1 {
-		return cmd.failf("-limit must be at least 1, got %d", *limit)
+		return cmd.Failf("-limit must be at least 1, got %d", *limit)
 	}
 	if *since < 0 {
-		return cmd.failf("-since must not be negative, got %s", *since)
+		return cmd.Failf("-since must not be negative, got %s", *since)
 	}
 	if !dlq.ValidCursor(*cursor) {
-		return cmd.failf("-cursor %q is not a cursor dlq ls printed; pass it unchanged", *cursor)
+		return cmd.Failf("-cursor %q is not a cursor dlq ls printed; pass it unchanged", *cursor)
 	}
 
 	reader, client, err := c.openDLQ()
@@ -62,20 +64,20 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	if *asJSON {
 		// No lines for no records, and no last line when the listing is
 		// complete: scripts need no special case.
-		if err := writeJSONLines(c.stdout, page.Records); err != nil {
+		if err := writeJSONLines(c.Stdout, page.Records); err != nil {
 			return err
 		}
-		return writeJSONMore(c.stdout, page)
+		return writeJSONMore(c.Stdout, page)
 	}
 	switch {
 	case len(page.Records) > 0:
-		if err := writeTable(c.stdout, page.Records); err != nil {
+		if err := writeTable(c.Stdout, page.Records); err != nil {
 			return err
 		}
 	case page.Next != "":
-		fmt.Fprintln(c.stdout, "no dead letters found yet")
+		fmt.Fprintln(c.Stdout, "no dead letters found yet")
 	default:
-		fmt.Fprintln(c.stdout, "no dead letters")
+		fmt.Fprintln(c.Stdout, "no dead letters")
 	}
 	// On stderr, so the table on stdout stays only the table.
 	c.writeMore(page, *limit, took, reason != "" || *since > 0)
@@ -86,8 +88,8 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 // on: a last line with the cursor when there may be more.
 func (c *cli) writeMore(page dlq.Page, limit int, took time.Duration, filtered bool) {
 	for _, t := range page.Trimmed {
-		fmt.Fprintf(c.stderr, "partition %d was trimmed by retention while it was listed: it now starts at offset %d; "+
-			"every record %s still holds was listed\n", t.Partition, t.Oldest, c.dlqTopic)
+		fmt.Fprintf(c.Stderr, "partition %d was trimmed by retention while it was listed: it now starts at offset %d; "+
+			"every record %s still holds was listed\n", t.Partition, t.Oldest, c.DLQTopic)
 	}
 	if page.Next == "" {
 		return
@@ -97,11 +99,11 @@ func (c *cli) writeMore(page dlq.Page, limit int, took time.Duration, filtered b
 		same = ", with the same -reason and -since"
 	}
 	if page.Partial {
-		fmt.Fprintf(c.stderr, "stopped after reading for %s, with %d listed; there may be more, older: continue with -cursor %s%s\n",
+		fmt.Fprintf(c.Stderr, "stopped after reading for %s, with %d listed; there may be more, older: continue with -cursor %s%s\n",
 			took, len(page.Records), page.Next, same)
 		return
 	}
-	fmt.Fprintf(c.stderr, "listed the newest %d; there may be more: continue with -cursor %s%s\n", limit, page.Next, same)
+	fmt.Fprintf(c.Stderr, "listed the newest %d; there may be more: continue with -cursor %s%s\n", limit, page.Next, same)
 }
 
 func writeTable(w io.Writer, recs []dlq.Record) error {
@@ -113,15 +115,15 @@ func writeTable(w io.Writer, recs []dlq.Record) error {
 			failedAt = r.FailedAt.UTC().Format(time.RFC3339)
 		}
 		if r.SourceTopic != "" {
-			source = cell(fmt.Sprintf("%s/%d/%d", r.SourceTopic, r.SourcePartition, r.SourceOffset), 2*keyWidth)
+			source = termtext.Cell(fmt.Sprintf("%s/%d/%d", r.SourceTopic, r.SourcePartition, r.SourceOffset), 2*keyWidth)
 		}
 		// A column of its own, not a mark in PAYLOAD: a payload is any
 		// producer's text, and could spell out any mark.
 		if r.Truncated {
 			truncated = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Ref(), failedAt, cell(string(r.Reason), keyWidth), source,
-			cell(string(r.Key), keyWidth), cell(r.Error, errorWidth), truncated, payloadCell(r))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Ref(), failedAt, termtext.Cell(string(r.Reason), keyWidth), source,
+			termtext.Cell(string(r.Key), keyWidth), termtext.Cell(r.Error, errorWidth), truncated, payloadCell(r))
 	}
 	return tw.Flush()
 }
@@ -135,7 +137,7 @@ func payloadCell(r dlq.Record) string {
 	if r.PayloadBytes() > read {
 		preview += "…"
 	}
-	return cell(preview, payloadWidth)
+	return termtext.Cell(preview, payloadWidth)
 }
 
 // jsonLine is a dead letter as dlq ls -json prints it. The field names are

@@ -1,4 +1,4 @@
-package main
+package dlqcmd
 
 import (
 	"context"
@@ -10,42 +10,44 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/orderd/orderd/dlq"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
 )
 
 // dlqRedrive runs "orderctl dlq redrive".
 func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
-	cmd := c.newCommand("orderctl dlq redrive")
-	cmd.usage = redriveUsage
-	cmd.details = redriveDetails
-	cmd.examples = redriveExamples
+	cmd := c.NewCommand("orderctl dlq redrive")
+	cmd.Usage = redriveUsage
+	cmd.Details = redriveDetails
+	cmd.Examples = redriveExamples
 	var reason reasonFlag
-	cmd.flags.Var(&reason, "reason", "redrive the dead letters with this reason `CODE`, newest first: "+reasonList())
-	limit := cmd.flags.Int("limit", 100, "with -reason, redrive at most `N` dead letters")
-	payloadFile := cmd.flags.String("payload-file", "", "publish this `FILE`'s bytes instead of the payload, for exactly one PARTITION:OFFSET; the only way to redrive a truncated one")
-	dryRun := cmd.flags.Bool("dry-run", false, "print what would be redriven; publish nothing")
-	rest, err := cmd.parseAll(args)
+	cmd.Flags.Var(&reason, "reason", "redrive the dead letters with this reason `CODE`, newest first: "+reasonList())
+	limit := cmd.Flags.Int("limit", 100, "with -reason, redrive at most `N` dead letters")
+	payloadFile := cmd.Flags.String("payload-file", "", "publish this `FILE`'s bytes instead of the payload, for exactly one PARTITION:OFFSET; the only way to redrive a truncated one")
+	dryRun := cmd.Flags.Bool("dry-run", false, "print what would be redriven; publish nothing")
+	rest, err := cmd.ParseAll(args)
 	if err != nil {
 		return err
 	}
 	refs := make([]dlq.Ref, len(rest))
 	for i, arg := range rest {
 		if refs[i], err = dlq.ParseRef(arg); err != nil {
-			return cmd.fail(err)
+			return cmd.Fail(err)
 		}
 	}
 	given := map[string]bool{}
-	cmd.flags.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	cmd.Flags.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	switch {
 	case len(refs) == 0 && reason == "":
-		return cmd.failf("say which dead letters: PARTITION:OFFSET references or -reason CODE")
+		return cmd.Failf("say which dead letters: PARTITION:OFFSET references or -reason CODE")
 	case len(refs) > 0 && reason != "":
-		return cmd.failf("give PARTITION:OFFSET references or -reason, not both")
+		return cmd.Failf("give PARTITION:OFFSET references or -reason, not both")
 	case given["limit"] && reason == "":
-		return cmd.failf("-limit applies to -reason only")
+		return cmd.Failf("-limit applies to -reason only")
 	case *limit < 1:
-		return cmd.failf("-limit must be at least 1, got %d", *limit)
+		return cmd.Failf("-limit must be at least 1, got %d", *limit)
 	case *payloadFile != "" && len(refs) != 1:
-		return cmd.failf("-payload-file replaces the payload of exactly one dead letter; give one PARTITION:OFFSET")
+		return cmd.Failf("-payload-file replaces the payload of exactly one dead letter; give one PARTITION:OFFSET")
 	}
 	var payload []byte // nil keeps each record's own payload
 	if *payloadFile != "" {
@@ -72,7 +74,7 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 			return c.kafkaError(err)
 		}
 		if len(recs) == 0 {
-			fmt.Fprintf(c.stdout, "no dead letters with reason %s\n", reason)
+			fmt.Fprintf(c.Stdout, "no dead letters with reason %s\n", reason)
 			return nil
 		}
 	} else {
@@ -124,7 +126,7 @@ func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Cli
 	// Every send is acknowledged before SendAll returns, so closing has
 	// nothing in flight left to report.
 	defer func() { _ = producer.Close() }()
-	redriver := dlq.NewRedriver(reader, producer, c.topic)
+	redriver := dlq.NewRedriver(reader, producer, c.Topic)
 	var send []dlq.Record
 	var refs []dlq.Ref
 	var skipped []dlq.Record
@@ -152,9 +154,9 @@ func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Cli
 	for _, r := range recs {
 		ref := dlq.Ref{Partition: r.Partition, Offset: r.Offset}
 		if d, ok := landed[ref]; ok {
-			fmt.Fprintf(c.stdout, "redriven %s %s -> %s %d:%d\n", c.dlqTopic, d.From, d.Topic, d.Partition, d.Offset)
+			fmt.Fprintf(c.Stdout, "redriven %s %s -> %s %d:%d\n", c.DLQTopic, d.From, d.Topic, d.Partition, d.Offset)
 		} else if r.Truncated && payload == nil {
-			fmt.Fprintf(c.stdout, "skipped %s %s: truncated, %s; redrive it alone with -payload-file\n", c.dlqTopic, r.Ref(), kept(r))
+			fmt.Fprintf(c.Stdout, "skipped %s %s: truncated, %s; redrive it alone with -payload-file\n", c.DLQTopic, r.Ref(), kept(r))
 		}
 	}
 	if err != nil {
@@ -175,13 +177,13 @@ func (c *cli) dryRun(recs []dlq.Record, payloadFile string, payload []byte) erro
 		if payload != nil {
 			what = fmt.Sprintf("payload %d bytes from %s", len(payload), payloadFile)
 		} else if r.Truncated {
-			fmt.Fprintf(c.stdout, "would skip %s %s (%s, key %s, truncated, %s; redrive it alone with -payload-file)\n",
-				c.dlqTopic, r.Ref(), cell(string(r.Reason), keyWidth), cell(string(r.Key), keyWidth), kept(r))
+			fmt.Fprintf(c.Stdout, "would skip %s %s (%s, key %s, truncated, %s; redrive it alone with -payload-file)\n",
+				c.DLQTopic, r.Ref(), termtext.Cell(string(r.Reason), keyWidth), termtext.Cell(string(r.Key), keyWidth), kept(r))
 			skipped = append(skipped, r)
 			continue
 		}
-		fmt.Fprintf(c.stdout, "would redrive %s %s -> %s (%s, key %s, %s)\n",
-			c.dlqTopic, r.Ref(), c.topic, cell(string(r.Reason), keyWidth), cell(string(r.Key), keyWidth), what)
+		fmt.Fprintf(c.Stdout, "would redrive %s %s -> %s (%s, key %s, %s)\n",
+			c.DLQTopic, r.Ref(), c.Topic, termtext.Cell(string(r.Reason), keyWidth), termtext.Cell(string(r.Key), keyWidth), what)
 	}
 	if len(skipped) > 0 {
 		return &truncatedError{recs: skipped, chosen: len(recs), dryRun: true}

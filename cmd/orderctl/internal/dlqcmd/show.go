@@ -1,4 +1,4 @@
-package main
+package dlqcmd
 
 import (
 	"context"
@@ -8,24 +8,26 @@ import (
 	"time"
 
 	"github.com/orderd/orderd/dlq"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
 )
 
 // dlqShow runs "orderctl dlq show".
 func (c *cli) dlqShow(ctx context.Context, args []string) error {
-	cmd := c.newCommand("orderctl dlq show")
-	cmd.usage = "Usage:\n  orderctl [global flags] dlq show PARTITION:OFFSET\n"
-	cmd.details = showDetails
-	cmd.examples = showExamples
-	rest, err := cmd.parseAll(args)
+	cmd := c.NewCommand("orderctl dlq show")
+	cmd.Usage = "Usage:\n  orderctl [global flags] dlq show PARTITION:OFFSET\n"
+	cmd.Details = showDetails
+	cmd.Examples = showExamples
+	rest, err := cmd.ParseAll(args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
-		return cmd.failf("want one PARTITION:OFFSET, got %d arguments", len(rest))
+		return cmd.Failf("want one PARTITION:OFFSET, got %d arguments", len(rest))
 	}
 	ref, err := dlq.ParseRef(rest[0])
 	if err != nil {
-		return cmd.fail(err)
+		return cmd.Fail(err)
 	}
 
 	reader, client, err := c.openDLQ()
@@ -37,7 +39,7 @@ func (c *cli) dlqShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return c.kafkaError(err)
 	}
-	writeRecord(c.stdout, c.dlqTopic, rec)
+	writeRecord(c.Stdout, c.DLQTopic, rec)
 	return nil
 }
 
@@ -52,11 +54,11 @@ func writeRecord(w io.Writer, topic string, r dlq.Record) {
 	if r.Key == nil {
 		fmt.Fprintf(w, "key:       (none)\n")
 	} else {
-		fmt.Fprintf(w, "key:       %s\n", shown(string(r.Key)))
+		fmt.Fprintf(w, "key:       %s\n", termtext.Shown(string(r.Key)))
 	}
 	fmt.Fprintf(w, "headers:\n")
 	for _, h := range r.Headers {
-		fmt.Fprintf(w, "  %s: %s\n", shown(h.Key), shown(h.Value))
+		fmt.Fprintf(w, "  %s: %s\n", termtext.Shown(h.Key), termtext.Shown(h.Value))
 	}
 	if len(r.Headers) == 0 {
 		fmt.Fprintf(w, "  (none)\n")
@@ -69,15 +71,15 @@ func writeRecord(w io.Writer, topic string, r dlq.Record) {
 		fmt.Fprintf(w, "           redrive it only with the whole message corrected: dlq redrive -payload-file FILE %s\n", r.Ref())
 		label = "kept:      "
 	}
-	switch pretty, isJSON := indentJSON(r.Value); {
+	switch pretty, isJSON := termtext.IndentJSON(r.Value); {
 	case len(r.Value) == 0:
 		fmt.Fprintf(w, "%sempty\n", label)
 	case isJSON:
 		fmt.Fprintf(w, "%s%d bytes, JSON, indented:\n", label, len(r.Value))
-		writeLines(w, pretty)
+		termtext.WriteLines(w, pretty)
 	default:
 		fmt.Fprintf(w, "%s%d bytes, not JSON, as it is:\n", label, len(r.Value))
-		writeLines(w, r.Value)
+		termtext.WriteLines(w, r.Value)
 	}
 }
 
@@ -97,7 +99,7 @@ func originalSHA256(r dlq.Record) string {
 	if r.OriginalSHA256 == "" {
 		return "unknown"
 	}
-	return shown(r.OriginalSHA256)
+	return termtext.Shown(r.OriginalSHA256)
 }
 
 const (

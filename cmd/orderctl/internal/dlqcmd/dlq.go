@@ -1,4 +1,4 @@
-package main
+package dlqcmd
 
 import (
 	"context"
@@ -8,19 +8,29 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/orderd/orderd/dlq"
+
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
+
+// cli is one invocation of orderctl, as the commands of this package see it.
+type cli struct{ *command.Globals }
+
+// Run runs "orderctl dlq COMMAND" with the arguments after its name.
+func Run(ctx context.Context, g *command.Globals, args []string) error {
+	return (&cli{g}).dlq(ctx, args)
+}
 
 // dlq runs "orderctl dlq COMMAND".
 func (c *cli) dlq(ctx context.Context, args []string) error {
-	cmd := c.newCommand("orderctl dlq")
-	cmd.usage = dlqUsage
-	cmd.details = dlqDetails
-	cmd.examples = dlqExamples
-	rest, err := cmd.parse(args)
+	cmd := c.NewCommand("orderctl dlq")
+	cmd.Usage = dlqUsage
+	cmd.Details = dlqDetails
+	cmd.Examples = dlqExamples
+	rest, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	return cmd.dispatch(ctx, rest, map[string]subcommand{
+	return cmd.Dispatch(ctx, rest, map[string]command.Subcommand{
 		"ls":      c.dlqList,
 		"show":    c.dlqShow,
 		"redrive": c.dlqRedrive,
@@ -34,7 +44,7 @@ func (c *cli) openDLQ() (*dlq.Reader, sarama.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return dlq.NewReader(client, c.dlqTopic), client, nil
+	return dlq.NewReader(client, c.DLQTopic), client, nil
 }
 
 // reasonFlag is a -reason value, checked against dlq.Reasons as it is

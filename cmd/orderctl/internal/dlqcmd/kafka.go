@@ -1,4 +1,4 @@
-package main
+package dlqcmd
 
 import (
 	"errors"
@@ -35,13 +35,13 @@ func kafkaConfig(timeout time.Duration) *sarama.Config {
 
 // connectKafka returns a client of the cluster, the caller's to close.
 func (c *cli) connectKafka() (sarama.Client, error) {
-	secure, err := c.auth.Configure()
+	secure, err := c.Auth.Configure()
 	if err != nil {
 		return nil, err
 	}
-	cfg := kafkaConfig(c.timeout)
+	cfg := kafkaConfig(c.Timeout)
 	secure(cfg)
-	client, err := sarama.NewClient(c.brokers, cfg)
+	client, err := sarama.NewClient(c.Brokers, cfg)
 	if err != nil {
 		return nil, c.kafkaError(err)
 	}
@@ -52,14 +52,14 @@ func (c *cli) connectKafka() (sarama.Client, error) {
 // orderctl's causes; other errors pass unchanged.
 func (c *cli) kafkaError(err error) error {
 	var explained *kafkaauth.Explained
-	if errors.As(c.auth.Explain(err), &explained) {
-		return fmt.Errorf("cannot use Kafka at %s: %w", strings.Join(c.brokers, ","), explained)
+	if errors.As(c.Auth.Explain(err), &explained) {
+		return fmt.Errorf("cannot use Kafka at %s: %w", strings.Join(c.Brokers, ","), explained)
 	}
 	switch {
 	case errors.Is(err, sarama.ErrOutOfBrokers):
-		return fmt.Errorf("cannot reach Kafka at %s: %w; check -brokers / KAFKA_BROKERS", strings.Join(c.brokers, ","), err)
+		return fmt.Errorf("cannot reach Kafka at %s: %w; check -brokers / KAFKA_BROKERS", strings.Join(c.Brokers, ","), err)
 	case errors.Is(err, dlq.ErrUnknownTopic):
-		return fmt.Errorf("topic %s does not exist; check -dlq-topic / KAFKA_DLQ_TOPIC", c.dlqTopic)
+		return fmt.Errorf("topic %s does not exist; check -dlq-topic / KAFKA_DLQ_TOPIC", c.DLQTopic)
 	}
 	return err
 }
@@ -68,12 +68,12 @@ func (c *cli) kafkaError(err error) error {
 // mistyped -topic would otherwise fail only at the first send, after
 // sarama's retries.
 func (c *cli) checkOrdersTopic(client sarama.Client) error {
-	_, err := client.Partitions(c.topic)
+	_, err := client.Partitions(c.Topic)
 	if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
-		return fmt.Errorf("topic %s does not exist; check -topic / KAFKA_TOPIC", c.topic)
+		return fmt.Errorf("topic %s does not exist; check -topic / KAFKA_TOPIC", c.Topic)
 	}
 	if err != nil {
-		return c.kafkaError(fmt.Errorf("partitions of %s: %w", c.topic, err))
+		return c.kafkaError(fmt.Errorf("partitions of %s: %w", c.Topic, err))
 	}
 	return nil
 }
