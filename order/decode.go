@@ -2,8 +2,11 @@ package order
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/orderd/orderd/order/internal/jsonsyntax"
 )
 
 // Decoder turns untrusted bytes into an Order. It is strict where
@@ -248,3 +251,54 @@ func shorten(b []byte) string {
 	}
 	return string(b)
 }
+
+// bom is the UTF-8 byte order mark some producers (mostly on Windows)
+// put in front of their JSON. RFC 8259 lets a parser ignore it, and we do.
+const bom = "\xef\xbb\xbf"
+
+// parse turns data into a fastjson tree, or explains why data is not one
+// strict RFC 8259 JSON value.
+//
+// The tree is valid until the next parse and its strings point into the
+// parser's buffer.
+func (d *Decoder) parse(data []byte) (*fastjson.Value, error) {
+	offset := 0 // of data within the caller's bytes, for error positions
+	if len(data) >= len(bom) && string(data[:len(bom)]) == bom {
+		data = data[len(bom):]
+		offset = len(bom)
+	}
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return nil, &SyntaxError{Detail: "empty input"}
+	}
+	// Counted before the parser builds a tree: a megabyte of "0," is half
+	// a million values, tens of megabytes of parse tree for one message.
+	// Each value takes two bytes at least, so only a large message can hold
+	// too many.
+	if len(data) > 2*MaxValues {
+		if jsonsyntax.Separators(data, MaxValues) >= MaxValues {
+			return nil, &FieldError{Problem: "holds more than " + strconv.Itoa(MaxValues) +
+				" JSON values; no order has that many (at most " + strconv.Itoa(MaxItems) + " items)"}
+		}
+	}
+	// Parse runs first because it bounds nesting depth (fastjson.MaxDepth),
+	// while ValidateBytes recurses without limit: a megabyte of '[' must not
+	// become a million nested calls. Parse is lenient (NaN, 01, bad escapes,
+	// raw control characters), so what it accepts is then checked strictly.
+	v, err := d.p.ParseBytes(data)
+	if err != nil {
+		return nil, &SyntaxError{Detail: jsonsyntax.Detail(err)}
+	}
+	if err := fastjson.ValidateBytes(data); err != nil {
+		return nil, &SyntaxError{Detail: jsonsyntax.Detail(err)}
+	}
+	if at := jsonsyntax.UnpairedSurrogate(data); at >= 0 {
+		return nil, &SyntaxError{Detail: "unpaired UTF-16 surrogate escape " + string(data[at:at+6]) +
+			" at offset " + strconv.Itoa(offset+at)}
+	}
+	return v, nil
+}
+
+// MaxValues bounds the JSON values a message may hold, unknown keys
+// included: an order of MaxItems items has about 11,000, so this leaves room
+// for what a producer adds, and keeps a parse tree to a few megabytes.
+const MaxValues = 50_000

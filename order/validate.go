@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/orderd/orderd/order/internal/rfc3339"
 )
 
 // Validate returns nil if o obeys the business rules below, or a
@@ -60,7 +62,7 @@ func Validate(o *Order) error {
 	c.text(topLevel("delivery_service"), o.DeliveryService, required)
 	c.text(topLevel("shardkey"), o.Shardkey, required)
 	c.nonNegative(topLevel("sm_id"), o.SmID)
-	if _, ok := parseRFC3339(o.DateCreated); !ok {
+	if _, ok := rfc3339.Parse(o.DateCreated); !ok {
 		c.addf(topLevel("date_created"), "must be an RFC 3339 timestamp such as 2021-11-26T06:22:19Z, got %s",
 			quote(o.DateCreated))
 	}

@@ -1,25 +1,8 @@
-package order
+package rfc3339
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
-// CreatedAt returns the instant o.DateCreated names, in UTC, or an error if
-// it is not an RFC 3339 timestamp as Validate requires.
-//
-// Storage uses it to get the timestamp without restating the rule. The text
-// itself stays in the order as the producer wrote it; the returned time is
-// normalised to UTC whatever offset the text carries.
-func CreatedAt(o *Order) (time.Time, error) {
-	t, ok := parseRFC3339(o.DateCreated)
-	if !ok {
-		return time.Time{}, fmt.Errorf("parse date_created %q: want RFC 3339, e.g. 2021-11-26T06:22:19Z", o.DateCreated)
-	}
-	return t, nil
-}
-
-// parseRFC3339 parses s as RFC 3339 date-time: YYYY-MM-DDThh:mm:ss, an
+// Parse parses s as RFC 3339 date-time: YYYY-MM-DDThh:mm:ss, an
 // optional fraction of 1 to 9 digits after a '.', then Z or ±hh:mm.
 //
 // It accepts what the strict path of time.Parse(time.RFC3339Nano, s) accepts,
@@ -30,7 +13,7 @@ func CreatedAt(o *Order) (time.Time, error) {
 // time.Parse falls back to a looser parser for some malformed input (a ','
 // before the fraction, a one-digit hour); this does not. As in time.Parse,
 // T and Z must be upper case and the second must not be 60.
-func parseRFC3339(s string) (time.Time, bool) {
+func Parse(s string) (time.Time, bool) {
 	if len(s) < len("2006-01-02T15:04:05Z") ||
 		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
