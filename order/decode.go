@@ -7,6 +7,8 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/orderd/orderd/order/internal/jsonsyntax"
+
+	"github.com/orderd/orderd/order/internal/fieldpath"
 )
 
 // Decoder turns untrusted bytes into an Order. It is strict where
@@ -118,8 +120,8 @@ func (d *Decoder) reset() {
 // object is one JSON object of the order with its known keys picked out in a
 // single pass, which is also what notices a key given twice.
 type object struct {
-	at   path     // where the object is, for naming its keys
-	keys []string // the known keys, in struct field order
+	at   fieldpath.Path // where the object is, for naming its keys
+	keys []string       // the known keys, in struct field order
 	vals [maxKeys]*fastjson.Value
 	dup  uint32 // bit i is set when keys[i] appears more than once
 	next int    // index in keys of the key the decoder is expected to read next
@@ -129,7 +131,7 @@ type object struct {
 const maxKeys = len(orderKeys)
 
 // object checks that v is a JSON object and picks out its known keys into f.
-func (d *Decoder) object(v *fastjson.Value, at path, keys []string, f *object) bool {
+func (d *Decoder) object(v *fastjson.Value, at fieldpath.Path, keys []string, f *object) bool {
 	if d.err != nil {
 		return false
 	}
@@ -168,9 +170,9 @@ func (d *Decoder) value(f *object, key string) *fastjson.Value {
 	f.next = i + 1
 	switch {
 	case f.vals[i] == nil:
-		d.fail(f.at.child(key), "missing")
+		d.fail(f.at.Child(key), "missing")
 	case f.dup&(1<<i) != 0:
-		d.fail(f.at.child(key), "duplicate key")
+		d.fail(f.at.Child(key), "duplicate key")
 	default:
 		return f.vals[i]
 	}
@@ -193,7 +195,7 @@ func (d *Decoder) str(f *object, key string, dst *string) {
 		return
 	}
 	if v.Type() != fastjson.TypeString {
-		d.wrongType(f.at.child(key), "string", v)
+		d.wrongType(f.at.Child(key), "string", v)
 		return
 	}
 	b, _ := v.StringBytes() // cannot fail: the type is checked above
@@ -212,7 +214,7 @@ func (d *Decoder) int(f *object, key string, dst *int64) {
 		return
 	}
 	if v.Type() != fastjson.TypeNumber {
-		d.wrongType(f.at.child(key), "integer", v)
+		d.wrongType(f.at.Child(key), "integer", v)
 		return
 	}
 	// Int64 accepts exactly an optional minus and digits within int64 range;
@@ -222,16 +224,16 @@ func (d *Decoder) int(f *object, key string, dst *int64) {
 	if err != nil {
 		raw := v.MarshalTo(nil) // a number marshals as written
 		if bytes.ContainsAny(raw, ".eE") {
-			d.fail(f.at.child(key), "want integer, got "+shorten(raw))
+			d.fail(f.at.Child(key), "want integer, got "+shorten(raw))
 		} else {
-			d.fail(f.at.child(key), "want integer in int64 range, got "+shorten(raw))
+			d.fail(f.at.Child(key), "want integer in int64 range, got "+shorten(raw))
 		}
 		return
 	}
 	*dst = n
 }
 
-func (d *Decoder) wrongType(at path, want string, v *fastjson.Value) {
+func (d *Decoder) wrongType(at fieldpath.Path, want string, v *fastjson.Value) {
 	got := "boolean"
 	if t := v.Type(); t != fastjson.TypeTrue && t != fastjson.TypeFalse {
 		got = t.String() // object, array, string, number, null
@@ -239,7 +241,7 @@ func (d *Decoder) wrongType(at path, want string, v *fastjson.Value) {
 	d.fail(at, "want "+want+", got "+got)
 }
 
-func (d *Decoder) fail(at path, problem string) {
+func (d *Decoder) fail(at fieldpath.Path, problem string) {
 	d.err = &FieldError{Field: at.String(), Problem: problem}
 }
 

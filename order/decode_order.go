@@ -2,6 +2,8 @@ package order
 
 import (
 	"github.com/valyala/fastjson"
+
+	"github.com/orderd/orderd/order/internal/fieldpath"
 )
 
 // The known keys of each object, in struct field order. Each decode function
@@ -26,7 +28,7 @@ var (
 
 func (d *Decoder) order(v *fastjson.Value, o *Order) {
 	var f object
-	if !d.object(v, path{index: -1}, orderKeys[:], &f) {
+	if !d.object(v, fieldpath.Document(), orderKeys[:], &f) {
 		return
 	}
 	d.str(&f, "order_uid", &o.OrderUID)
@@ -47,7 +49,7 @@ func (d *Decoder) order(v *fastjson.Value, o *Order) {
 
 func (d *Decoder) delivery(parent *object, dl *Delivery) {
 	var f object
-	if !d.object(d.value(parent, "delivery"), topLevel("delivery"), deliveryKeys[:], &f) {
+	if !d.object(d.value(parent, "delivery"), fieldpath.TopLevel("delivery"), deliveryKeys[:], &f) {
 		return
 	}
 	d.str(&f, "name", &dl.Name)
@@ -61,7 +63,7 @@ func (d *Decoder) delivery(parent *object, dl *Delivery) {
 
 func (d *Decoder) payment(parent *object, p *Payment) {
 	var f object
-	if !d.object(d.value(parent, "payment"), topLevel("payment"), paymentKeys[:], &f) {
+	if !d.object(d.value(parent, "payment"), fieldpath.TopLevel("payment"), paymentKeys[:], &f) {
 		return
 	}
 	d.str(&f, "transaction", &p.Transaction)
@@ -84,7 +86,7 @@ func (d *Decoder) items(parent *object, o *Order) {
 		return
 	}
 	if v.Type() != fastjson.TypeArray {
-		d.wrongType(topLevel("items"), "array", v)
+		d.wrongType(fieldpath.TopLevel("items"), "array", v)
 		return
 	}
 	vs, _ := v.Array() // cannot fail: the type is checked above
@@ -92,7 +94,7 @@ func (d *Decoder) items(parent *object, o *Order) {
 	// message would otherwise cost a 64 MB slice of Items (128 bytes
 	// each) before validation said no.
 	if len(vs) > MaxItems {
-		d.fail(topLevel("items"), tooManyItems(len(vs)))
+		d.fail(fieldpath.TopLevel("items"), tooManyItems(len(vs)))
 		return
 	}
 	// make also covers a nil o.Items and an empty array: [] must decode to
@@ -110,7 +112,7 @@ func (d *Decoder) items(parent *object, o *Order) {
 
 func (d *Decoder) item(v *fastjson.Value, i int, it *Item) {
 	var f object
-	if !d.object(v, item(i), itemKeys[:], &f) {
+	if !d.object(v, fieldpath.Item(i), itemKeys[:], &f) {
 		return
 	}
 	d.int(&f, "chrt_id", &it.ChrtID)

@@ -7,6 +7,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/orderd/orderd/order/internal/rfc3339"
+
+	"github.com/orderd/orderd/order/internal/fieldpath"
+	"github.com/orderd/orderd/order/internal/formats"
 )
 
 // Validate returns nil if o obeys the business rules below, or a
@@ -48,25 +51,25 @@ import (
 func Validate(o *Order) error {
 	var c checker
 	if !ValidUID(o.OrderUID) {
-		c.addf(topLevel("order_uid"), "must be 1-%d characters of A-Z a-z 0-9 _ -, got %s",
+		c.addf(fieldpath.TopLevel("order_uid"), "must be 1-%d characters of A-Z a-z 0-9 _ -, got %s",
 			MaxUIDLen, quote(o.OrderUID))
 	}
-	c.text(topLevel("track_number"), o.TrackNumber, required)
-	c.text(topLevel("entry"), o.Entry, required)
+	c.text(fieldpath.TopLevel("track_number"), o.TrackNumber, required)
+	c.text(fieldpath.TopLevel("entry"), o.Entry, required)
 	c.delivery(&o.Delivery)
 	c.payment(o)
 	c.items(o)
-	c.text(topLevel("locale"), o.Locale, required)
-	c.text(topLevel("internal_signature"), o.InternalSignature, optional)
-	c.text(topLevel("customer_id"), o.CustomerID, required)
-	c.text(topLevel("delivery_service"), o.DeliveryService, required)
-	c.text(topLevel("shardkey"), o.Shardkey, required)
-	c.nonNegative(topLevel("sm_id"), o.SmID)
+	c.text(fieldpath.TopLevel("locale"), o.Locale, required)
+	c.text(fieldpath.TopLevel("internal_signature"), o.InternalSignature, optional)
+	c.text(fieldpath.TopLevel("customer_id"), o.CustomerID, required)
+	c.text(fieldpath.TopLevel("delivery_service"), o.DeliveryService, required)
+	c.text(fieldpath.TopLevel("shardkey"), o.Shardkey, required)
+	c.nonNegative(fieldpath.TopLevel("sm_id"), o.SmID)
 	if _, ok := rfc3339.Parse(o.DateCreated); !ok {
-		c.addf(topLevel("date_created"), "must be an RFC 3339 timestamp such as 2021-11-26T06:22:19Z, got %s",
+		c.addf(fieldpath.TopLevel("date_created"), "must be an RFC 3339 timestamp such as 2021-11-26T06:22:19Z, got %s",
 			quote(o.DateCreated))
 	}
-	c.text(topLevel("oof_shard"), o.OofShard, required)
+	c.text(fieldpath.TopLevel("oof_shard"), o.OofShard, required)
 	return c.result()
 }
 
@@ -85,28 +88,28 @@ const (
 )
 
 func (c *checker) delivery(d *Delivery) {
-	at := func(key string) path { return nested("delivery", key) }
+	at := func(key string) fieldpath.Path { return fieldpath.Nested("delivery", key) }
 	c.text(at("name"), d.Name, required)
-	if c.text(at("phone"), d.Phone, required) && !validPhone(d.Phone) {
+	if c.text(at("phone"), d.Phone, required) && !formats.Phone(d.Phone) {
 		c.addf(at("phone"), "must be an optional + and 7-15 digits, got %s", quote(d.Phone))
 	}
 	c.text(at("zip"), d.Zip, required)
 	c.text(at("city"), d.City, required)
 	c.text(at("address"), d.Address, required)
 	c.text(at("region"), d.Region, required)
-	if c.text(at("email"), d.Email, required) && !validEmail(d.Email) {
+	if c.text(at("email"), d.Email, required) && !formats.Email(d.Email) {
 		c.addf(at("email"), "must be an email address like name@example.com, got %s", quote(d.Email))
 	}
 }
 
 func (c *checker) payment(o *Order) {
 	p := &o.Payment
-	at := func(key string) path { return nested("payment", key) }
+	at := func(key string) fieldpath.Path { return fieldpath.Nested("payment", key) }
 	if c.text(at("transaction"), p.Transaction, required) && p.Transaction != o.OrderUID {
 		c.addf(at("transaction"), "must equal order_uid %s, got %s", quote(o.OrderUID), quote(p.Transaction))
 	}
 	c.text(at("request_id"), p.RequestID, optional)
-	if c.text(at("currency"), p.Currency, required) && !validCurrency(p.Currency) {
+	if c.text(at("currency"), p.Currency, required) && !formats.Currency(p.Currency) {
 		c.addf(at("currency"), "must be three upper-case letters (ISO 4217), got %s", quote(p.Currency))
 	}
 	c.text(at("provider"), p.Provider, required)
@@ -150,13 +153,13 @@ func tooManyItems(n int) string {
 func (c *checker) items(o *Order) {
 	switch n := len(o.Items); {
 	case n == 0:
-		c.add(topLevel("items"), "must have at least 1 item")
+		c.add(fieldpath.TopLevel("items"), "must have at least 1 item")
 	case n > MaxItems:
-		c.add(topLevel("items"), tooManyItems(n))
+		c.add(fieldpath.TopLevel("items"), tooManyItems(n))
 	}
 	for i := range o.Items {
 		it := &o.Items[i]
-		at := func(key string) path { return itemKey(i, key) }
+		at := func(key string) fieldpath.Path { return fieldpath.ItemKey(i, key) }
 		c.nonNegative(at("chrt_id"), it.ChrtID)
 		if c.text(at("track_number"), it.TrackNumber, required) && it.TrackNumber != o.TrackNumber {
 			c.addf(at("track_number"), "must equal track_number %s, got %s", quote(o.TrackNumber), quote(it.TrackNumber))
@@ -189,7 +192,7 @@ const (
 // text applies the rules every string obeys, and with nonEmpty (required)
 // forbids "". It reports whether s passed, so that a format rule runs only
 // on a string worth quoting.
-func (c *checker) text(at path, s string, nonEmpty bool) bool {
+func (c *checker) text(at fieldpath.Path, s string, nonEmpty bool) bool {
 	switch {
 	case s == "":
 		if !nonEmpty {
@@ -208,7 +211,7 @@ func (c *checker) text(at path, s string, nonEmpty bool) bool {
 	return false
 }
 
-func (c *checker) nonNegative(at path, n int64) bool {
+func (c *checker) nonNegative(at fieldpath.Path, n int64) bool {
 	if n < 0 {
 		c.addf(at, "must not be negative, got %d", n)
 		return false
@@ -219,7 +222,7 @@ func (c *checker) nonNegative(at path, n int64) bool {
 // addf adds a violation whose rule is formatted, formatting it only if it
 // will be listed: an order with a million bad items must not cost a
 // million messages.
-func (c *checker) addf(at path, format string, args ...any) {
+func (c *checker) addf(at fieldpath.Path, format string, args ...any) {
 	if c.full() {
 		c.more++
 		return
@@ -227,7 +230,7 @@ func (c *checker) addf(at path, format string, args ...any) {
 	c.add(at, fmt.Sprintf(format, args...))
 }
 
-func (c *checker) add(at path, rule string) {
+func (c *checker) add(at fieldpath.Path, rule string) {
 	if c.full() {
 		c.more++
 		return
@@ -264,4 +267,32 @@ func quote(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "..."
+}
+
+// ValidUID reports whether s can be an order_uid: 1 to MaxUIDLen characters,
+// each an ASCII letter, a digit, '_' or '-'.
+//
+// The HTTP layer calls it on every request to turn away ids that cannot
+// name an order before they reach the cache or the database, so it neither
+// allocates nor uses regexp.
+func ValidUID(s string) bool {
+	if len(s) == 0 || len(s) > MaxUIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkedAdd returns a+b and whether it did not overflow int64. Money sums
+// use it so that a hostile order cannot make a wrapped total match.
+func checkedAdd(a, b int64) (int64, bool) {
+	s := a + b
+	// Overflow happened if a and b have the same sign and s has the other.
+	return s, (a^s)&(b^s) >= 0
 }

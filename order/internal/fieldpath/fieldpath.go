@@ -1,36 +1,36 @@
-package order
+package fieldpath
 
 import "strconv"
 
-// path names a value inside an order the way errors print it:
+// Path names a value inside an order the way errors print it:
 // "order_uid", "payment.amount", "items[2].price", "items[2]".
 //
 // Decode and Validate carry paths as this small struct and only render
 // them when they report a problem, so a good order costs no string building.
-type path struct {
+type Path struct {
 	parent string // "" for a top-level key, else "delivery", "payment" or "items"
 	index  int    // position in items when parent is "items", else -1
 	key    string // "" names the parent (or the item) itself
 }
 
-func topLevel(key string) path { return path{index: -1, key: key} }
+func TopLevel(key string) Path { return Path{index: -1, key: key} }
 
-func nested(parent, key string) path { return path{parent: parent, index: -1, key: key} }
+func Nested(parent, key string) Path { return Path{parent: parent, index: -1, key: key} }
 
-func item(i int) path { return path{parent: "items", index: i} }
+func Item(i int) Path { return Path{parent: "items", index: i} }
 
-func itemKey(i int, key string) path { return path{parent: "items", index: i, key: key} }
+func ItemKey(i int, key string) Path { return Path{parent: "items", index: i, key: key} }
 
-// child names key inside the object p names. The document and items[i]
+// Child names key inside the object p names. The document and items[i]
 // are the objects whose own path has no key.
-func (p path) child(key string) path {
+func (p Path) Child(key string) Path {
 	if p.key == "" {
-		return path{parent: p.parent, index: p.index, key: key}
+		return Path{parent: p.parent, index: p.index, key: key}
 	}
-	return path{parent: p.key, index: -1, key: key}
+	return Path{parent: p.key, index: -1, key: key}
 }
 
-func (p path) String() string {
+func (p Path) String() string {
 	b := make([]byte, 0, 32)
 	b = append(b, p.parent...)
 	if p.index >= 0 {
@@ -46,3 +46,6 @@ func (p path) String() string {
 	}
 	return string(b)
 }
+
+// Document names the order itself, the object whose keys are top-level.
+func Document() Path { return Path{index: -1} }
