@@ -118,12 +118,7 @@ func (c *checker) payment(o *Order) {
 		if ok {
 			sum, ok = checkedAdd(sum, p.CustomFee)
 		}
-		switch {
-		case !ok:
-			c.add(at("amount"), "must equal goods_total + delivery_cost + custom_fee, which overflows int64")
-		case p.Amount != sum:
-			c.addf(at("amount"), "must equal goods_total + delivery_cost + custom_fee = %d, got %d", sum, p.Amount)
-		}
+		c.equalSum(at("amount"), p.Amount, sum, ok, "goods_total + delivery_cost + custom_fee")
 	}
 	c.nonNegative(at("payment_dt"), p.PaymentDt)
 	c.text(at("bank"), p.Bank, required)
@@ -134,12 +129,7 @@ func (c *checker) payment(o *Order) {
 		for i := 0; i < len(o.Items) && ok; i++ {
 			sum, ok = checkedAdd(sum, o.Items[i].TotalPrice)
 		}
-		switch {
-		case !ok:
-			c.add(at("goods_total"), "must equal the sum of items[].total_price, which overflows int64")
-		case p.GoodsTotal != sum:
-			c.addf(at("goods_total"), "must equal the sum of items[].total_price = %d, got %d", sum, p.GoodsTotal)
-		}
+		c.equalSum(at("goods_total"), p.GoodsTotal, sum, ok, "the sum of items[].total_price")
 	}
 	c.nonNegative(at("custom_fee"), p.CustomFee)
 }
@@ -209,6 +199,17 @@ func (c *checker) text(at fieldpath.Path, s string, nonEmpty bool) bool {
 		return true
 	}
 	return false
+}
+
+// equalSum checks that got equals sum, the sum named by what, computed with
+// checkedAdd: ok is false when it overflowed, which no value can match.
+func (c *checker) equalSum(at fieldpath.Path, got, sum int64, ok bool, what string) {
+	switch {
+	case !ok:
+		c.add(at, "must equal "+what+", which overflows int64")
+	case got != sum:
+		c.addf(at, "must equal %s = %d, got %d", what, sum, got)
+	}
 }
 
 func (c *checker) nonNegative(at fieldpath.Path, n int64) bool {
