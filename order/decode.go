@@ -9,6 +9,8 @@ import (
 	"github.com/orderd/orderd/order/internal/jsonsyntax"
 
 	"github.com/orderd/orderd/order/internal/fieldpath"
+
+	"github.com/orderd/orderd/order/internal/textarena"
 )
 
 // Decoder turns untrusted bytes into an Order. It is strict where
@@ -39,23 +41,12 @@ type Decoder struct {
 	err error
 
 	// text collects the bytes of every non-empty string of the current
-	// message. When the message has decoded, it becomes one Go string that
+	// message. When the message has decoded, they become one Go string that
 	// all string fields slice: one allocation per order rather than one per
 	// field, and nothing points into the parser's buffer, which the next
 	// Decode overwrites.
-	text []byte
-	// pending lists where those bytes go once they are a string.
-	pending []pendingString
+	text textarena.Arena
 }
-
-type pendingString struct {
-	dst        *string
-	start, end int
-}
-
-// maxRetainedText bounds the text buffer a Decoder keeps between messages,
-// so one huge message does not pin its size in memory for good.
-const maxRetainedText = 64 << 10
 
 // maxRetainedParse is the largest message after which a Decoder keeps its
 // parser. fastjson's parser keeps the values of the largest tree it has
@@ -88,33 +79,18 @@ func (d *Decoder) Decode(data []byte, o *Order) error {
 	*o = Order{Items: o.Items[:0]}
 	d.order(v, o)
 	if d.err == nil {
-		d.commitStrings()
+		d.text.Commit()
 	}
 	err = d.err
 	d.reset()
 	return err
 }
 
-// commitStrings makes d.text one string and points every pending field at
-// its part of it. The parts share one backing array, so an order's strings
-// live and die together, as the order does.
-func (d *Decoder) commitStrings() {
-	all := string(d.text)
-	for _, p := range d.pending {
-		*p.dst = all[p.start:p.end]
-	}
-}
-
 // reset forgets the current message, dropping pointers into the caller's
 // Order so the Decoder does not keep it alive.
 func (d *Decoder) reset() {
 	d.err = nil
-	clear(d.pending)
-	d.pending = d.pending[:0]
-	if cap(d.text) > maxRetainedText {
-		d.text = nil
-	}
-	d.text = d.text[:0]
+	d.text.Reset()
 }
 
 // object is one JSON object of the order with its known keys picked out in a
@@ -202,9 +178,7 @@ func (d *Decoder) str(f *object, key string, dst *string) {
 	if len(b) == 0 {
 		return // *dst is already "", and "" needs no bytes
 	}
-	start := len(d.text)
-	d.text = append(d.text, b...)
-	d.pending = append(d.pending, pendingString{dst: dst, start: start, end: len(d.text)})
+	d.text.Add(dst, b)
 }
 
 // int decodes the integer at key into *dst.
