@@ -6,10 +6,8 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/orderd/orderd/order/internal/jsonsyntax"
-
 	"github.com/orderd/orderd/order/internal/fieldpath"
-
+	"github.com/orderd/orderd/order/internal/jsonsyntax"
 	"github.com/orderd/orderd/order/internal/textarena"
 )
 

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/orderd/orderd/order/internal/rfc3339"
-
 	"github.com/orderd/orderd/order/internal/fieldpath"
 	"github.com/orderd/orderd/order/internal/formats"
+	"github.com/orderd/orderd/order/internal/rfc3339"
 )
 
 // Validate returns nil if o obeys the business rules below, or a

@@ -15,10 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
-
-	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
 
 // cursorOf returns the cursor dlq ls printed on stderr, or "" for none.

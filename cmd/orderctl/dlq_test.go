@@ -13,10 +13,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
-
-	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
 
 // deadLetter builds a record on partition p of orders.dlq the way orderd's

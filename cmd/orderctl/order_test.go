@@ -11,9 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/orderd/orderd/order"
-
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
+	"github.com/orderd/orderd/order"
 )
 
 // fakeOrderd stands in for orderd's GET /order/{order_uid} with orderd's

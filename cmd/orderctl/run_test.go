@@ -13,10 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
-
-	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
 
 // orderctl runs the command line args with env as the environment, and

@@ -15,10 +15,9 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
-
-	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 )
 
 // bigOrder is a message too large for truncatedFixture's dead-letter topic.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-
 	"net"
 	"os"
 	"os/exec"

@@ -10,16 +10,15 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/bench/internal/benchdb"
+	"github.com/orderd/orderd/bench/internal/harness"
+	"github.com/orderd/orderd/bench/internal/latency"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
-
-	"github.com/orderd/orderd/bench/internal/benchdb"
-	"github.com/orderd/orderd/bench/internal/harness"
-	"github.com/orderd/orderd/bench/internal/latency"
 )
 
 const ingestSynopsis = `Produces -n generated orders to Kafka with sarama, as fast as possible or at

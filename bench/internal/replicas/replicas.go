@@ -12,15 +12,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/bench/internal/harness"
+	"github.com/orderd/orderd/bench/internal/ingest"
+	"github.com/orderd/orderd/bench/internal/latency"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
-
-	"github.com/orderd/orderd/bench/internal/harness"
-	"github.com/orderd/orderd/bench/internal/ingest"
-	"github.com/orderd/orderd/bench/internal/latency"
 )
 
 const replicasSynopsis = `Runs -replicas orderd processes in one consumer group on one database and

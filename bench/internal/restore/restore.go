@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderd/orderd/internal/procmem"
-
 	"github.com/orderd/orderd/bench/internal/benchdb"
 	"github.com/orderd/orderd/bench/internal/harness"
+	"github.com/orderd/orderd/internal/procmem"
 )
 
 const restoreSynopsis = `Times orderd's start with -n orders in PostgreSQL: from starting the process
