@@ -27,12 +27,7 @@ var globalEnv = []struct{ flag, env string }{
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c := &command.Globals{Stdout: stdout, Stderr: stderr}
-	root := c.NewCommand(command.RootName)
-	root.Summary = rootSummary
-	root.Usage = rootUsage
-	root.FlagsTitle = rootFlagsTitle
-	root.Details = rootDetails
-	root.Examples = rootExamples
+	root := c.NewCommand(command.RootName, rootHelp)
 	var brokers string
 	fs := root.Flags
 	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka broker `addresses`; env KAFKA_BROKERS")
@@ -134,3 +129,5 @@ wrong way, 1 for any other failure.
   ORDERD_URL=http://orderd:8081 orderctl order get b563feb7b2b84b6test
 `
 )
+
+var rootHelp = command.Help{Summary: rootSummary, Usage: rootUsage, FlagsTitle: rootFlagsTitle, Details: rootDetails, Examples: rootExamples}

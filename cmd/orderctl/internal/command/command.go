@@ -25,25 +25,31 @@ func (e *UsageError) Unwrap() error { return e.err }
 // Help asked for with -h goes to stdout, so it can be paged or searched;
 // a mistake goes to stderr with the usage and a pointer to -h.
 type Command struct {
-	Name       string // as typed, e.g. "orderctl dlq ls"
+	Name string // as typed, e.g. "orderctl dlq ls"
+	Help
+	Flags  *flag.FlagSet
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Help is what a command says about itself.
+type Help struct {
 	Summary    string // what it is for; -h prints it first
 	Usage      string // how to call it; a mistake prints it too
 	Details    string // -h prints it after the usage
 	FlagsTitle string // heading of the flag list; "Flags:" when empty
 	Examples   string // -h prints them last
-	Flags      *flag.FlagSet
-	Stdout     io.Writer
-	Stderr     io.Writer
 }
 
-// NewCommand returns the command called name, writing where c writes.
-func (c *Globals) NewCommand(name string) *Command {
+// NewCommand returns the command called name, with its help, writing where
+// c writes.
+func (c *Globals) NewCommand(name string, help Help) *Command {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	// The flag package would print its errors and the usage itself, always
 	// to one writer; parse reports them instead, where each belongs.
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	return &Command{Name: name, Flags: fs, Stdout: c.Stdout, Stderr: c.Stderr}
+	return &Command{Name: name, Help: help, Flags: fs, Stdout: c.Stdout, Stderr: c.Stderr}
 }
 
 // Parse parses the flags at the start of args and returns the arguments
@@ -83,6 +89,19 @@ func (c *Command) ParseAll(args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// ParseOne is ParseAll for a leaf that takes exactly one argument, which
+// what names in the usage error.
+func (c *Command) ParseOne(args []string, what string) (string, error) {
+	rest, err := c.ParseAll(args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 1 {
+		return "", c.Failf("want one %s, got %d arguments", what, len(rest))
+	}
+	return rest[0], nil
 }
 
 // Fail reports err, a mistake in how the command was called, with the

@@ -7,9 +7,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/orderd/orderd/dlq"
-
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
+	"github.com/orderd/orderd/dlq"
 )
 
 // cli is one invocation of orderctl, as the commands of this package see it.
@@ -22,10 +21,7 @@ func Run(ctx context.Context, g *command.Globals, args []string) error {
 
 // dlq runs "orderctl dlq COMMAND".
 func (c *cli) dlq(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl dlq")
-	cmd.Usage = dlqUsage
-	cmd.Details = dlqDetails
-	cmd.Examples = dlqExamples
+	cmd := c.NewCommand("orderctl dlq", dlqHelp)
 	rest, err := cmd.Parse(args)
 	if err != nil {
 		return err
@@ -90,3 +86,5 @@ Run 'orderctl dlq COMMAND -h' for a command's flags and examples.
   orderctl dlq redrive -dry-run -reason invalid_order
 `
 )
+
+var dlqHelp = command.Help{Usage: dlqUsage, Details: dlqDetails, Examples: dlqExamples}

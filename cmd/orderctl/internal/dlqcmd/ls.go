@@ -8,9 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/orderd/orderd/dlq"
-
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
+	"github.com/orderd/orderd/dlq"
 )
 
 // Widths of the cut columns of the dlq ls table, in characters.
@@ -22,10 +22,7 @@ const (
 
 // dlqList runs "orderctl dlq ls".
 func (c *cli) dlqList(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl dlq ls")
-	cmd.Usage = lsUsage
-	cmd.Details = lsDetails
-	cmd.Examples = lsExamples
+	cmd := c.NewCommand("orderctl dlq ls", lsHelp)
 	var reason reasonFlag
 	cmd.Flags.Var(&reason, "reason", "only dead letters with this reason `CODE`: "+reasonList())
 	limit := cmd.Flags.Int("limit", 20, "list at most `N` dead letters")
@@ -265,3 +262,5 @@ is not a dead letter and has no ref: {"next":"CURSOR"}, with
   orderctl dlq ls -json -limit 100 | tail -n 1 | jq -r '.next // empty'
 `
 )
+
+var lsHelp = command.Help{Usage: lsUsage, Details: lsDetails, Examples: lsExamples}

@@ -9,17 +9,14 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/orderd/orderd/dlq"
-
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
+	"github.com/orderd/orderd/dlq"
 )
 
 // dlqRedrive runs "orderctl dlq redrive".
 func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl dlq redrive")
-	cmd.Usage = redriveUsage
-	cmd.Details = redriveDetails
-	cmd.Examples = redriveExamples
+	cmd := c.NewCommand("orderctl dlq redrive", redriveHelp)
 	var reason reasonFlag
 	cmd.Flags.Var(&reason, "reason", "redrive the dead letters with this reason `CODE`, newest first: "+reasonList())
 	limit := cmd.Flags.Int("limit", 100, "with -reason, redrive at most `N` dead letters")
@@ -284,3 +281,5 @@ different copy of a stored order is dead-lettered again, as conflict.
   orderctl dlq redrive -payload-file fixed.json 1:5
 `
 )
+
+var redriveHelp = command.Help{Usage: redriveUsage, Details: redriveDetails, Examples: redriveExamples}

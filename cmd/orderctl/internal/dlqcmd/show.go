@@ -7,25 +7,19 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/orderd/orderd/dlq"
-
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
+	"github.com/orderd/orderd/dlq"
 )
 
 // dlqShow runs "orderctl dlq show".
 func (c *cli) dlqShow(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl dlq show")
-	cmd.Usage = "Usage:\n  orderctl [global flags] dlq show PARTITION:OFFSET\n"
-	cmd.Details = showDetails
-	cmd.Examples = showExamples
-	rest, err := cmd.ParseAll(args)
+	cmd := c.NewCommand("orderctl dlq show", showHelp)
+	arg, err := cmd.ParseOne(args, "PARTITION:OFFSET")
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 {
-		return cmd.Failf("want one PARTITION:OFFSET, got %d arguments", len(rest))
-	}
-	ref, err := dlq.ParseRef(rest[0])
+	ref, err := dlq.ParseRef(arg)
 	if err != nil {
 		return cmd.Fail(err)
 	}
@@ -124,3 +118,5 @@ terminal.
   orderctl dlq ls -reason invalid_json -limit 1 -json | jq -r 'select(.ref) | .ref' | xargs orderctl dlq show
 `
 )
+
+var showHelp = command.Help{Usage: "Usage:\n  orderctl [global flags] dlq show PARTITION:OFFSET\n", Details: showDetails, Examples: showExamples}

@@ -28,10 +28,7 @@ func Run(ctx context.Context, g *command.Globals, args []string) error {
 
 // order runs "orderctl order COMMAND".
 func (c *cli) order(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl order")
-	cmd.Usage = "Usage:\n  orderctl [global flags] order get ORDER_UID\n"
-	cmd.Details = "The order commands ask orderd's HTTP API (-url) about orders.\n"
-	cmd.Examples = orderGetExamples
+	cmd := c.NewCommand("orderctl order", orderHelp)
 	rest, err := cmd.Parse(args)
 	if err != nil {
 		return err
@@ -41,10 +38,7 @@ func (c *cli) order(ctx context.Context, args []string) error {
 
 // orderGet runs "orderctl order get".
 func (c *cli) orderGet(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl order get")
-	cmd.Usage = "Usage:\n  orderctl [global flags] order get ORDER_UID\n"
-	cmd.Details = orderGetDetails
-	cmd.Examples = orderGetExamples
+	cmd := c.NewCommand("orderctl order get", orderGetHelp)
 	rest, err := cmd.ParseAll(args)
 	if err != nil {
 		return err
@@ -116,3 +110,7 @@ have, or a 503 while orderd cannot reach PostgreSQL.
   orderctl -url http://orderd.internal:8081 order get b563feb7b2b84b6test
 `
 )
+
+var orderHelp = command.Help{Usage: "Usage:\n  orderctl [global flags] order get ORDER_UID\n", Details: "The order commands ask orderd's HTTP API (-url) about orders.\n", Examples: orderGetExamples}
+
+var orderGetHelp = command.Help{Usage: "Usage:\n  orderctl [global flags] order get ORDER_UID\n", Details: orderGetDetails, Examples: orderGetExamples}
