@@ -161,6 +161,18 @@ func (c *Command) Dispatch(ctx context.Context, args []string, subs map[string]S
 	return sub(ctx, args[1:])
 }
 
+// RunGroup runs the group of commands called name (orderctl dlq, orderctl
+// order): it parses the group's own flags, then runs the command among subs
+// that the next argument names.
+func (c *Globals) RunGroup(ctx context.Context, name string, help Help, args []string, subs map[string]Subcommand) error {
+	cmd := c.NewCommand(name, help)
+	rest, err := cmd.Parse(args)
+	if err != nil {
+		return err
+	}
+	return cmd.Dispatch(ctx, rest, subs)
+}
+
 // NoArgs refuses arguments a command does not take.
 func (c *Command) NoArgs(args []string) error {
 	if len(args) > 0 {

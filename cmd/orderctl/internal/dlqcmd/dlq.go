@@ -14,19 +14,10 @@ import (
 // cli is one invocation of orderctl, as the commands of this package see it.
 type cli struct{ *command.Globals }
 
-// Run runs "orderctl dlq COMMAND" with the arguments after its name.
+// Run runs "orderctl dlq COMMAND" with the arguments after "dlq".
 func Run(ctx context.Context, g *command.Globals, args []string) error {
-	return (&cli{g}).dlq(ctx, args)
-}
-
-// dlq runs "orderctl dlq COMMAND".
-func (c *cli) dlq(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl dlq", dlqHelp)
-	rest, err := cmd.Parse(args)
-	if err != nil {
-		return err
-	}
-	return cmd.Dispatch(ctx, rest, map[string]command.Subcommand{
+	c := &cli{g}
+	return g.RunGroup(ctx, "orderctl dlq", dlqHelp, args, map[string]command.Subcommand{
 		"ls":      c.dlqList,
 		"show":    c.dlqShow,
 		"redrive": c.dlqRedrive,

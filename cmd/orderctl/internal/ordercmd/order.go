@@ -21,19 +21,10 @@ const maxOrderBody = 64 << 20
 // cli is one invocation of orderctl, as the commands of this package see it.
 type cli struct{ *command.Globals }
 
-// Run runs "orderctl order COMMAND" with the arguments after its name.
+// Run runs "orderctl order COMMAND" with the arguments after "order".
 func Run(ctx context.Context, g *command.Globals, args []string) error {
-	return (&cli{g}).order(ctx, args)
-}
-
-// order runs "orderctl order COMMAND".
-func (c *cli) order(ctx context.Context, args []string) error {
-	cmd := c.NewCommand("orderctl order", orderHelp)
-	rest, err := cmd.Parse(args)
-	if err != nil {
-		return err
-	}
-	return cmd.Dispatch(ctx, rest, map[string]command.Subcommand{"get": c.orderGet})
+	c := &cli{g}
+	return g.RunGroup(ctx, "orderctl order", orderHelp, args, map[string]command.Subcommand{"get": c.orderGet})
 }
 
 // orderGet runs "orderctl order get".
