@@ -12,6 +12,10 @@
 //
 // Every mode is bounded in time and count, targets 127.0.0.1 unless told
 // otherwise, and refuses to run unbounded. Run "go run ./bench MODE -h".
+//
+// This package only picks the mode: each lives in bench/internal (httpload,
+// ingest, restore, replicas) on the shared harness, latency and benchdb.
+// It never imports orderd's packages outside bench.
 package main
 
 import (

@@ -2,7 +2,9 @@
 // types, their JSON shape (the shape of shared/model.json, key for key), the
 // decoder for untrusted bytes, the validation rules and the canonical encoder.
 //
-// It imports nothing else from orderd.
+// It imports nothing from orderd outside order/: its helpers live in
+// order/internal (fieldpath, formats, jsonsyntax, rfc3339, textarena), each
+// importing nothing of orderd's either.
 package order
 
 import (

@@ -1,6 +1,10 @@
 // Command orderctl is the operator's tool for orderd: it lists, shows and
 // redrives the records of the dead-letter topic, and fetches orders from
 // orderd's HTTP API. Run it with -h for its commands.
+//
+// This package reads the global flags and hands over to a command group:
+// internal/dlqcmd and internal/ordercmd, built on internal/command. It never
+// imports Kafka or HTTP clients itself.
 package main
 
 import (

@@ -1,3 +1,9 @@
+// Package benchdb is the bench's direct access to orderd's PostgreSQL:
+// opening the store with orderd's migrations, seeding generated orders,
+// counting and reading them back, and VACUUM, so a mode can prepare a
+// database and compare orderd with the raw write and read rates.
+//
+// It never imports another bench package, nor Kafka or HTTP clients.
 package benchdb
 
 import (

@@ -1,3 +1,11 @@
+// Package harness is what every bench mode shares to run safely and to
+// drive orderd: its Env (environment, flags, usage errors), the bounds and
+// the loopback checks that keep a load test off other people's machines,
+// and orderd's process control (in-process through daemon.Run, or as a
+// child process) with its /health and /metrics probes.
+//
+// It never imports another bench package, and never talks to PostgreSQL or
+// produces to Kafka itself: the modes do.
 package harness
 
 import (

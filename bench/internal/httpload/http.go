@@ -1,3 +1,9 @@
+// Package httpload is bench http: closed-loop load on GET /order/{id} with
+// bounded duration and count, and the fixed-bytes baseline server it is
+// compared with (in this process, or as bench serve-baseline).
+//
+// It never imports orderd's packages outside bench: it measures orderd from
+// outside, over HTTP, as a client would.
 package httpload
 
 import (

@@ -1,3 +1,11 @@
+// Package ingest is bench ingest: orders produced to Kafka until every one
+// is stored and servable, timed from produce to visible, with the raw
+// PostgreSQL write rate to compare and, on request, the same run under a
+// flood of HTTP reads.
+//
+// Of orderd's own code it uses the producer's side (feed, orderfake, dlq's
+// headers) and benchdb for PostgreSQL; it never imports stages, storage or
+// server directly: it drives orderd through Kafka and HTTP.
 package ingest
 
 import (

@@ -1,3 +1,9 @@
+// Package latency measures and reports how long things take: a fixed-memory
+// log-linear Histogram, a run's Result with its Summary of percentiles, and
+// the latency chart of several results.
+//
+// It is plain arithmetic and plotting: it never imports anything of orderd's
+// and does no I/O but writing the chart it is asked for.
 package latency
 
 import (

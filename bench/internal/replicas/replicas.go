@@ -1,3 +1,9 @@
+// Package replicas is bench replicas: several orderd processes in one
+// consumer group on one database and topic, timed from produce to visible
+// on every replica, with the reads that still reach PostgreSQL.
+//
+// It never reads PostgreSQL itself: what each replica did comes from its
+// /metrics and its HTTP answers.
 package replicas
 
 import (

@@ -1,3 +1,9 @@
+// Package restore is bench restore: the time from orderd's start to a warm
+// cache and /health green with N orders stored, the memory that takes, and
+// the chart of the warm-up.
+//
+// It never produces to Kafka or loads orderd with requests; it seeds
+// PostgreSQL through benchdb and watches one orderd process.
 package restore
 
 import (

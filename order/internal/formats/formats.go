@@ -1,13 +1,16 @@
+// Package formats holds the predicates behind Validate's format rules for
+// phone numbers, email addresses and currency codes. Each is
+// allocation-free and deliberately simple: the rules are documented with
+// Validate, and a reader should be able to check a predicate against its
+// rule at a glance.
+//
+// It imports nothing of orderd's.
 package formats
 
 import (
 	"strings"
 	"unicode"
 )
-
-// The predicates behind Validate's format rules. Each is allocation-free and
-// deliberately simple: the rules are documented in validate.go, and a reader
-// should be able to check a predicate against its rule at a glance.
 
 // Currency reports whether s is three upper-case ASCII letters, the
 // shape of an ISO 4217 code. Whether the code is assigned is not checked:

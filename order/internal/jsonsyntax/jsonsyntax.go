@@ -1,3 +1,10 @@
+// Package jsonsyntax holds the byte-level rules of the order's JSON that
+// fastjson leaves to us: the strict checks the decoder runs after parsing
+// (value count, unpaired surrogate escapes, a readable syntax error) and the
+// string escaping the encoder writes, byte for byte as encoding/json does.
+//
+// It works on bytes and strings only: it never imports the order package or
+// anything else of orderd's.
 package jsonsyntax
 
 import (

@@ -1,3 +1,7 @@
+// Package rfc3339 parses the RFC 3339 timestamps of date_created strictly
+// and without allocating, for Validate and CreatedAt.
+//
+// It imports nothing but time.
 package rfc3339
 
 import "time"

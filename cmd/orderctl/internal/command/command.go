@@ -1,3 +1,10 @@
+// Package command is orderctl's command framework: the global settings
+// every command shares (Globals), one node of the command tree (Command)
+// with its flags, help and usage errors, and the dispatch from a group to
+// its commands.
+//
+// It never imports a command package (dlqcmd, ordercmd) nor a Kafka or HTTP
+// client: commands are built on it, not the other way round.
 package command
 
 import (

@@ -1,3 +1,9 @@
+// Package dlqcmd is orderctl dlq: listing, showing and redriving the records
+// of the dead-letter topic, with a plain Kafka consumer that joins no group
+// and commits nothing.
+//
+// It never imports orderd's daemon, stages, storage or server: it speaks to
+// Kafka through sarama and the dlq package's reader and redriver.
 package dlqcmd
 
 import (

@@ -1,3 +1,8 @@
+// Package ordercmd is orderctl order: fetching an order from orderd's HTTP
+// API and printing it.
+//
+// It never talks to Kafka or PostgreSQL: what it knows of an order is what
+// orderd's API answers.
 package ordercmd
 
 import (

@@ -1,3 +1,9 @@
+// Package termtext prints bytes that some producer sent (keys, headers,
+// payloads) so that they can be read and cannot drive the operator's
+// terminal: printable UTF-8 as it is, anything else as a Go quoted string,
+// JSON indented, table cells clipped.
+//
+// It imports nothing of orderd's.
 package termtext
 
 import (
