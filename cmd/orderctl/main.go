@@ -4,7 +4,7 @@
 //
 // This package reads the global flags and hands over to a command group:
 // internal/dlqcmd and internal/ordercmd, built on internal/command. It never
-// imports Kafka or HTTP clients itself.
+// connects to Kafka or orderd itself.
 package main
 
 import (

@@ -3,8 +3,9 @@
 // with its flags, help and usage errors, and the dispatch from a group to
 // its commands.
 //
-// It never imports a command package (dlqcmd, ordercmd) nor a Kafka or HTTP
-// client: commands are built on it, not the other way round.
+// It never imports a command package (dlqcmd, ordercmd): commands are built
+// on it, not the other way round. Of Kafka it knows only the settings
+// (kafkaauth.Config) that every command that connects needs.
 package command
 
 import (
