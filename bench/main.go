@@ -12,6 +12,10 @@
 //
 // Every mode is bounded in time and count, targets 127.0.0.1 unless told
 // otherwise, and refuses to run unbounded. Run "go run ./bench MODE -h".
+//
+// This package only picks the mode: each lives in bench/internal (httpload,
+// ingest, restore, replicas) on the shared harness, latency and benchdb.
+// It never imports orderd's packages outside bench.
 package main
 
 import (
@@ -22,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/orderd/orderd/bench/internal/harness"
 )
 
 func main() {
@@ -30,7 +36,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(harness.UsageError)):
 		os.Exit(2)
 	default:
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)

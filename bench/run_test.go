@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/orderd/orderd/bench/internal/harness"
 )
 
 func runBench(t *testing.T, args ...string) (string, error) {
@@ -25,7 +27,7 @@ func TestRun_RefusesUnboundedAndRemoteRuns(t *testing.T) {
 	f := func(wantInError string, args ...string) {
 		t.Helper()
 		out, err := runBench(t, args...)
-		var ue usageError
+		var ue harness.UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), wantInError) {
 			t.Errorf("bench %v = %v (%s); want a usage error mentioning %q", args, err, out, wantInError)
 		}

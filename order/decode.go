@@ -2,8 +2,13 @@ package order
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/orderd/orderd/order/internal/fieldpath"
+	"github.com/orderd/orderd/order/internal/jsonsyntax"
+	"github.com/orderd/orderd/order/internal/textarena"
 )
 
 // Decoder turns untrusted bytes into an Order. It is strict where
@@ -34,23 +39,12 @@ type Decoder struct {
 	err error
 
 	// text collects the bytes of every non-empty string of the current
-	// message. When the message has decoded, it becomes one Go string that
+	// message. When the message has decoded, they become one Go string that
 	// all string fields slice: one allocation per order rather than one per
 	// field, and nothing points into the parser's buffer, which the next
 	// Decode overwrites.
-	text []byte
-	// pending lists where those bytes go once they are a string.
-	pending []pendingString
+	text textarena.Arena
 }
-
-type pendingString struct {
-	dst        *string
-	start, end int
-}
-
-// maxRetainedText bounds the text buffer a Decoder keeps between messages,
-// so one huge message does not pin its size in memory for good.
-const maxRetainedText = 64 << 10
 
 // maxRetainedParse is the largest message after which a Decoder keeps its
 // parser. fastjson's parser keeps the values of the largest tree it has
@@ -83,40 +77,25 @@ func (d *Decoder) Decode(data []byte, o *Order) error {
 	*o = Order{Items: o.Items[:0]}
 	d.order(v, o)
 	if d.err == nil {
-		d.commitStrings()
+		d.text.Commit()
 	}
 	err = d.err
 	d.reset()
 	return err
 }
 
-// commitStrings makes d.text one string and points every pending field at
-// its part of it. The parts share one backing array, so an order's strings
-// live and die together, as the order does.
-func (d *Decoder) commitStrings() {
-	all := string(d.text)
-	for _, p := range d.pending {
-		*p.dst = all[p.start:p.end]
-	}
-}
-
 // reset forgets the current message, dropping pointers into the caller's
 // Order so the Decoder does not keep it alive.
 func (d *Decoder) reset() {
 	d.err = nil
-	clear(d.pending)
-	d.pending = d.pending[:0]
-	if cap(d.text) > maxRetainedText {
-		d.text = nil
-	}
-	d.text = d.text[:0]
+	d.text.Reset()
 }
 
 // object is one JSON object of the order with its known keys picked out in a
 // single pass, which is also what notices a key given twice.
 type object struct {
-	at   path     // where the object is, for naming its keys
-	keys []string // the known keys, in struct field order
+	at   fieldpath.Path // where the object is, for naming its keys
+	keys []string       // the known keys, in struct field order
 	vals [maxKeys]*fastjson.Value
 	dup  uint32 // bit i is set when keys[i] appears more than once
 	next int    // index in keys of the key the decoder is expected to read next
@@ -126,7 +105,7 @@ type object struct {
 const maxKeys = len(orderKeys)
 
 // object checks that v is a JSON object and picks out its known keys into f.
-func (d *Decoder) object(v *fastjson.Value, at path, keys []string, f *object) bool {
+func (d *Decoder) object(v *fastjson.Value, at fieldpath.Path, keys []string, f *object) bool {
 	if d.err != nil {
 		return false
 	}
@@ -165,9 +144,9 @@ func (d *Decoder) value(f *object, key string) *fastjson.Value {
 	f.next = i + 1
 	switch {
 	case f.vals[i] == nil:
-		d.fail(f.at.child(key), "missing")
+		d.fail(f.at.Child(key), "missing")
 	case f.dup&(1<<i) != 0:
-		d.fail(f.at.child(key), "duplicate key")
+		d.fail(f.at.Child(key), "duplicate key")
 	default:
 		return f.vals[i]
 	}
@@ -190,16 +169,14 @@ func (d *Decoder) str(f *object, key string, dst *string) {
 		return
 	}
 	if v.Type() != fastjson.TypeString {
-		d.wrongType(f.at.child(key), "string", v)
+		d.wrongType(f.at.Child(key), "string", v)
 		return
 	}
 	b, _ := v.StringBytes() // cannot fail: the type is checked above
 	if len(b) == 0 {
 		return // *dst is already "", and "" needs no bytes
 	}
-	start := len(d.text)
-	d.text = append(d.text, b...)
-	d.pending = append(d.pending, pendingString{dst: dst, start: start, end: len(d.text)})
+	d.text.Add(dst, b)
 }
 
 // int decodes the integer at key into *dst.
@@ -209,7 +186,7 @@ func (d *Decoder) int(f *object, key string, dst *int64) {
 		return
 	}
 	if v.Type() != fastjson.TypeNumber {
-		d.wrongType(f.at.child(key), "integer", v)
+		d.wrongType(f.at.Child(key), "integer", v)
 		return
 	}
 	// Int64 accepts exactly an optional minus and digits within int64 range;
@@ -219,16 +196,16 @@ func (d *Decoder) int(f *object, key string, dst *int64) {
 	if err != nil {
 		raw := v.MarshalTo(nil) // a number marshals as written
 		if bytes.ContainsAny(raw, ".eE") {
-			d.fail(f.at.child(key), "want integer, got "+shorten(raw))
+			d.fail(f.at.Child(key), "want integer, got "+shorten(raw))
 		} else {
-			d.fail(f.at.child(key), "want integer in int64 range, got "+shorten(raw))
+			d.fail(f.at.Child(key), "want integer in int64 range, got "+shorten(raw))
 		}
 		return
 	}
 	*dst = n
 }
 
-func (d *Decoder) wrongType(at path, want string, v *fastjson.Value) {
+func (d *Decoder) wrongType(at fieldpath.Path, want string, v *fastjson.Value) {
 	got := "boolean"
 	if t := v.Type(); t != fastjson.TypeTrue && t != fastjson.TypeFalse {
 		got = t.String() // object, array, string, number, null
@@ -236,7 +213,7 @@ func (d *Decoder) wrongType(at path, want string, v *fastjson.Value) {
 	d.fail(at, "want "+want+", got "+got)
 }
 
-func (d *Decoder) fail(at path, problem string) {
+func (d *Decoder) fail(at fieldpath.Path, problem string) {
 	d.err = &FieldError{Field: at.String(), Problem: problem}
 }
 
@@ -248,3 +225,54 @@ func shorten(b []byte) string {
 	}
 	return string(b)
 }
+
+// bom is the UTF-8 byte order mark some producers (mostly on Windows)
+// put in front of their JSON. RFC 8259 lets a parser ignore it, and we do.
+const bom = "\xef\xbb\xbf"
+
+// parse turns data into a fastjson tree, or explains why data is not one
+// strict RFC 8259 JSON value.
+//
+// The tree is valid until the next parse and its strings point into the
+// parser's buffer.
+func (d *Decoder) parse(data []byte) (*fastjson.Value, error) {
+	offset := 0 // of data within the caller's bytes, for error positions
+	if len(data) >= len(bom) && string(data[:len(bom)]) == bom {
+		data = data[len(bom):]
+		offset = len(bom)
+	}
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return nil, &SyntaxError{Detail: "empty input"}
+	}
+	// Counted before the parser builds a tree: a megabyte of "0," is half
+	// a million values, tens of megabytes of parse tree for one message.
+	// Each value takes two bytes at least, so only a large message can hold
+	// too many.
+	if len(data) > 2*MaxValues {
+		if jsonsyntax.Separators(data, MaxValues) >= MaxValues {
+			return nil, &FieldError{Problem: "holds more than " + strconv.Itoa(MaxValues) +
+				" JSON values; no order has that many (at most " + strconv.Itoa(MaxItems) + " items)"}
+		}
+	}
+	// Parse runs first because it bounds nesting depth (fastjson.MaxDepth),
+	// while ValidateBytes recurses without limit: a megabyte of '[' must not
+	// become a million nested calls. Parse is lenient (NaN, 01, bad escapes,
+	// raw control characters), so what it accepts is then checked strictly.
+	v, err := d.p.ParseBytes(data)
+	if err != nil {
+		return nil, &SyntaxError{Detail: jsonsyntax.Detail(err)}
+	}
+	if err := fastjson.ValidateBytes(data); err != nil {
+		return nil, &SyntaxError{Detail: jsonsyntax.Detail(err)}
+	}
+	if at := jsonsyntax.UnpairedSurrogate(data); at >= 0 {
+		return nil, &SyntaxError{Detail: "unpaired UTF-16 surrogate escape " + string(data[at:at+6]) +
+			" at offset " + strconv.Itoa(offset+at)}
+	}
+	return v, nil
+}
+
+// MaxValues bounds the JSON values a message may hold, unknown keys
+// included: an order of MaxItems items has about 11,000, so this leaves room
+// for what a producer adds, and keeps a parse tree to a few megabytes.
+const MaxValues = 50_000

@@ -1,7 +1,11 @@
 package order
 
 import (
+	"fmt"
+
 	"github.com/valyala/fastjson"
+
+	"github.com/orderd/orderd/order/internal/fieldpath"
 )
 
 // The known keys of each object, in struct field order. Each decode function
@@ -26,54 +30,49 @@ var (
 
 func (d *Decoder) order(v *fastjson.Value, o *Order) {
 	var f object
-	if !d.object(v, path{index: -1}, orderKeys[:], &f) {
+	if !d.object(v, fieldpath.Document(), orderKeys[:], &f) {
 		return
 	}
-	d.str(&f, "order_uid", &o.OrderUID)
-	d.str(&f, "track_number", &o.TrackNumber)
-	d.str(&f, "entry", &o.Entry)
-	d.delivery(&f, &o.Delivery)
-	d.payment(&f, &o.Payment)
+	d.scalars(&f, &o.OrderUID, &o.TrackNumber, &o.Entry)
+	dl := &o.Delivery
+	d.flat(d.value(&f, "delivery"), fieldpath.TopLevel("delivery"), deliveryKeys[:],
+		&dl.Name, &dl.Phone, &dl.Zip, &dl.City, &dl.Address, &dl.Region, &dl.Email)
+	p := &o.Payment
+	d.flat(d.value(&f, "payment"), fieldpath.TopLevel("payment"), paymentKeys[:],
+		&p.Transaction, &p.RequestID, &p.Currency, &p.Provider, &p.Amount,
+		&p.PaymentDt, &p.Bank, &p.DeliveryCost, &p.GoodsTotal, &p.CustomFee)
 	d.items(&f, o)
-	d.str(&f, "locale", &o.Locale)
-	d.str(&f, "internal_signature", &o.InternalSignature)
-	d.str(&f, "customer_id", &o.CustomerID)
-	d.str(&f, "delivery_service", &o.DeliveryService)
-	d.str(&f, "shardkey", &o.Shardkey)
-	d.int(&f, "sm_id", &o.SmID)
-	d.str(&f, "date_created", &o.DateCreated)
-	d.str(&f, "oof_shard", &o.OofShard)
+	d.scalars(&f, &o.Locale, &o.InternalSignature, &o.CustomerID, &o.DeliveryService,
+		&o.Shardkey, &o.SmID, &o.DateCreated, &o.OofShard)
 }
 
-func (d *Decoder) delivery(parent *object, dl *Delivery) {
+// flat decodes v, an object at at whose keys are all strings and integers,
+// into dsts: one per key of keys, in the same order.
+func (d *Decoder) flat(v *fastjson.Value, at fieldpath.Path, keys []string, dsts ...any) {
 	var f object
-	if !d.object(d.value(parent, "delivery"), topLevel("delivery"), deliveryKeys[:], &f) {
-		return
+	if d.object(v, at, keys, &f) {
+		d.scalars(&f, dsts...)
 	}
-	d.str(&f, "name", &dl.Name)
-	d.str(&f, "phone", &dl.Phone)
-	d.str(&f, "zip", &dl.Zip)
-	d.str(&f, "city", &dl.City)
-	d.str(&f, "address", &dl.Address)
-	d.str(&f, "region", &dl.Region)
-	d.str(&f, "email", &dl.Email)
 }
 
-func (d *Decoder) payment(parent *object, p *Payment) {
-	var f object
-	if !d.object(d.value(parent, "payment"), topLevel("payment"), paymentKeys[:], &f) {
-		return
+// scalars decodes the next len(dsts) keys of f, in table order, into dsts,
+// each a *string or an *int64. The keys come from the table rather than
+// from the caller, so a field list cannot name a key out of its place.
+func (d *Decoder) scalars(f *object, dsts ...any) {
+	for _, dst := range dsts {
+		if d.err != nil {
+			return
+		}
+		key := f.keys[f.next]
+		switch dst := dst.(type) {
+		case *string:
+			d.str(f, key, dst)
+		case *int64:
+			d.int(f, key, dst)
+		default:
+			panic(fmt.Sprintf("order: decoder field %s is a %T, not a *string or *int64", key, dst))
+		}
 	}
-	d.str(&f, "transaction", &p.Transaction)
-	d.str(&f, "request_id", &p.RequestID)
-	d.str(&f, "currency", &p.Currency)
-	d.str(&f, "provider", &p.Provider)
-	d.int(&f, "amount", &p.Amount)
-	d.int(&f, "payment_dt", &p.PaymentDt)
-	d.str(&f, "bank", &p.Bank)
-	d.int(&f, "delivery_cost", &p.DeliveryCost)
-	d.int(&f, "goods_total", &p.GoodsTotal)
-	d.int(&f, "custom_fee", &p.CustomFee)
 }
 
 // items decodes the items array into o.Items, reusing its backing array
@@ -84,7 +83,7 @@ func (d *Decoder) items(parent *object, o *Order) {
 		return
 	}
 	if v.Type() != fastjson.TypeArray {
-		d.wrongType(topLevel("items"), "array", v)
+		d.wrongType(fieldpath.TopLevel("items"), "array", v)
 		return
 	}
 	vs, _ := v.Array() // cannot fail: the type is checked above
@@ -92,7 +91,7 @@ func (d *Decoder) items(parent *object, o *Order) {
 	// message would otherwise cost a 64 MB slice of Items (128 bytes
 	// each) before validation said no.
 	if len(vs) > MaxItems {
-		d.fail(topLevel("items"), tooManyItems(len(vs)))
+		d.fail(fieldpath.TopLevel("items"), tooManyItems(len(vs)))
 		return
 	}
 	// make also covers a nil o.Items and an empty array: [] must decode to
@@ -104,24 +103,9 @@ func (d *Decoder) items(parent *object, o *Order) {
 		clear(o.Items)
 	}
 	for i, iv := range vs {
-		d.item(iv, i, &o.Items[i])
+		it := &o.Items[i]
+		d.flat(iv, fieldpath.Item(i), itemKeys[:],
+			&it.ChrtID, &it.TrackNumber, &it.Price, &it.Rid, &it.Name, &it.Sale,
+			&it.Size, &it.TotalPrice, &it.NmID, &it.Brand, &it.Status)
 	}
-}
-
-func (d *Decoder) item(v *fastjson.Value, i int, it *Item) {
-	var f object
-	if !d.object(v, item(i), itemKeys[:], &f) {
-		return
-	}
-	d.int(&f, "chrt_id", &it.ChrtID)
-	d.str(&f, "track_number", &it.TrackNumber)
-	d.int(&f, "price", &it.Price)
-	d.str(&f, "rid", &it.Rid)
-	d.str(&f, "name", &it.Name)
-	d.int(&f, "sale", &it.Sale)
-	d.str(&f, "size", &it.Size)
-	d.int(&f, "total_price", &it.TotalPrice)
-	d.int(&f, "nm_id", &it.NmID)
-	d.str(&f, "brand", &it.Brand)
-	d.int(&f, "status", &it.Status)
 }

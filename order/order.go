@@ -2,8 +2,17 @@
 // types, their JSON shape (the shape of shared/model.json, key for key), the
 // decoder for untrusted bytes, the validation rules and the canonical encoder.
 //
-// It imports nothing else from orderd.
+// It imports nothing from orderd outside order/: its helpers live in
+// order/internal (fieldpath, formats, jsonsyntax, rfc3339, textarena), each
+// importing nothing of orderd's either.
 package order
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/orderd/orderd/order/internal/rfc3339"
+)
 
 // Order is one customer order as it arrives on Kafka and as GET /order/{id}
 // serves it. Field order matches the JSON key order of the canonical model.
@@ -64,4 +73,18 @@ type Item struct {
 	NmID        int64  `json:"nm_id"`
 	Brand       string `json:"brand"`
 	Status      int64  `json:"status"`
+}
+
+// CreatedAt returns the instant o.DateCreated names, in UTC, or an error if
+// it is not an RFC 3339 timestamp as Validate requires.
+//
+// Storage uses it to get the timestamp without restating the rule. The text
+// itself stays in the order as the producer wrote it; the returned time is
+// normalised to UTC whatever offset the text carries.
+func CreatedAt(o *Order) (time.Time, error) {
+	t, ok := rfc3339.Parse(o.DateCreated)
+	if !ok {
+		return time.Time{}, fmt.Errorf("parse date_created %q: want RFC 3339, e.g. 2021-11-26T06:22:19Z", o.DateCreated)
+	}
+	return t, nil
 }

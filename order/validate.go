@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/orderd/orderd/order/internal/fieldpath"
+	"github.com/orderd/orderd/order/internal/formats"
+	"github.com/orderd/orderd/order/internal/rfc3339"
 )
 
 // Validate returns nil if o obeys the business rules below, or a
@@ -46,25 +50,25 @@ import (
 func Validate(o *Order) error {
 	var c checker
 	if !ValidUID(o.OrderUID) {
-		c.addf(topLevel("order_uid"), "must be 1-%d characters of A-Z a-z 0-9 _ -, got %s",
+		c.addf(fieldpath.TopLevel("order_uid"), "must be 1-%d characters of A-Z a-z 0-9 _ -, got %s",
 			MaxUIDLen, quote(o.OrderUID))
 	}
-	c.text(topLevel("track_number"), o.TrackNumber, required)
-	c.text(topLevel("entry"), o.Entry, required)
+	c.text(fieldpath.TopLevel("track_number"), o.TrackNumber, required)
+	c.text(fieldpath.TopLevel("entry"), o.Entry, required)
 	c.delivery(&o.Delivery)
 	c.payment(o)
 	c.items(o)
-	c.text(topLevel("locale"), o.Locale, required)
-	c.text(topLevel("internal_signature"), o.InternalSignature, optional)
-	c.text(topLevel("customer_id"), o.CustomerID, required)
-	c.text(topLevel("delivery_service"), o.DeliveryService, required)
-	c.text(topLevel("shardkey"), o.Shardkey, required)
-	c.nonNegative(topLevel("sm_id"), o.SmID)
-	if _, ok := parseRFC3339(o.DateCreated); !ok {
-		c.addf(topLevel("date_created"), "must be an RFC 3339 timestamp such as 2021-11-26T06:22:19Z, got %s",
+	c.text(fieldpath.TopLevel("locale"), o.Locale, required)
+	c.text(fieldpath.TopLevel("internal_signature"), o.InternalSignature, optional)
+	c.text(fieldpath.TopLevel("customer_id"), o.CustomerID, required)
+	c.text(fieldpath.TopLevel("delivery_service"), o.DeliveryService, required)
+	c.text(fieldpath.TopLevel("shardkey"), o.Shardkey, required)
+	c.nonNegative(fieldpath.TopLevel("sm_id"), o.SmID)
+	if _, ok := rfc3339.Parse(o.DateCreated); !ok {
+		c.addf(fieldpath.TopLevel("date_created"), "must be an RFC 3339 timestamp such as 2021-11-26T06:22:19Z, got %s",
 			quote(o.DateCreated))
 	}
-	c.text(topLevel("oof_shard"), o.OofShard, required)
+	c.text(fieldpath.TopLevel("oof_shard"), o.OofShard, required)
 	return c.result()
 }
 
@@ -83,28 +87,28 @@ const (
 )
 
 func (c *checker) delivery(d *Delivery) {
-	at := func(key string) path { return nested("delivery", key) }
+	at := func(key string) fieldpath.Path { return fieldpath.Nested("delivery", key) }
 	c.text(at("name"), d.Name, required)
-	if c.text(at("phone"), d.Phone, required) && !validPhone(d.Phone) {
+	if c.text(at("phone"), d.Phone, required) && !formats.Phone(d.Phone) {
 		c.addf(at("phone"), "must be an optional + and 7-15 digits, got %s", quote(d.Phone))
 	}
 	c.text(at("zip"), d.Zip, required)
 	c.text(at("city"), d.City, required)
 	c.text(at("address"), d.Address, required)
 	c.text(at("region"), d.Region, required)
-	if c.text(at("email"), d.Email, required) && !validEmail(d.Email) {
+	if c.text(at("email"), d.Email, required) && !formats.Email(d.Email) {
 		c.addf(at("email"), "must be an email address like name@example.com, got %s", quote(d.Email))
 	}
 }
 
 func (c *checker) payment(o *Order) {
 	p := &o.Payment
-	at := func(key string) path { return nested("payment", key) }
+	at := func(key string) fieldpath.Path { return fieldpath.Nested("payment", key) }
 	if c.text(at("transaction"), p.Transaction, required) && p.Transaction != o.OrderUID {
 		c.addf(at("transaction"), "must equal order_uid %s, got %s", quote(o.OrderUID), quote(p.Transaction))
 	}
 	c.text(at("request_id"), p.RequestID, optional)
-	if c.text(at("currency"), p.Currency, required) && !validCurrency(p.Currency) {
+	if c.text(at("currency"), p.Currency, required) && !formats.Currency(p.Currency) {
 		c.addf(at("currency"), "must be three upper-case letters (ISO 4217), got %s", quote(p.Currency))
 	}
 	c.text(at("provider"), p.Provider, required)
@@ -113,12 +117,7 @@ func (c *checker) payment(o *Order) {
 		if ok {
 			sum, ok = checkedAdd(sum, p.CustomFee)
 		}
-		switch {
-		case !ok:
-			c.add(at("amount"), "must equal goods_total + delivery_cost + custom_fee, which overflows int64")
-		case p.Amount != sum:
-			c.addf(at("amount"), "must equal goods_total + delivery_cost + custom_fee = %d, got %d", sum, p.Amount)
-		}
+		c.equalSum(at("amount"), p.Amount, sum, ok, "goods_total + delivery_cost + custom_fee")
 	}
 	c.nonNegative(at("payment_dt"), p.PaymentDt)
 	c.text(at("bank"), p.Bank, required)
@@ -129,12 +128,7 @@ func (c *checker) payment(o *Order) {
 		for i := 0; i < len(o.Items) && ok; i++ {
 			sum, ok = checkedAdd(sum, o.Items[i].TotalPrice)
 		}
-		switch {
-		case !ok:
-			c.add(at("goods_total"), "must equal the sum of items[].total_price, which overflows int64")
-		case p.GoodsTotal != sum:
-			c.addf(at("goods_total"), "must equal the sum of items[].total_price = %d, got %d", sum, p.GoodsTotal)
-		}
+		c.equalSum(at("goods_total"), p.GoodsTotal, sum, ok, "the sum of items[].total_price")
 	}
 	c.nonNegative(at("custom_fee"), p.CustomFee)
 }
@@ -148,13 +142,13 @@ func tooManyItems(n int) string {
 func (c *checker) items(o *Order) {
 	switch n := len(o.Items); {
 	case n == 0:
-		c.add(topLevel("items"), "must have at least 1 item")
+		c.add(fieldpath.TopLevel("items"), "must have at least 1 item")
 	case n > MaxItems:
-		c.add(topLevel("items"), tooManyItems(n))
+		c.add(fieldpath.TopLevel("items"), tooManyItems(n))
 	}
 	for i := range o.Items {
 		it := &o.Items[i]
-		at := func(key string) path { return itemKey(i, key) }
+		at := func(key string) fieldpath.Path { return fieldpath.ItemKey(i, key) }
 		c.nonNegative(at("chrt_id"), it.ChrtID)
 		if c.text(at("track_number"), it.TrackNumber, required) && it.TrackNumber != o.TrackNumber {
 			c.addf(at("track_number"), "must equal track_number %s, got %s", quote(o.TrackNumber), quote(it.TrackNumber))
@@ -187,7 +181,7 @@ const (
 // text applies the rules every string obeys, and with nonEmpty (required)
 // forbids "". It reports whether s passed, so that a format rule runs only
 // on a string worth quoting.
-func (c *checker) text(at path, s string, nonEmpty bool) bool {
+func (c *checker) text(at fieldpath.Path, s string, nonEmpty bool) bool {
 	switch {
 	case s == "":
 		if !nonEmpty {
@@ -206,7 +200,18 @@ func (c *checker) text(at path, s string, nonEmpty bool) bool {
 	return false
 }
 
-func (c *checker) nonNegative(at path, n int64) bool {
+// equalSum checks that got equals sum, the sum named by what, computed with
+// checkedAdd: ok is false when it overflowed, which no value can match.
+func (c *checker) equalSum(at fieldpath.Path, got, sum int64, ok bool, what string) {
+	switch {
+	case !ok:
+		c.add(at, "must equal "+what+", which overflows int64")
+	case got != sum:
+		c.addf(at, "must equal %s = %d, got %d", what, sum, got)
+	}
+}
+
+func (c *checker) nonNegative(at fieldpath.Path, n int64) bool {
 	if n < 0 {
 		c.addf(at, "must not be negative, got %d", n)
 		return false
@@ -217,7 +222,7 @@ func (c *checker) nonNegative(at path, n int64) bool {
 // addf adds a violation whose rule is formatted, formatting it only if it
 // will be listed: an order with a million bad items must not cost a
 // million messages.
-func (c *checker) addf(at path, format string, args ...any) {
+func (c *checker) addf(at fieldpath.Path, format string, args ...any) {
 	if c.full() {
 		c.more++
 		return
@@ -225,7 +230,7 @@ func (c *checker) addf(at path, format string, args ...any) {
 	c.add(at, fmt.Sprintf(format, args...))
 }
 
-func (c *checker) add(at path, rule string) {
+func (c *checker) add(at fieldpath.Path, rule string) {
 	if c.full() {
 		c.more++
 		return
@@ -262,4 +267,32 @@ func quote(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "..."
+}
+
+// ValidUID reports whether s can be an order_uid: 1 to MaxUIDLen characters,
+// each an ASCII letter, a digit, '_' or '-'.
+//
+// The HTTP layer calls it on every request to turn away ids that cannot
+// name an order before they reach the cache or the database, so it neither
+// allocates nor uses regexp.
+func ValidUID(s string) bool {
+	if len(s) == 0 || len(s) > MaxUIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkedAdd returns a+b and whether it did not overflow int64. Money sums
+// use it so that a hostile order cannot make a wrapped total match.
+func checkedAdd(a, b int64) (int64, bool) {
+	s := a + b
+	// Overflow happened if a and b have the same sign and s has the other.
+	return s, (a^s)&(b^s) >= 0
 }

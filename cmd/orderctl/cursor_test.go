@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 )
@@ -78,7 +79,7 @@ func TestDLQList_CursorContinues(t *testing.T) {
 
 	// A cursor that is not one is a usage error.
 	_, stderr, err := orderctl(t, env, "dlq", "ls", "-cursor", "yesterday")
-	var usage *usageError
+	var usage *command.UsageError
 	if !errors.As(err, &usage) || !strings.Contains(stderr, "-cursor \"yesterday\" is not a cursor dlq ls printed") {
 		t.Errorf("a bad -cursor: %v, stderr %q", err, stderr)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 )
@@ -243,7 +244,7 @@ func TestDLQShow_UnknownRecord(t *testing.T) {
 	f := func(ref, want string) {
 		t.Helper()
 		_, _, err := orderctl(t, env, "dlq", "show", ref)
-		var usage *usageError
+		var usage *command.UsageError
 		if !errors.Is(err, dlq.ErrNotFound) || errors.As(err, &usage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("dlq show %s: %v, want ErrNotFound saying %q", ref, err, want)
 		}

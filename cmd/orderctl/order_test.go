@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/order"
 )
 
@@ -91,7 +92,7 @@ func TestOrderGet_Errors(t *testing.T) {
 	f := func(id string, want ...string) {
 		t.Helper()
 		stdout, _, err := orderctl(t, map[string]string{"ORDERD_URL": srv.URL}, "order", "get", "--", id)
-		var usage *usageError
+		var usage *command.UsageError
 		if err == nil || errors.As(err, &usage) || stdout != "" {
 			t.Fatalf("order get %q: %v, stdout %q; want an error", id, err, stdout)
 		}

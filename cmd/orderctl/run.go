@@ -9,20 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderd/orderd/kafkaauth"
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
+	"github.com/orderd/orderd/cmd/orderctl/internal/dlqcmd"
+	"github.com/orderd/orderd/cmd/orderctl/internal/ordercmd"
 )
-
-// cli is one invocation of orderctl: the global settings and where to write.
-type cli struct {
-	brokers  []string
-	topic    string // the orders topic, where dlq redrive publishes
-	dlqTopic string
-	url      string           // orderd's HTTP address
-	timeout  time.Duration    // bounds the whole command
-	auth     kafkaauth.Config // TLS and SASL, orderd's settings: -kafka-tls... / KAFKA_TLS...
-	stdout   io.Writer
-	stderr   io.Writer
-}
 
 // globalEnv names the environment variable behind each global flag. They
 // are orderd's own names where orderd has the setting, so an operator's
@@ -36,28 +26,23 @@ var globalEnv = []struct{ flag, env string }{
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := &cli{stdout: stdout, stderr: stderr}
-	root := c.newCommand(rootName)
-	root.summary = rootSummary
-	root.usage = rootUsage
-	root.flagsTitle = rootFlagsTitle
-	root.details = rootDetails
-	root.examples = rootExamples
+	c := &command.Globals{Stdout: stdout, Stderr: stderr}
+	root := c.NewCommand(command.RootName, rootHelp)
 	var brokers string
-	fs := root.flags
+	fs := root.Flags
 	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka broker `addresses`; env KAFKA_BROKERS")
-	fs.StringVar(&c.topic, "topic", "orders", "the orders `topic`, where dlq redrive publishes; env KAFKA_TOPIC")
-	fs.StringVar(&c.dlqTopic, "dlq-topic", "orders.dlq", "the dead-letter `topic`; env KAFKA_DLQ_TOPIC")
-	fs.StringVar(&c.url, "url", "http://127.0.0.1:8081", "the base `URL` of orderd's HTTP API, for order get; env ORDERD_URL")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up on the whole command after this `duration`; env ORDERCTL_TIMEOUT")
+	fs.StringVar(&c.Topic, "topic", "orders", "the orders `topic`, where dlq redrive publishes; env KAFKA_TOPIC")
+	fs.StringVar(&c.DLQTopic, "dlq-topic", "orders.dlq", "the dead-letter `topic`; env KAFKA_DLQ_TOPIC")
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8081", "the base `URL` of orderd's HTTP API, for order get; env ORDERD_URL")
+	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "give up on the whole command after this `duration`; env ORDERCTL_TIMEOUT")
 	// A secured Kafka: orderd's settings and environment variables, so that
 	// a shell set up for orderd reaches the same cluster the same way.
-	if err := c.auth.DefaultsFromEnv(getenv); err != nil {
-		return root.fail(err)
+	if err := c.Auth.DefaultsFromEnv(getenv); err != nil {
+		return root.Fail(err)
 	}
-	c.auth.AddFlags(fs)
+	c.Auth.AddFlags(fs)
 
-	rest, err := root.parse(args)
+	rest, err := root.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -69,32 +54,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	for _, b := range strings.Split(brokers, ",") {
 		if b = strings.TrimSpace(b); b != "" {
-			c.brokers = append(c.brokers, b)
+			c.Brokers = append(c.Brokers, b)
 		}
 	}
 	switch {
-	case len(c.brokers) == 0:
-		return root.failf("-brokers / KAFKA_BROKERS names no broker")
-	case c.topic == "" || c.dlqTopic == "":
-		return root.failf("-topic / KAFKA_TOPIC and -dlq-topic / KAFKA_DLQ_TOPIC must not be empty")
-	case c.timeout <= 0:
-		return root.failf("-timeout / ORDERCTL_TIMEOUT must be positive, got %s", c.timeout)
+	case len(c.Brokers) == 0:
+		return root.Failf("-brokers / KAFKA_BROKERS names no broker")
+	case c.Topic == "" || c.DLQTopic == "":
+		return root.Failf("-topic / KAFKA_TOPIC and -dlq-topic / KAFKA_DLQ_TOPIC must not be empty")
+	case c.Timeout <= 0:
+		return root.Failf("-timeout / ORDERCTL_TIMEOUT must be positive, got %s", c.Timeout)
 	}
-	if err := c.auth.Validate(); err != nil {
-		return root.fail(err)
+	if err := c.Auth.Validate(); err != nil {
+		return root.Fail(err)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	err = root.dispatch(ctx, rest, map[string]subcommand{
-		"dlq":   c.dlq,
-		"order": c.order,
+	err = root.Dispatch(ctx, rest, map[string]command.Subcommand{
+		"dlq":   func(ctx context.Context, args []string) error { return dlqcmd.Run(ctx, c, args) },
+		"order": func(ctx context.Context, args []string) error { return ordercmd.Run(ctx, c, args) },
 	})
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return nil
 	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w (gave up after -timeout %s)", err, c.timeout)
+		return fmt.Errorf("%w (gave up after -timeout %s)", err, c.Timeout)
 	}
 	return err
 }
@@ -115,9 +100,6 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	}
 	return nil
 }
-
-// rootName is the command as typed.
-const rootName = "orderctl"
 
 const (
 	rootSummary = `orderctl is the operator's tool for orderd: it lists, shows and redrives the
@@ -147,3 +129,5 @@ wrong way, 1 for any other failure.
   ORDERD_URL=http://orderd:8081 orderctl order get b563feb7b2b84b6test
 `
 )
+
+var rootHelp = command.Help{Summary: rootSummary, Usage: rootUsage, FlagsTitle: rootFlagsTitle, Details: rootDetails, Examples: rootExamples}

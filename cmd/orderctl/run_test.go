@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 )
@@ -88,7 +89,7 @@ func TestRun_UsageErrorsAreReportedAndExitTwo(t *testing.T) {
 	f := func(wantStderr string, args ...string) {
 		t.Helper()
 		stdout, stderr, err := orderctl(t, nil, args...)
-		var usage *usageError
+		var usage *command.UsageError
 		if !errors.As(err, &usage) {
 			t.Fatalf("%v: err %v (%T), want a usage error", args, err, err)
 		}
@@ -130,7 +131,7 @@ func TestRun_UsageErrorsAreReportedAndExitTwo(t *testing.T) {
 func TestRun_EnvironmentFillsWhatFlagsLeaveOut(t *testing.T) {
 	// A bad environment value names the variable; it is no usage error.
 	_, _, err := orderctl(t, map[string]string{"ORDERCTL_TIMEOUT": "soon"}, "dlq", "ls")
-	var usage *usageError
+	var usage *command.UsageError
 	if err == nil || errors.As(err, &usage) || !strings.Contains(err.Error(), `ORDERCTL_TIMEOUT="soon"`) {
 		t.Fatalf("bad ORDERCTL_TIMEOUT: %v", err)
 	}

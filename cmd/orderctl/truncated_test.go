@@ -15,6 +15,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 )
@@ -138,7 +139,7 @@ func TestDLQRedrive_RefusesTruncatedWithoutPayloadFile(t *testing.T) {
 	f := func(args ...string) {
 		t.Helper()
 		stdout, _, err := orderctl(t, env, append([]string{"dlq", "redrive"}, args...)...)
-		var usage *usageError
+		var usage *command.UsageError
 		if !errors.Is(err, dlq.ErrTruncated) || errors.As(err, &usage) {
 			t.Fatalf("dlq redrive %v: %v, want dlq.ErrTruncated (exit status 1)", args, err)
 		}
@@ -179,7 +180,7 @@ func TestDLQRedrive_ByReasonSkipsTruncated(t *testing.T) {
 		"redrive it alone with the whole message, corrected, in -payload-file FILE (dlq show 1:0 prints what was kept)"
 	check := func(err error, verb string) {
 		t.Helper()
-		var usage *usageError
+		var usage *command.UsageError
 		if !errors.Is(err, dlq.ErrTruncated) || errors.As(err, &usage) || err.Error() != fmt.Sprintf(wantErr, verb) {
 			t.Errorf("err %v, want dlq.ErrTruncated (exit status 1) saying %q", err, fmt.Sprintf(wantErr, verb))
 		}
