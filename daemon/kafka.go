@@ -11,7 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/health"
 )
 
 // defaultMaxMessageBytes is Kafka's default max.message.bytes, assumed when
@@ -379,8 +379,8 @@ func (d *daemon) kafkaPart() part {
 // ctx ends.
 func (d *daemon) connectKafka(ctx context.Context) {
 	log := d.component("kafka")
-	retry := d.kafkaHealth.Retry(stages.Work{
-		Cause:   stages.RetryConnect,
+	retry := d.kafkaHealth.Retry(health.Work{
+		Cause:   health.RetryConnect,
 		What:    fmt.Sprintf("connect to kafka %v", d.brokers),
 		Failing: "kafka unavailable; retrying",
 		Healed:  "kafka reachable",

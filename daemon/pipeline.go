@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
 )
@@ -77,8 +78,8 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Marks:        marks,
 		MaxAhead:     cfg.MaxPartitionAhead,
 		DrainTimeout: cfg.DrainTimeout,
-		Retry: d.kafkaHealth.Retry(stages.Work{
-			Cause:   stages.RetryKafka,
+		Retry: d.kafkaHealth.Retry(health.Work{
+			Cause:   health.RetryKafka,
 			What:    "consuming " + cfg.KafkaTopic,
 			Failing: "consumer group session failed",
 			Healed:  "consuming again",

@@ -46,8 +46,8 @@ type DeadLetters struct {
 
 // Run publishes everything from in until it is closed.
 func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
-	retry := (&Report{Health: d.Health, Log: d.Log, Metrics: d.Metrics}).Retry(Work{
-		Cause:   RetryDeadLetter,
+	retry := (&health.Retries{Health: d.Health, Log: d.Log, Metrics: d.Metrics}).Retry(health.Work{
+		Cause:   health.RetryDeadLetter,
 		What:    "publishing dead letters to " + d.Topic,
 		Failing: "dead-letter publish failed; their offsets stay uncommitted",
 		Healed:  "dead-letter topic accepts records again",

@@ -47,7 +47,7 @@ func runSource(t *testing.T, brokers []string, group, topic string, inFlight int
 	out := make(chan Message, 1000)
 	cg := consumerGroup(t, brokers, group)
 	m := testMetrics()
-	retry := (&Report{Health: reg.Component("kafka"), Log: zerolog.Nop(), Metrics: m}).Retry(Work{Cause: RetryKafka, What: "consuming"},
+	retry := (&health.Retries{Health: reg.Component("kafka"), Log: zerolog.Nop(), Metrics: m}).Retry(health.Work{Cause: health.RetryKafka, What: "consuming"},
 		pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}, IsClosed)
 	src := &KafkaSource{
 		Group:        cg,

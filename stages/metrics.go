@@ -8,6 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -117,7 +118,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "orderd_dlq_truncated_total",
 		Help: "Dead-letter records whose payload was cut to fit the dead-letter topic (dlq-truncated: true).",
 	})
-	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect, RetryFill} {
+	for _, cause := range []string{health.RetryStore, health.RetryDeadLetter, health.RetryKafka, health.RetryWarmUp, health.RetryConnect, health.RetryFill} {
 		m.retries.WithLabelValues(cause) // export zeros, so rate() works from the start
 	}
 

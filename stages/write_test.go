@@ -51,7 +51,7 @@ func newWriter(store storage.Store) (*Writer, *health.Registry) {
 
 // storeRetries is how many attempts of w's to save a batch failed.
 func storeRetries(w *Writer) int {
-	return int(testutil.ToFloat64(w.Metrics.retries.WithLabelValues(RetryStore)))
+	return int(testutil.ToFloat64(w.Metrics.retries.WithLabelValues(health.RetryStore)))
 }
 
 func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
