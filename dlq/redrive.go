@@ -107,28 +107,26 @@ func (d *Redriver) SendAll(recs []Record, payload []byte) ([]Redriven, error) {
 		spans[i] = d.startRedrive(recs[i], msg)
 	}
 	err := d.producer.SendMessages(msgs)
-	defer func() {
-		for i, span := range spans {
-			endRedrive(span, recordErrorOf(err, msgs[i]))
-		}
-	}()
+	errs := RecordErrors(err, msgs)
+	for i, span := range spans {
+		endRedrive(span, errs[i])
+	}
 	var perrs sarama.ProducerErrors
 	if err != nil && !errors.As(err, &perrs) {
 		return nil, fmt.Errorf("redrive %d records to %s: %w", len(msgs), d.topic, err)
 	}
-	failed := make(map[*sarama.ProducerMessage]bool, len(perrs))
-	for _, pe := range perrs {
-		failed[pe.Msg] = true
-	}
-	done := make([]Redriven, 0, len(msgs)-len(failed))
+	done := make([]Redriven, 0, len(msgs))
+	var failed []error
 	for i, msg := range msgs {
-		if !failed[msg] {
-			from := Ref{Partition: recs[i].Partition, Offset: recs[i].Offset}
-			done = append(done, Redriven{From: from, Topic: d.topic, Partition: msg.Partition, Offset: msg.Offset})
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+			continue
 		}
+		from := Ref{Partition: recs[i].Partition, Offset: recs[i].Offset}
+		done = append(done, Redriven{From: from, Topic: d.topic, Partition: msg.Partition, Offset: msg.Offset})
 	}
-	if len(perrs) > 0 {
-		return done, fmt.Errorf("redrive %d of %d records to %s: %w", len(perrs), len(msgs), d.topic, perrs[0].Err)
+	if len(failed) > 0 {
+		return done, fmt.Errorf("redrive %d of %d records to %s: %w", len(failed), len(msgs), d.topic, failed[0])
 	}
 	return done, nil
 }

@@ -130,9 +130,9 @@ func (d *DeadLetters) publish(ctx context.Context, retry *pipeline.Retry, batch 
 func (d *DeadLetters) send(ctx context.Context, pending []*outgoing) []*outgoing {
 	msgs := make([]*sarama.ProducerMessage, len(pending))
 	for i, o := range pending {
-		msgs[i] = fresh(o.msg, i)
+		msgs[i] = fresh(o.msg)
 	}
-	failed := recordErrors(bounded(ctx, func() error { return d.Producer.SendMessages(msgs) }), len(msgs))
+	failed := dlq.RecordErrors(bounded(ctx, func() error { return d.Producer.SendMessages(msgs) }), msgs)
 	var left []*outgoing
 	for i, o := range pending {
 		if o.err = failed[i]; o.err == nil {
@@ -154,11 +154,12 @@ func (d *DeadLetters) send(ctx context.Context, pending []*outgoing) []*outgoing
 func (d *DeadLetters) sendAlone(ctx context.Context, o *outgoing) error {
 	limit := d.MaxRecordBytes
 	for {
+		msg := fresh(o.msg)
 		err := bounded(ctx, func() error {
-			_, _, err := d.Producer.SendMessage(fresh(o.msg, 0))
+			_, _, err := d.Producer.SendMessage(msg)
 			return err
 		})
-		if o.err = recordErrors(err, 1)[0]; o.err == nil || !isTooLarge(o.err) {
+		if o.err = dlq.RecordErrors(err, []*sarama.ProducerMessage{msg})[0]; o.err == nil || !isTooLarge(o.err) {
 			return o.err
 		}
 		size := o.msg.ByteSize(2)
@@ -188,12 +189,13 @@ func bounded(ctx context.Context, send func() error) error {
 	}
 }
 
-// fresh is a copy of msg for one send, numbered i. A message handed to
-// sarama is never handed to it again: sarama may still read a message it
-// has returned as failed (its retry count, for a backoff) while the copy
-// sent again succeeds on another goroutine.
-func fresh(msg *sarama.ProducerMessage, i int) *sarama.ProducerMessage {
-	return &sarama.ProducerMessage{Topic: msg.Topic, Key: msg.Key, Value: msg.Value, Headers: msg.Headers, Metadata: i}
+// fresh is a copy of msg for one send. A message handed to sarama is never
+// handed to it again: sarama may still read a message it has returned as
+// failed (its retry count, for a backoff) while the copy sent again
+// succeeds on another goroutine. Being distinct, the copies are also what
+// dlq.RecordErrors tells apart.
+func fresh(msg *sarama.ProducerMessage) *sarama.ProducerMessage {
+	return &sarama.ProducerMessage{Topic: msg.Topic, Key: msg.Key, Value: msg.Value, Headers: msg.Headers}
 }
 
 // done acks a published dead letter.
@@ -235,36 +237,6 @@ func (d *DeadLetters) failure(left []*outgoing) error {
 		}
 	}
 	return fmt.Errorf("%d of the records not accepted: %w", len(left), errors.Join(causes...))
-}
-
-// recordErrors maps a SendMessages error to each record's own error, by the
-// record's index (its Metadata): sarama's ProducerErrors says only "Failed
-// to deliver N messages" until it is unwrapped. An error that names no
-// record is every record's.
-func recordErrors(err error, n int) []error {
-	out := make([]error, n)
-	if err == nil {
-		return out
-	}
-	var perrs sarama.ProducerErrors
-	var perr *sarama.ProducerError
-	switch {
-	case errors.As(err, &perrs):
-		for _, pe := range perrs {
-			if i, ok := pe.Msg.Metadata.(int); ok && i >= 0 && i < n {
-				out[i] = pe.Err
-			}
-		}
-	case errors.As(err, &perr):
-		for i := range out {
-			out[i] = perr.Err
-		}
-	default:
-		for i := range out {
-			out[i] = err
-		}
-	}
-	return out
 }
 
 // isTooLarge reports whether a record was refused for its size: by the

@@ -318,21 +318,7 @@ func TestDLQ_AuthorizationDenialIsRetriedAndExplained(t *testing.T) {
 	}
 }
 
-func TestRecordErrors_UnwrapsEachRecordsOwnError(t *testing.T) {
-	m0 := &sarama.ProducerMessage{Metadata: 0}
-	m2 := &sarama.ProducerMessage{Metadata: 2}
-	err := sarama.ProducerErrors{
-		{Msg: m0, Err: sarama.ErrMessageSizeTooLarge},
-		{Msg: m2, Err: sarama.ErrTopicAuthorizationFailed},
-	}
-	got := recordErrors(err, 3)
-	if got[0] != sarama.ErrMessageSizeTooLarge || got[1] != nil || got[2] != sarama.ErrTopicAuthorizationFailed {
-		t.Fatalf("recordErrors = %v", got)
-	}
-	if got := recordErrors(sarama.ErrOutOfBrokers, 2); got[0] != sarama.ErrOutOfBrokers || got[1] != sarama.ErrOutOfBrokers {
-		t.Fatalf("an error naming no record: %v", got)
-	}
-
+func TestIsTooLarge_TheBrokersRefusalsAndSaramas(t *testing.T) {
 	f := func(err error, want bool) {
 		t.Helper()
 		if isTooLarge(err) != want {
