@@ -214,12 +214,7 @@ func (d *DeadLetters) done(o *outgoing) {
 		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Msg("dead-lettered")
 	env.Ack()
 	d.Metrics.DeadLetter.Out.Inc()
-	if c, ok := d.Metrics.deadLettered[env.Value.Reason]; ok {
-		c.Inc()
-	}
-	if o.truncated {
-		d.Metrics.truncated.Inc()
-	}
+	d.Metrics.countDeadLettered(env.Value.Reason, o.truncated)
 }
 
 // failure is why the records left unpublished failed: each distinct cause

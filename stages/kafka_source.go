@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/pipeline"
@@ -98,8 +97,8 @@ func (s *KafkaSource) Cleanup(sess sarama.ConsumerGroupSession) error {
 // selects on the session's context, and the final drain is bounded by
 // DrainTimeout.
 func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	consumed, lagGauge := s.Metrics.partition(claim.Partition())
-	lag := &lagMarker{session: sess, claim: claim, gauge: lagGauge, marks: s.Marks}
+	series := s.Metrics.partition(claim.Partition())
+	lag := &lagMarker{session: sess, claim: claim, series: series, marks: s.Marks}
 	lag.marked.Store(claim.InitialOffset())
 	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), lag, s.InFlight, s.MaxAhead)
 	defer s.Metrics.forgetPartition(claim.Partition())
@@ -115,7 +114,7 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			if !ok { // revoked, or the session is ending
 				return nil
 			}
-			consumed.Inc()
+			series.consumed.Inc()
 			if lag.marked.Load() < 0 {
 				// The claim started at "oldest": the committed position is
 				// the first message's offset.
@@ -171,7 +170,7 @@ func (s *KafkaSource) drain(tracker *pipeline.PartitionTracker, claim sarama.Con
 type lagMarker struct {
 	session sarama.ConsumerGroupSession
 	claim   sarama.ConsumerGroupClaim
-	gauge   prometheus.Gauge
+	series  partitionSeries
 	marks   *Marks // nil: nobody watches the commits
 	marked  atomic.Int64
 }
@@ -187,7 +186,7 @@ func (l *lagMarker) MarkOffset(topic string, partition int32, offset int64, meta
 
 func (l *lagMarker) update() {
 	if hwm := l.claim.HighWaterMarkOffset(); hwm >= 0 {
-		l.gauge.Set(float64(max(hwm-l.marked.Load(), 0)))
+		l.series.setLag(max(hwm-l.marked.Load(), 0))
 	}
 }
 

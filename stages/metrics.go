@@ -2,10 +2,10 @@ package stages
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
@@ -32,6 +32,13 @@ type Metrics struct {
 	commitFailures prometheus.Counter
 
 	queues atomic.Pointer[[]queue]
+
+	// What the stats getters read: counters the stages own, kept beside
+	// the Prometheus series, which are for scraping, not for reading back.
+	inserted  atomic.Int64
+	deadCount map[dlq.Reason]*atomic.Int64
+	lagMu     sync.Mutex
+	lags      map[int32]*atomic.Int64 // by claimed partition
 }
 
 // queue is a channel in front of a stage, measured when scraped.
@@ -107,9 +114,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Messages published to the dead-letter topic, by reason.",
 	}, []string{"reason"})
 	m.deadLettered = map[dlq.Reason]prometheus.Counter{}
+	m.deadCount = map[dlq.Reason]*atomic.Int64{}
 	for _, r := range dlq.Reasons {
 		m.deadLettered[r] = dead.WithLabelValues(string(r))
+		m.deadCount[r] = new(atomic.Int64)
 	}
+	m.lags = map[int32]*atomic.Int64{}
 	m.commitFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderd_kafka_commit_failures_total",
 		Help: "Consumer-group errors after which the partition's marked offset was still not committed: failed offset commits.",
@@ -163,50 +173,77 @@ func (m *Metrics) watchQueues(qs []queue) { m.queues.Store(&qs) }
 // Retry counts one retry for cause.
 func (m *Metrics) Retry(cause string) { m.retries.WithLabelValues(cause).Inc() }
 
+// partitionSeries are the series of one claimed partition.
+type partitionSeries struct {
+	consumed prometheus.Counter
+	lagGauge prometheus.Gauge
+	lag      *atomic.Int64 // what Lag sums
+}
+
+// setLag records the partition's lag.
+func (p partitionSeries) setLag(n int64) {
+	p.lagGauge.Set(float64(n))
+	p.lag.Store(n)
+}
+
 // partition returns the per-partition series of one claim.
-func (m *Metrics) partition(p int32) (consumed prometheus.Counter, lag prometheus.Gauge) {
+func (m *Metrics) partition(p int32) partitionSeries {
 	label := strconv.FormatInt(int64(p), 10)
-	return m.consumed.WithLabelValues(label), m.lag.WithLabelValues(label)
+	lag := new(atomic.Int64)
+	m.lagMu.Lock()
+	m.lags[p] = lag
+	m.lagMu.Unlock()
+	return partitionSeries{consumed: m.consumed.WithLabelValues(label), lagGauge: m.lag.WithLabelValues(label), lag: lag}
 }
 
 // forgetPartition removes a released partition's lag, which this replica no
 // longer knows.
 func (m *Metrics) forgetPartition(p int32) {
+	m.lagMu.Lock()
+	delete(m.lags, p)
+	m.lagMu.Unlock()
 	m.lag.DeleteLabelValues(strconv.FormatInt(int64(p), 10))
 }
 
+// countStored counts one order the writer saved.
+func (m *Metrics) countStored(o storage.Outcome) {
+	m.stored[o].Inc()
+	if o == storage.Inserted {
+		m.inserted.Add(1)
+	}
+}
+
+// countDeadLettered counts one message published to the dead-letter topic.
+func (m *Metrics) countDeadLettered(reason dlq.Reason, truncated bool) {
+	if c, ok := m.deadLettered[reason]; ok {
+		c.Inc()
+		m.deadCount[reason].Add(1)
+	}
+	if truncated {
+		m.truncated.Inc()
+	}
+}
+
 // Inserted is how many new orders the writer has stored since start.
-func (m *Metrics) Inserted() int64 { return int64(counterValue(m.stored[storage.Inserted])) }
+func (m *Metrics) Inserted() int64 { return m.inserted.Load() }
 
 // DeadLettered is how many messages were dead-lettered since start, by
 // reason.
 func (m *Metrics) DeadLettered() map[dlq.Reason]int64 {
-	out := make(map[dlq.Reason]int64, len(m.deadLettered))
-	for r, c := range m.deadLettered {
-		out[r] = int64(counterValue(c))
+	out := make(map[dlq.Reason]int64, len(m.deadCount))
+	for r, n := range m.deadCount {
+		out[r] = n.Load()
 	}
 	return out
 }
 
 // Lag is the consumer lag summed over the partitions claimed now.
 func (m *Metrics) Lag() int64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { m.lag.Collect(ch); close(ch) }()
-	var sum float64
-	for metric := range ch {
-		var pb dto.Metric
-		if metric.Write(&pb) == nil && pb.Gauge != nil {
-			sum += pb.Gauge.GetValue()
-		}
+	m.lagMu.Lock()
+	defer m.lagMu.Unlock()
+	var sum int64
+	for _, lag := range m.lags {
+		sum += lag.Load()
 	}
-	return int64(sum)
-}
-
-// counterValue reads a counter's current value.
-func counterValue(c prometheus.Counter) float64 {
-	var pb dto.Metric
-	if c.Write(&pb) != nil || pb.Counter == nil {
-		return 0
-	}
-	return pb.Counter.GetValue()
+	return sum
 }

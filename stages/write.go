@@ -75,7 +75,7 @@ func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline
 			for i, env := range batch {
 				switch res := results[i]; res.Outcome {
 				case storage.Inserted, storage.Duplicate:
-					w.Metrics.stored[res.Outcome].Inc()
+					w.Metrics.countStored(res.Outcome)
 					if err = pipeline.Send(ctx, out, env); err == nil {
 						count.Out.Inc()
 					}
