@@ -15,6 +15,7 @@ import (
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -68,9 +69,9 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	src := make(chan Message)
 	done := make(chan error, 1)
 	go func() { done <- ingest.Run(context.Background(), src) }()
-	var all []*acks
+	var all []*stagetest.Acks
 	for _, payload := range inputs {
-		msg, a := message(offsets, nil, payload)
+		msg, a := stagetest.Message(offsets, nil, payload)
 		msg.Src.Partition = int32(offsets % 2) // both decode chains at work
 		offsets++
 		all = append(all, a)
@@ -168,9 +169,9 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 	src := make(chan Message)
 	done := make(chan error, 1)
 	go func() { done <- ingest.Run(context.Background(), src) }()
-	var all []*acks
+	var all []*stagetest.Acks
 	send := func(payload []byte) {
-		msg, a := message(int64(len(all)), nil, payload)
+		msg, a := stagetest.Message(int64(len(all)), nil, payload)
 		all = append(all, a)
 		src <- msg
 	}
@@ -232,9 +233,9 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	gen := orderfake.New(3)
 	first := map[string][]byte{}
 	offsets := map[int32]int64{}
-	var all []*acks
+	var all []*stagetest.Acks
 	send := func(partition int32, payload []byte) {
-		msg, a := message(offsets[partition], nil, payload)
+		msg, a := stagetest.Message(offsets[partition], nil, payload)
 		msg.Src.Partition = partition
 		offsets[partition]++
 		all = append(all, a)
@@ -314,9 +315,9 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- ingest.Run(context.Background(), src) }()
 	gen := orderfake.New(11)
-	var all []*acks
+	var all []*stagetest.Acks
 	send := func(payload []byte) {
-		msg, a := message(int64(len(all)), nil, payload)
+		msg, a := stagetest.Message(int64(len(all)), nil, payload)
 		all = append(all, a)
 		src <- msg
 	}
@@ -329,10 +330,10 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	// "Waiting is not stuck" means something only if the writers really
 	// wait: they fail, and go on failing, for longer than the limit, and
 	// no loop is named stuck at any look in between.
-	testenv.Eventually(t, waitFor, "the writers failing to save", func() bool { return storeRetries(w) > 0 })
+	testenv.Eventually(t, stagetest.WaitFor, "the writers failing to save", func() bool { return storeRetries(w) > 0 })
 	start, before := time.Now(), storeRetries(w)
 	var named []health.Stuck
-	testenv.Eventually(t, waitFor, "the writers retrying for 3 stall limits", func() bool {
+	testenv.Eventually(t, stagetest.WaitFor, "the writers retrying for 3 stall limits", func() bool {
 		if named = stuck(); len(named) != 0 {
 			return true
 		}
@@ -342,7 +343,7 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 		t.Fatalf("during an outage, stuck: %v; waiting out an outage is not being stuck", named)
 	}
 	for i, a := range all {
-		if a.acked.Load() != 0 {
+		if a.Acked.Load() != 0 {
 			t.Fatalf("message %d acked while PostgreSQL was away: nothing waited", i)
 		}
 	}
@@ -350,7 +351,7 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 
 	o := gen.Order()
 	send(append(order.AppendJSON(nil, &o), marker...))
-	testenv.Eventually(t, waitFor, "the hanging decoder named stuck", func() bool {
+	testenv.Eventually(t, stagetest.WaitFor, "the hanging decoder named stuck", func() bool {
 		s := stuck()
 		return len(s) == 1 && strings.HasPrefix(s[0].Name, "decode/")
 	})
@@ -365,14 +366,14 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 
 // endRun closes src, waits for Run to return nil, and checks that every
 // message was acked exactly once.
-func endRun(t *testing.T, src chan Message, done <-chan error, all []*acks) {
+func endRun(t *testing.T, src chan Message, done <-chan error, all []*stagetest.Acks) {
 	t.Helper()
 	close(src)
-	if err := recv(t, done); err != nil {
+	if err := stagetest.Recv(t, done); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	for i, a := range all {
-		a.assert(t, 1, 0)
+		a.Assert(t, 1, 0)
 		if t.Failed() {
 			t.Fatalf("message %d", i)
 		}

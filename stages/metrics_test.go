@@ -3,6 +3,7 @@ package stages
 import (
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/orderd/orderd/dlq"
@@ -47,3 +48,6 @@ func TestMetrics_StatsAgreeWithTheScrapedSeries(t *testing.T) {
 		t.Errorf("%d lag series after partition 0 was released, want 1", n)
 	}
 }
+
+// testMetrics returns pipeline metrics on a registry of the test's own.
+func testMetrics() *Metrics { return NewMetrics(prometheus.NewRegistry()) }

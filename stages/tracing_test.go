@@ -1,6 +1,8 @@
 package stages
 
 import (
+	"github.com/orderd/orderd/stages/internal/stagetest"
+
 	"context"
 	"testing"
 
@@ -29,7 +31,7 @@ func TestTracing_MessageSpanAndItsDeadLetter(t *testing.T) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	src := &KafkaSource{Tracing: &Tracing{Tracer: tp.Tracer("test"), Group: "orderd"}}
-	env := src.envelope(consumed(), &acks{})
+	env := src.envelope(consumed(), &stagetest.Acks{})
 	sc := env.Span().SpanContext()
 	if sc.TraceID().String() != "0af7651916cd43dd8448eb211c80319c" {
 		t.Fatalf("span in trace %s, want the producer's", sc.TraceID())
@@ -65,7 +67,7 @@ func BenchmarkTracing_Message(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			src := &KafkaSource{Tracing: tracing}
 			msg := consumed()
-			a := &acks{}
+			a := &stagetest.Acks{}
 			b.ReportAllocs()
 			for b.Loop() {
 				env := src.envelope(msg, a)

@@ -1,4 +1,4 @@
-package stages
+package stagetest
 
 import (
 	"testing"
@@ -7,7 +7,8 @@ import (
 	"github.com/IBM/sarama"
 )
 
-func syncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) sarama.SyncProducer {
+// SyncProducer is a producer for the tests to write with.
+func SyncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) sarama.SyncProducer {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Producer.Return.Successes = true
@@ -26,9 +27,9 @@ func syncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) 
 	return p
 }
 
-// consumerGroup joins group with the settings orderd uses, tuned to
+// ConsumerGroup joins group with the settings orderd uses, tuned to
 // rebalance quickly.
-func consumerGroup(t *testing.T, brokers []string, group string) sarama.ConsumerGroup {
+func ConsumerGroup(t *testing.T, brokers []string, group string) sarama.ConsumerGroup {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
