@@ -79,7 +79,7 @@ type daemon struct {
 
 	// Each health component has one writer.
 	kafkaHealth  *health.Retries           // connecting, then the consumer's sessions
-	commits      *health.Component         // the consumer group's offset commits (stages.CommitWatch)
+	commits      *health.Component         // the consumer group's offset commits (consumer.CommitWatch)
 	storeHealth  *health.Component         // the store part: connecting, then pinging
 	warmupHealth *health.Component         // the read path's warm-up
 	fillHealth   *health.Component         // the read path's listener for other replicas' commits

@@ -12,6 +12,7 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/stages/consumer"
 )
 
 // pipelinePart consumes the orders topic into the ingest pipeline once
@@ -69,8 +70,8 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Name: "orderd_pipeline_in_flight_bytes",
 		Help: "Bytes of memory the messages inside the pipeline hold (raw, decoded, encoded); the consumer pauses at MAX_IN_FLIGHT_MB.",
 	}, func() float64 { return float64(inFlight.Bytes()) }))
-	marks := stages.NewMarks()
-	source := &stages.KafkaSource{
+	marks := consumer.NewMarks()
+	source := &consumer.KafkaSource{
 		Group:        kafka.group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          src,
@@ -83,7 +84,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 			What:    "consuming " + cfg.KafkaTopic,
 			Failing: "consumer group session failed",
 			Healed:  "consuming again",
-		}, d.backoff(), stages.IsClosed),
+		}, d.backoff(), consumer.IsClosed),
 		Log:     d.component("consumer"),
 		Metrics: d.metrics,
 		Tracing: d.tracing.stages(cfg.KafkaGroup),
@@ -106,7 +107,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
-	commits := &stages.CommitWatch{
+	commits := &consumer.CommitWatch{
 		Errors: kafka.group.Errors(), Committed: kafka.committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,

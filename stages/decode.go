@@ -92,3 +92,6 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 	}
 	return nil
 }
+
+// rawSize is what a message's own bytes weigh.
+func rawSize(src *pipeline.Source) int64 { return int64(len(src.Key) + len(src.Value)) }

@@ -243,15 +243,6 @@ func isTooLarge(err error) bool {
 		(errors.As(err, &cfg) && strings.Contains(string(cfg), "MaxMessageBytes"))
 }
 
-// hintedError is a failure with what the operator should check.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func (e *hintedError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
-func (e *hintedError) Unwrap() error { return e.err }
-
 // explainProduceError adds to what the broker answered which setting to
 // check. The failures here are not any record's fault, so they are retried
 // until someone fixes them.
@@ -274,7 +265,7 @@ func explainProduceError(topic string, err error) error {
 	default:
 		return err
 	}
-	return &hintedError{err: err, hint: hint}
+	return health.Hinted(err, hint)
 }
 
 // letterOf is the dead letter of env.

@@ -28,7 +28,7 @@ type Metrics struct {
 	truncated     prometheus.Counter
 	retries       *prometheus.CounterVec
 	// commitFailures counts errors after which the partition's marked
-	// offset still had not reached the broker (see CommitWatch).
+	// offset still had not reached the broker (see consumer.CommitWatch).
 	commitFailures prometheus.Counter
 
 	queues atomic.Pointer[[]queue]
@@ -170,35 +170,39 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 // watchQueues makes the collector report qs until the next call.
 func (m *Metrics) watchQueues(qs []queue) { m.queues.Store(&qs) }
 
+// CommitFailed counts a consumer-group error after which the partition's
+// marked offset was still not committed.
+func (m *Metrics) CommitFailed() { m.commitFailures.Inc() }
+
 // Retry counts one retry for cause.
 func (m *Metrics) Retry(cause string) { m.retries.WithLabelValues(cause).Inc() }
 
-// partitionSeries are the series of one claimed partition.
-type partitionSeries struct {
-	consumed prometheus.Counter
+// PartitionSeries are the series of one claimed partition.
+type PartitionSeries struct {
+	Consumed prometheus.Counter
 	lagGauge prometheus.Gauge
 	lag      *atomic.Int64 // what Lag sums
 }
 
-// setLag records the partition's lag.
-func (p partitionSeries) setLag(n int64) {
+// SetLag records the partition's lag.
+func (p PartitionSeries) SetLag(n int64) {
 	p.lagGauge.Set(float64(n))
 	p.lag.Store(n)
 }
 
-// partition returns the per-partition series of one claim.
-func (m *Metrics) partition(p int32) partitionSeries {
+// Partition returns the per-partition series of one claim.
+func (m *Metrics) Partition(p int32) PartitionSeries {
 	label := strconv.FormatInt(int64(p), 10)
 	lag := new(atomic.Int64)
 	m.lagMu.Lock()
 	m.lags[p] = lag
 	m.lagMu.Unlock()
-	return partitionSeries{consumed: m.consumed.WithLabelValues(label), lagGauge: m.lag.WithLabelValues(label), lag: lag}
+	return PartitionSeries{Consumed: m.consumed.WithLabelValues(label), lagGauge: m.lag.WithLabelValues(label), lag: lag}
 }
 
-// forgetPartition removes a released partition's lag, which this replica no
+// ForgetPartition removes a released partition's lag, which this replica no
 // longer knows.
-func (m *Metrics) forgetPartition(p int32) {
+func (m *Metrics) ForgetPartition(p int32) {
 	m.lagMu.Lock()
 	delete(m.lags, p)
 	m.lagMu.Unlock()

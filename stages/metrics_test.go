@@ -20,10 +20,10 @@ func TestMetrics_StatsAgreeWithTheScrapedSeries(t *testing.T) {
 	m.countDeadLettered(dlq.ReasonConflict, false)
 	m.countDeadLettered(dlq.ReasonInvalidJSON, true)
 	m.countDeadLettered(dlq.ReasonConflict, false)
-	p0, p1 := m.partition(0), m.partition(1)
-	p0.setLag(5)
-	p1.setLag(7)
-	p1.setLag(3)
+	p0, p1 := m.Partition(0), m.Partition(1)
+	p0.SetLag(5)
+	p1.SetLag(7)
+	p1.SetLag(3)
 
 	if got, want := m.Inserted(), int64(testutil.ToFloat64(m.stored[storage.Inserted])); got != 2 || got != want {
 		t.Errorf("Inserted = %d, series %d; want 2", got, want)
@@ -40,7 +40,7 @@ func TestMetrics_StatsAgreeWithTheScrapedSeries(t *testing.T) {
 	if got := m.Lag(); got != 8 {
 		t.Errorf("Lag = %d, want 5+3", got)
 	}
-	m.forgetPartition(0)
+	m.ForgetPartition(0)
 	if got := m.Lag(); got != 3 {
 		t.Errorf("Lag = %d after partition 0 was released, want 3", got)
 	}

@@ -3,7 +3,6 @@ package stages
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/pipeline"
 )
 
 // Tracing is how the stages trace: a consumer span per message, continuing
@@ -40,26 +38,6 @@ var (
 	attrBatchTrace = attribute.Key("orderd.batch.trace_id")
 	attrBatchSpan  = attribute.Key("orderd.batch.span_id")
 )
-
-// consume starts the span of a consumed message: a CONSUMER span that is a
-// child of the traceparent on its headers, or the root of a new trace. Its
-// attributes name the message (topic, partition, offset, group, size), never
-// what it holds.
-func (t *Tracing) consume(msg *sarama.ConsumerMessage) trace.Span {
-	parent := Propagator.Extract(context.Background(), consumedHeaders(msg.Headers))
-	_, span := t.Tracer.Start(parent, "process "+msg.Topic,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			semconv.MessagingSystemKafka,
-			semconv.MessagingOperationTypeProcess,
-			semconv.MessagingDestinationName(msg.Topic),
-			semconv.MessagingDestinationPartitionID(strconv.FormatInt(int64(msg.Partition), 10)),
-			semconv.MessagingKafkaOffset(int(msg.Offset)),
-			semconv.MessagingConsumerGroupName(t.Group),
-			semconv.MessagingMessageBodySize(len(msg.Value)),
-		))
-	return span
-}
 
 // startBatch starts the span of one batch write. A batch has as many
 // parents as it holds messages, so it picks none of them: it is the root of
@@ -180,31 +158,6 @@ func traceparentHeaders(hs []sarama.RecordHeader, span trace.Span) []sarama.Reco
 	return append(out, c...)
 }
 
-// consumedHeaders reads a consumed message's headers as a propagation
-// carrier. Get copies the value: sarama's buffers are the message's.
-type consumedHeaders []*sarama.RecordHeader
-
-func (c consumedHeaders) Get(key string) string {
-	for _, h := range c {
-		if h != nil && string(h.Key) == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-func (c consumedHeaders) Set(string, string) {} // read only
-
-func (c consumedHeaders) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for _, h := range c {
-		if h != nil {
-			keys = append(keys, string(h.Key))
-		}
-	}
-	return keys
-}
-
 // producedHeaders collects the headers a propagator writes.
 type producedHeaders []sarama.RecordHeader
 
@@ -227,16 +180,6 @@ func (c *producedHeaders) Keys() []string {
 		keys[i] = string(h.Key)
 	}
 	return keys
-}
-
-// envelope is the pipeline's envelope of a consumed message, with its span
-// when tracing is on.
-func (s *KafkaSource) envelope(msg *sarama.ConsumerMessage, acker pipeline.Acker) Message {
-	env := pipeline.NewEnvelope(msg.Value, source(msg), acker)
-	if s.Tracing != nil {
-		env = env.WithSpan(s.Tracing.consume(msg))
-	}
-	return env
 }
 
 // errorType names an error's kind for a span, without its text.

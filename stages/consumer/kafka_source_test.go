@@ -1,4 +1,4 @@
-package stages
+package consumer
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,12 +18,13 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/stages/internal/stagetest"
 )
 
 // sourceRun is a KafkaSource consuming topic in a goroutine.
 type sourceRun struct {
-	out    chan Message
+	out    chan stages.Message
 	health *health.Registry
 	cancel context.CancelFunc
 	done   chan error
@@ -45,9 +47,9 @@ func (r *sourceRun) stop() error {
 func runSource(t *testing.T, brokers []string, group, topic string, inFlight int, tune ...func(*KafkaSource)) *sourceRun {
 	t.Helper()
 	reg := health.New()
-	out := make(chan Message, 1000)
+	out := make(chan stages.Message, 1000)
 	cg := stagetest.ConsumerGroup(t, brokers, group)
-	m := testMetrics()
+	m := stages.NewMetrics(prometheus.NewRegistry())
 	retry := (&health.Retries{Health: reg.Component("kafka"), Log: zerolog.Nop(), Metrics: m}).Retry(health.Work{Cause: health.RetryKafka, What: "consuming"},
 		pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}, IsClosed)
 	src := &KafkaSource{
@@ -112,9 +114,9 @@ func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
 	marks := NewMarks()
 	run := runSource(t, brokers, "g1", "orders", 100, func(s *KafkaSource) { s.Marks = marks })
 
-	msgs := make([]Message, 10)
+	msgs := make([]stages.Message, 10)
 	for i := range msgs {
-		msgs[i] = stagetest.Recv(t, (<-chan Message)(run.out))
+		msgs[i] = stagetest.Recv(t, (<-chan stages.Message)(run.out))
 		if msgs[i].Src.Offset != int64(i) || string(msgs[i].Value) != fmt.Sprintf("m%d", i) {
 			t.Fatalf("message %d: offset %d value %q", i, msgs[i].Src.Offset, msgs[i].Value)
 		}
@@ -152,16 +154,16 @@ func TestKafkaSource_StopsPullingWhenInFlightIsFull(t *testing.T) {
 	brokers, _ := singlePartition(t, "orders", 20)
 	run := runSource(t, brokers, "g2", "orders", 5)
 
-	var msgs []Message
+	var msgs []stages.Message
 	for range 5 {
-		msgs = append(msgs, stagetest.Recv(t, (<-chan Message)(run.out)))
+		msgs = append(msgs, stagetest.Recv(t, (<-chan stages.Message)(run.out)))
 	}
-	stagetest.Quiet(t, (<-chan Message)(run.out), 200*time.Millisecond) // five in flight: the consumer waits
+	stagetest.Quiet(t, (<-chan stages.Message)(run.out), 200*time.Millisecond) // five in flight: the consumer waits
 	msgs[0].Ack()
 	msgs[1].Ack()
-	stagetest.Recv(t, (<-chan Message)(run.out))
-	stagetest.Recv(t, (<-chan Message)(run.out))
-	stagetest.Quiet(t, (<-chan Message)(run.out), 200*time.Millisecond)
+	stagetest.Recv(t, (<-chan stages.Message)(run.out))
+	stagetest.Recv(t, (<-chan stages.Message)(run.out))
+	stagetest.Quiet(t, (<-chan stages.Message)(run.out), 200*time.Millisecond)
 }
 
 // A message that never finishes pauses its partition once MaxAhead
@@ -184,7 +186,7 @@ func TestKafkaSource_AStuckMessagePausesOnlyItsPartition(t *testing.T) {
 	run := runSource(t, brokers, "g5", "orders", 1000, func(s *KafkaSource) { s.MaxAhead = 5 })
 	got := map[int32]int{}
 	for got[0] < 5 || got[1] < 20 {
-		m := stagetest.Recv(t, (<-chan Message)(run.out))
+		m := stagetest.Recv(t, (<-chan stages.Message)(run.out))
 		got[m.Src.Partition]++
 		if m.Src.Partition == 0 && m.Src.Offset == 0 {
 			continue // stuck: never acked
@@ -195,14 +197,14 @@ func TestKafkaSource_AStuckMessagePausesOnlyItsPartition(t *testing.T) {
 		t.Fatalf("consumed %d of partition 0, want 5: paused behind its stuck message", got[0])
 	}
 	// Partition 1 is consumed to its end; partition 0 gives nothing more.
-	stagetest.Quiet(t, (<-chan Message)(run.out), 200*time.Millisecond)
+	stagetest.Quiet(t, (<-chan stages.Message)(run.out), 200*time.Millisecond)
 }
 
 func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) {
 	brokers, _ := singlePartition(t, "orders", 5)
 	run := runSource(t, brokers, "g3", "orders", 1)
 
-	m := stagetest.Recv(t, (<-chan Message)(run.out)) // never acked; the source is blocked on the in-flight limit
+	m := stagetest.Recv(t, (<-chan stages.Message)(run.out)) // never acked; the source is blocked on the in-flight limit
 	stopped := make(chan error, 1)
 	go func() { stopped <- run.stop() }()
 	select {
@@ -213,7 +215,7 @@ func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) 
 	case <-time.After(stagetest.WaitFor):
 		t.Fatal("Run did not return after cancellation while ConsumeClaim was blocked")
 	}
-	stagetest.Closed(t, (<-chan Message)(run.out))
+	stagetest.Closed(t, (<-chan stages.Message)(run.out))
 	if got := testenv.CommittedOffsets(t, brokers, "g3", "orders")[0]; got > m.Src.Offset {
 		t.Fatalf("committed %d past the unfinished offset %d", got, m.Src.Offset)
 	}
@@ -223,7 +225,7 @@ func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
 	brokers, _ := singlePartition(t, "orders", 6)
 	first := runSource(t, brokers, "g4", "orders", 100)
 	for i := range 6 {
-		m := stagetest.Recv(t, (<-chan Message)(first.out))
+		m := stagetest.Recv(t, (<-chan stages.Message)(first.out))
 		if i < 3 {
 			m.Ack()
 		}
@@ -236,7 +238,7 @@ func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
 	// A new member of the group gets the unfinished messages again.
 	second := runSource(t, brokers, "g4", "orders", 100)
 	for want := int64(3); want < 6; want++ {
-		if m := stagetest.Recv(t, (<-chan Message)(second.out)); m.Src.Offset != want {
+		if m := stagetest.Recv(t, (<-chan stages.Message)(second.out)); m.Src.Offset != want {
 			t.Fatalf("redelivered offset %d, want %d", m.Src.Offset, want)
 		}
 	}
