@@ -23,7 +23,7 @@ type kafkaClients struct {
 	group sarama.ConsumerGroup
 	dlq   sarama.SyncProducer
 	// dlqMaxRecord is the largest dead-letter record the producer sends
-	// (stages.DeadLetters.MaxRecordBytes), from the dead-letter topic's
+	// (deadletter.DeadLetters.MaxRecordBytes), from the dead-letter topic's
 	// effective max.message.bytes.
 	dlqMaxRecord int
 	// admin reads the dead-letter topic and redrives from it, for the

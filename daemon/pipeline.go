@@ -13,6 +13,7 @@ import (
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/stages/consumer"
+	"github.com/orderd/orderd/stages/deadletter"
 )
 
 // pipelinePart consumes the orders topic into the ingest pipeline once
@@ -100,9 +101,9 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 			Tracing: d.tracing.stages(cfg.KafkaGroup),
 		},
 		Orders: orders,
-		DeadLetters: &stages.DeadLetters{
+		DeadLetters: &deadletter.DeadLetters{
 			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.dlqMaxRecord, Health: d.dlqHealth,
-			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
+			Log: d.component("dlq"), Metrics: d.metrics.DeadLetters, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,
 		Loops:   d.loops,

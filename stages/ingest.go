@@ -9,6 +9,7 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/deadletter"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -35,7 +36,7 @@ type Ingest struct {
 
 	Writer      *Writer
 	Orders      *storage.Orders
-	DeadLetters *DeadLetters
+	DeadLetters *deadletter.DeadLetters
 	Metrics     *Metrics
 	// Loops, if set, watches the decode, validate, write and cache
 	// workers for GET /livez.

@@ -9,12 +9,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/deadletter"
 	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage"
 )
@@ -33,8 +36,7 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	m := testMetrics()
 	w, _ := newWriter(pg)
 	w.Metrics = m
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
-	dl.Metrics = m
+	dl := deadLetters(t, brokers, m)
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 50, BatchLinger: 5 * time.Millisecond, Writers: 2,
 		Writer: w, Orders: orders, DeadLetters: dl, Metrics: m,
@@ -97,9 +99,9 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	for name, got := range map[string][2]int{
 		"decode received":     {n(m.Decode.In), len(inputs)},
 		"cache acked":         {n(m.Cache.Out), len(inputs) - broken},
-		"dead-letters sent":   {n(m.DeadLetter.Out), broken},
+		"dead-letters sent":   {n(m.DeadLetters.Out), broken},
 		"orders inserted":     {n(m.stored[storage.Inserted]), len(valid)},
-		"conflicts":           {n(m.deadLettered[dlq.ReasonConflict]), 1},
+		"conflicts":           {int(m.DeadLettered()[dlq.ReasonConflict]), 1},
 		"write dead-lettered": {n(m.Write.Dead), 1},
 	} {
 		if got[0] != got[1] {
@@ -157,8 +159,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 	m := testMetrics()
 	w, _ := newWriter(&panickyStore{Store: pg, uid: savePanics})
 	w.Metrics = m
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
-	dl.Metrics = m
+	dl := deadLetters(t, brokers, m)
 	marker := []byte("decode-panics-here")
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 25, BatchLinger: 5 * time.Millisecond, Writers: 2,
@@ -195,7 +196,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 		t.Fatalf("%d dead letters, want 2", len(dead))
 	}
 	for _, r := range dead {
-		if h := recordHeaders(r); h[dlq.HeaderReason] != string(dlq.ReasonInternalError) || !strings.HasPrefix(h[dlq.HeaderError], "panic: ") {
+		if h := stagetest.RecordHeaders(r); h[dlq.HeaderReason] != string(dlq.ReasonInternalError) || !strings.HasPrefix(h[dlq.HeaderError], "panic: ") {
 			t.Errorf("dead letter headers %v", h)
 		}
 	}
@@ -220,8 +221,7 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	w, _ := newWriter(pg)
 	w.Health = health.New().Aggregate("writer", "writers", 3) // a part per writer
 	w.Metrics = m
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
-	dl.Metrics = m
+	dl := deadLetters(t, brokers, m)
 	ingest := &Ingest{
 		Workers: 3, MaxMessageBytes: 64 << 10, BatchSize: 4, BatchLinger: time.Millisecond, Writers: 3,
 		Writer: w, Orders: storage.NewOrders(pg, cache, storage.OrdersOptions{}), DeadLetters: dl, Metrics: m,
@@ -265,7 +265,7 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	if lost > 0 {
 		t.Fatalf("for %d of %d orders the later version was stored, not the first", lost, pairs)
 	}
-	if got := int(testutil.ToFloat64(m.deadLettered[dlq.ReasonConflict])); got != pairs {
+	if got := int(m.DeadLettered()[dlq.ReasonConflict]); got != pairs {
 		t.Fatalf("%d conflicts dead-lettered, want %d", got, pairs)
 	}
 }
@@ -290,7 +290,7 @@ func (h *hangs) Decode(data []byte, o *order.Order) error {
 // behind them are waiting, not stuck.
 func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders.dlq")
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	dl := deadLetters(t, brokers, testMetrics())
 	dbURL := testenv.Postgres(t)
 	viaProxy, proxy := testenv.BehindProxy(t, dbURL)
 	pg := openPostgres(t, viaProxy)
@@ -377,5 +377,18 @@ func endRun(t *testing.T, src chan Message, done <-chan error, all []*stagetest.
 		if t.Failed() {
 			t.Fatalf("message %d", i)
 		}
+	}
+}
+
+// deadLetters is the dead-letter stage of the ingest tests: it publishes to
+// orders.dlq and counts on m.
+func deadLetters(t *testing.T, brokers []string, m *Metrics) *deadletter.DeadLetters {
+	t.Helper()
+	comp := health.New().Component("dlq")
+	comp.OK()
+	backoff := pipeline.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}
+	return &deadletter.DeadLetters{
+		Producer: stagetest.SyncProducer(t, brokers), Topic: "orders.dlq", MaxRecordBytes: 1 << 20, MaxBatch: 2,
+		Health: comp, Log: zerolog.Nop(), Metrics: m.DeadLetters, Retry: backoff,
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/stages/deadletter"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -19,13 +20,12 @@ type Metrics struct {
 	consumed *prometheus.CounterVec
 	lag      *prometheus.GaugeVec
 
-	Decode, Validate, Write, Cache, DeadLetter StageCounters
+	Decode, Validate, Write, Cache StageCounters
+	DeadLetters                    *deadletter.Metrics
 
 	batchSize     prometheus.Histogram
 	batchDuration prometheus.Histogram
 	stored        [storage.Refused + 1]prometheus.Counter // by storage outcome; set for Inserted and Duplicate
-	deadLettered  map[dlq.Reason]prometheus.Counter
-	truncated     prometheus.Counter
 	retries       *prometheus.CounterVec
 	// commitFailures counts errors after which the partition's marked
 	// offset still had not reached the broker (see consumer.CommitWatch).
@@ -35,10 +35,9 @@ type Metrics struct {
 
 	// What the stats getters read: counters the stages own, kept beside
 	// the Prometheus series, which are for scraping, not for reading back.
-	inserted  atomic.Int64
-	deadCount map[dlq.Reason]*atomic.Int64
-	lagMu     sync.Mutex
-	lags      map[int32]*atomic.Int64 // by claimed partition
+	inserted atomic.Int64
+	lagMu    sync.Mutex
+	lags     map[int32]*atomic.Int64 // by claimed partition
 }
 
 // queue is a channel in front of a stage, measured when scraped.
@@ -100,7 +99,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Panics: panics.WithLabelValues(name),
 		}
 	}
-	m.Decode, m.Validate, m.Write, m.Cache, m.DeadLetter = stage("decode"), stage("validate"), stage("write"), stage("cache"), stage("dead_letter")
+	m.Decode, m.Validate, m.Write, m.Cache = stage("decode"), stage("validate"), stage("write"), stage("cache")
+	deadLetter := stage("dead_letter")
+	m.DeadLetters = deadletter.NewMetrics(reg, deadLetter.In, deadLetter.Out, m)
 
 	stored := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orderd_orders_stored_total",
@@ -109,24 +110,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []storage.Outcome{storage.Inserted, storage.Duplicate} {
 		m.stored[o] = stored.WithLabelValues(o.String())
 	}
-	dead := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "orderd_dlq_records_total",
-		Help: "Messages published to the dead-letter topic, by reason.",
-	}, []string{"reason"})
-	m.deadLettered = map[dlq.Reason]prometheus.Counter{}
-	m.deadCount = map[dlq.Reason]*atomic.Int64{}
-	for _, r := range dlq.Reasons {
-		m.deadLettered[r] = dead.WithLabelValues(string(r))
-		m.deadCount[r] = new(atomic.Int64)
-	}
 	m.lags = map[int32]*atomic.Int64{}
 	m.commitFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderd_kafka_commit_failures_total",
 		Help: "Consumer-group errors after which the partition's marked offset was still not committed: failed offset commits.",
-	})
-	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "orderd_dlq_truncated_total",
-		Help: "Dead-letter records whose payload was cut to fit the dead-letter topic (dlq-truncated: true).",
 	})
 	for _, cause := range []string{health.RetryStore, health.RetryDeadLetter, health.RetryKafka, health.RetryWarmUp, health.RetryConnect, health.RetryFill} {
 		m.retries.WithLabelValues(cause) // export zeros, so rate() works from the start
@@ -140,8 +127,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f(m.batchSize)
 	f(m.batchDuration)
 	f(stored)
-	f(dead)
-	f(m.truncated)
 	f(panics)
 	f(m.retries)
 	f(queueCollector{m})
@@ -217,28 +202,13 @@ func (m *Metrics) countStored(o storage.Outcome) {
 	}
 }
 
-// countDeadLettered counts one message published to the dead-letter topic.
-func (m *Metrics) countDeadLettered(reason dlq.Reason, truncated bool) {
-	if c, ok := m.deadLettered[reason]; ok {
-		c.Inc()
-		m.deadCount[reason].Add(1)
-	}
-	if truncated {
-		m.truncated.Inc()
-	}
-}
-
 // Inserted is how many new orders the writer has stored since start.
 func (m *Metrics) Inserted() int64 { return m.inserted.Load() }
 
 // DeadLettered is how many messages were dead-lettered since start, by
 // reason.
 func (m *Metrics) DeadLettered() map[dlq.Reason]int64 {
-	out := make(map[dlq.Reason]int64, len(m.deadCount))
-	for r, n := range m.deadCount {
-		out[r] = n.Load()
-	}
-	return out
+	return m.DeadLetters.DeadLettered()
 }
 
 // Lag is the consumer lag summed over the partitions claimed now.

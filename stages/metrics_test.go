@@ -6,20 +6,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/storage"
 )
 
 // The stats getters read the stages' own counters, and agree with the
-// series scraped.
+// series scraped. (DeadLettered: see the deadletter package's test.)
 func TestMetrics_StatsAgreeWithTheScrapedSeries(t *testing.T) {
 	m := testMetrics()
 	for _, o := range []storage.Outcome{storage.Inserted, storage.Inserted, storage.Duplicate} {
 		m.countStored(o)
 	}
-	m.countDeadLettered(dlq.ReasonConflict, false)
-	m.countDeadLettered(dlq.ReasonInvalidJSON, true)
-	m.countDeadLettered(dlq.ReasonConflict, false)
 	p0, p1 := m.Partition(0), m.Partition(1)
 	p0.SetLag(5)
 	p1.SetLag(7)
@@ -27,15 +23,6 @@ func TestMetrics_StatsAgreeWithTheScrapedSeries(t *testing.T) {
 
 	if got, want := m.Inserted(), int64(testutil.ToFloat64(m.stored[storage.Inserted])); got != 2 || got != want {
 		t.Errorf("Inserted = %d, series %d; want 2", got, want)
-	}
-	dead := m.DeadLettered()
-	for r, want := range map[dlq.Reason]int64{dlq.ReasonConflict: 2, dlq.ReasonInvalidJSON: 1, dlq.ReasonInvalidOrder: 0} {
-		if dead[r] != want || int64(testutil.ToFloat64(m.deadLettered[r])) != want {
-			t.Errorf("DeadLettered[%s] = %d, series %v; want %d", r, dead[r], testutil.ToFloat64(m.deadLettered[r]), want)
-		}
-	}
-	if got := testutil.ToFloat64(m.truncated); got != 1 {
-		t.Errorf("truncated = %v, want 1", got)
 	}
 	if got := m.Lag(); got != 8 {
 		t.Errorf("Lag = %d, want 5+3", got)

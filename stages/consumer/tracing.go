@@ -27,7 +27,7 @@ func (s *KafkaSource) envelope(msg *sarama.ConsumerMessage, acker pipeline.Acker
 // attributes name the message (topic, partition, offset, group, size), never
 // what it holds.
 func consume(t *stages.Tracing, msg *sarama.ConsumerMessage) trace.Span {
-	parent := stages.Propagator.Extract(context.Background(), consumedHeaders(msg.Headers))
+	parent := pipeline.Propagator.Extract(context.Background(), consumedHeaders(msg.Headers))
 	_, span := t.Tracer.Start(parent, "process "+msg.Topic,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(

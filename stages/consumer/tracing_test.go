@@ -27,7 +27,7 @@ func consumed() *sarama.ConsumerMessage {
 
 // A consumed message's span is a CONSUMER child of its traceparent, in the
 // producer's trace; acking the envelope ends the span. (Its dead letter's
-// traceparent is that span: see the stages' TestTracing_DeadLetterContinuesTheMessageSpan.)
+// traceparent is that span: see the deadletter package's TestTracing_DeadLetterContinuesTheMessageSpan.)
 func TestTracing_MessageSpan(t *testing.T) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // SyncProducer is a producer for the tests to write with.
@@ -49,4 +50,13 @@ func ConsumerGroup(t *testing.T, brokers []string, group string) sarama.Consumer
 	}
 	t.Cleanup(func() { g.Close() })
 	return g
+}
+
+// RecordHeaders is r's headers by key.
+func RecordHeaders(r *kgo.Record) map[string]string {
+	h := map[string]string{}
+	for _, kv := range r.Headers {
+		h[kv.Key] = string(kv.Value)
+	}
+	return h
 }

@@ -1,4 +1,4 @@
-package stages
+package deadletter
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/orderd/orderd/dlq"
@@ -208,14 +207,6 @@ func publishAll(t *testing.T, dl *DeadLetters, dead ...Dead) {
 	}
 }
 
-func recordHeaders(r *kgo.Record) map[string]string {
-	h := map[string]string{}
-	for _, kv := range r.Headers {
-		h[kv.Key] = string(kv.Value)
-	}
-	return h
-}
-
 // A dead letter too large for the dead-letter topic is published cut to
 // fit, with what was cut, and acked; the small ones sharing its batch go
 // whole. This holds whether the stage knew the limit (it fits before
@@ -240,7 +231,7 @@ func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
 			}
 			big := bytes.Repeat([]byte("b"), 200_000)
 			d1, a1 := condemned(1, []byte("k1"), "small one", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
-			d2, a2 := condemned(2, []byte("k2"), string(big), dlq.ReasonTooLarge, &TooLargeError{Size: len(big), Limit: 1 << 20})
+			d2, a2 := condemned(2, []byte("k2"), string(big), dlq.ReasonTooLarge, fmt.Errorf("message is %d bytes, more than the %d-byte limit", len(big), 1<<20))
 			d3, a3 := condemned(3, []byte("k3"), "small two", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
 			publishAll(t, dl, d1, d2, d3)
 			for _, a := range []*stagetest.Acks{a1, a2, a3} {
@@ -256,7 +247,7 @@ func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
 			seen := map[string]int{}
 			for _, r := range testenv.ReadTopic(t, brokers, "orders.dlq") {
 				seen[string(r.Key)]++
-				h := recordHeaders(r)
+				h := stagetest.RecordHeaders(r)
 				switch string(r.Key) {
 				case "k1", "k3":
 					if h[dlq.HeaderTruncated] != "" || !strings.HasPrefix(string(r.Value), "small") {

@@ -1,4 +1,4 @@
-package stages
+package deadletter
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"time"
+
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
@@ -15,6 +17,16 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 )
+
+// Poison is why a message can never be processed.
+type Poison struct {
+	Reason   dlq.Reason
+	Err      error
+	FailedAt time.Time
+}
+
+// Dead carries a message condemned to the dead-letter topic.
+type Dead = pipeline.Envelope[Poison]
 
 // DeadLetters publishes condemned messages to the dead-letter topic and acks
 // each one once Kafka has acknowledged its record.
@@ -66,7 +78,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 			return ctx.Err()
 		}
 		batch = append(batch[:0], env)
-		d.Metrics.DeadLetter.In.Inc()
+		d.Metrics.In.Inc()
 		closed := false
 	fill: // take what is already waiting, without waiting for more
 		for len(batch) < cap(batch) {
@@ -77,7 +89,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 					break fill
 				}
 				batch = append(batch, env)
-				d.Metrics.DeadLetter.In.Inc()
+				d.Metrics.In.Inc()
 			default:
 				break fill
 			}
@@ -213,8 +225,8 @@ func (d *DeadLetters) done(o *outgoing) {
 	withTraceID(ev, env.Span()).Str("reason", string(env.Value.Reason)).Str("source_topic", env.Src.Topic).Int32("partition", env.Src.Partition).
 		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Msg("dead-lettered")
 	env.Ack()
-	d.Metrics.DeadLetter.Out.Inc()
-	d.Metrics.countDeadLettered(env.Value.Reason, o.truncated)
+	d.Metrics.Out.Inc()
+	d.Metrics.count(env.Value.Reason, o.truncated)
 }
 
 // failure is why the records left unpublished failed: each distinct cause

@@ -1,4 +1,4 @@
-package stages
+package deadletter
 
 import (
 	"context"
@@ -8,16 +8,18 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/orderd/orderd/pipeline"
 )
 
 const producerTraceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 // A dead letter's traceparent is its message's span, in the same trace,
 // replacing the producer's. (That the message's span is a child of the
-// producer's: see consumer.TestTracing_MessageSpan.)
+// producer's: see the consumer package's TestTracing_MessageSpan.)
 func TestTracing_DeadLetterContinuesTheMessageSpan(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
-	parent := Propagator.Extract(context.Background(), propagation.MapCarrier{"traceparent": producerTraceparent, "tracestate": "producer=1"})
+	parent := pipeline.Propagator.Extract(context.Background(), propagation.MapCarrier{"traceparent": producerTraceparent, "tracestate": "producer=1"})
 	_, span := tp.Tracer("test").Start(parent, "process orders", trace.WithSpanKind(trace.SpanKindConsumer))
 	defer span.End()
 	sc := span.SpanContext()
