@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order"
@@ -221,7 +222,7 @@ func ingest(ctx context.Context, env environment, o ingestOptions, brokers []str
 		return ingestResult{}, fmt.Errorf("kafka %v: %w", brokers, err)
 	}
 	defer client.Close()
-	deadLetters := dlq.NewReader(client, o.dlqTopic)
+	deadLetters := browse.NewReader(client, o.dlqTopic)
 	dlqBefore, err := deadLetters.Size(ctx)
 	if err != nil {
 		return ingestResult{}, err

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/health"
 )
 
@@ -394,6 +395,6 @@ func (d *daemon) connectKafka(ctx context.Context) {
 		return // stopped while connecting
 	}
 	d.kafka.set(k)
-	reader := dlq.NewReader(k.admin, d.cfg.KafkaDLQTopic)
+	reader := browse.NewReader(k.admin, d.cfg.KafkaDLQTopic)
 	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.adminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.tracer())})
 }

@@ -17,15 +17,25 @@ import (
 // Redriving the same record twice does no harm: orderd stores an order once,
 // and an identical copy is a duplicate that changes nothing.
 type Redriver struct {
-	reader   *Reader
+	reader   Source
 	producer sarama.SyncProducer
 	topic    string
 	tracer   trace.Tracer // nil: redrives are not traced (WithTracer)
 }
 
+// Source is where a Redriver reads the records it redrives: a
+// browse.Reader of the dead-letter topic.
+type Source interface {
+	// GetAll returns the records at refs, whole, in their order, or
+	// an error naming one that is missing (browse.ErrNotFound).
+	GetAll(ctx context.Context, refs []Ref) ([]Record, error)
+	// Topic is the dead-letter topic read.
+	Topic() string
+}
+
 // NewRedriver reads records through reader and publishes them to topic (the
 // orders topic) through producer, which stays the caller's to close.
-func NewRedriver(reader *Reader, producer sarama.SyncProducer, topic string) *Redriver {
+func NewRedriver(reader Source, producer sarama.SyncProducer, topic string) *Redriver {
 	return &Redriver{reader: reader, producer: producer, topic: topic}
 }
 
@@ -66,7 +76,7 @@ var (
 // a truncated record is refused with ErrTruncated.
 //
 // It reads every record whole first (GetAll: each partition in one pass),
-// and refuses them all, sending nothing, if one is missing (ErrNotFound)
+// and refuses them all, sending nothing, if one is missing (browse.ErrNotFound)
 // or truncated, or if they hold more than MaxRedriveBytes. It then sends
 // them together (SendAll).
 func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]Redriven, error) {

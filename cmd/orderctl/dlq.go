@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 )
 
 // dlq runs "orderctl dlq COMMAND".
@@ -29,12 +30,12 @@ func (c *cli) dlq(ctx context.Context, args []string) error {
 
 // openDLQ connects to Kafka and returns a reader of the dead-letter topic
 // and the client under it, the caller's to close.
-func (c *cli) openDLQ() (*dlq.Reader, sarama.Client, error) {
+func (c *cli) openDLQ() (*browse.Reader, sarama.Client, error) {
 	client, err := c.connectKafka()
 	if err != nil {
 		return nil, nil, err
 	}
-	return dlq.NewReader(client, c.dlqTopic), client, nil
+	return browse.NewReader(client, c.dlqTopic), client, nil
 }
 
 // reasonFlag is a -reason value, checked against dlq.Reasons as it is

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 )
 
 // Widths of the cut columns of the dlq ls table, in characters.
@@ -43,7 +44,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	if *since < 0 {
 		return cmd.failf("-since must not be negative, got %s", *since)
 	}
-	if !dlq.ValidCursor(*cursor) {
+	if !browse.ValidCursor(*cursor) {
 		return cmd.failf("-cursor %q is not a cursor dlq ls printed; pass it unchanged", *cursor)
 	}
 
@@ -53,7 +54,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	}
 	defer client.Close()
 	start := time.Now()
-	page, err := reader.ListPage(ctx, dlq.Filter{Reason: dlq.Reason(reason), Since: *since, Limit: *limit, Cursor: *cursor})
+	page, err := reader.ListPage(ctx, browse.Filter{Reason: dlq.Reason(reason), Since: *since, Limit: *limit, Cursor: *cursor})
 	if err != nil {
 		return c.kafkaError(err)
 	}
@@ -84,7 +85,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 
 // writeMore says, after a table, what the listing left out and how to go
 // on: a last line with the cursor when there may be more.
-func (c *cli) writeMore(page dlq.Page, limit int, took time.Duration, filtered bool) {
+func (c *cli) writeMore(page browse.Page, limit int, took time.Duration, filtered bool) {
 	for _, t := range page.Trimmed {
 		fmt.Fprintf(c.stderr, "partition %d was trimmed by retention while it was listed: it now starts at offset %d; "+
 			"every record %s still holds was listed\n", t.Partition, t.Oldest, c.dlqTopic)
@@ -152,7 +153,7 @@ type jsonLine struct {
 	SourceOffset    int64      `json:"source_offset"`
 	AppendedAt      *time.Time `json:"appended_at"` // when Kafka appended it; null if unknown
 	Key             *string    `json:"key"`         // null for a record without a key
-	Payload         string     `json:"payload"`     // at most dlq.PreviewBytes
+	Payload         string     `json:"payload"`     // at most browse.PreviewBytes
 	PayloadBytes    int        `json:"payload_bytes"`
 	// PayloadPreview says Payload is only the start of the payload.
 	PayloadPreview bool `json:"payload_preview,omitempty"`
@@ -199,14 +200,14 @@ func writeJSONLines(w io.Writer, recs []dlq.Record) error {
 // moreLine is the last line of dlq ls -json when the listing left
 // something out. It has no "ref": scripts tell it from a dead letter so.
 type moreLine struct {
-	Next    string        `json:"next,omitempty"`
-	Partial bool          `json:"partial,omitempty"`
-	Trimmed []dlq.Trimmed `json:"trimmed,omitempty"`
+	Next    string           `json:"next,omitempty"`
+	Partial bool             `json:"partial,omitempty"`
+	Trimmed []browse.Trimmed `json:"trimmed,omitempty"`
 }
 
 // writeJSONMore writes moreLine when there is more to list or something
 // was trimmed.
-func writeJSONMore(w io.Writer, page dlq.Page) error {
+func writeJSONMore(w io.Writer, page browse.Page) error {
 	if page.Next == "" && len(page.Trimmed) == 0 {
 		return nil
 	}
