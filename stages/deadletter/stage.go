@@ -7,7 +7,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-
 	"time"
 
 	"github.com/IBM/sarama"
