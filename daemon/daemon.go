@@ -78,8 +78,8 @@ type daemon struct {
 	origin string
 
 	// Each health component has one writer.
-	kafkaHealth  *stages.Report            // connecting, then the consumer's sessions
-	commits      *health.Component         // the consumer group's offset commits (stages.CommitWatch)
+	kafkaHealth  *health.Retries           // connecting, then the consumer's sessions
+	commits      *health.Component         // the consumer group's offset commits (consumer.CommitWatch)
 	storeHealth  *health.Component         // the store part: connecting, then pinging
 	warmupHealth *health.Component         // the read path's warm-up
 	fillHealth   *health.Component         // the read path's listener for other replicas' commits
@@ -108,7 +108,7 @@ type daemon struct {
 func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), loops: new(health.Loops), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers, origin: newOrigin()}
 	d.metrics = stages.NewMetrics(d.prom)
-	d.kafkaHealth = &stages.Report{Health: d.health.Component("kafka"), Log: d.component("kafka"), Metrics: d.metrics}
+	d.kafkaHealth = &health.Retries{Health: d.health.Component("kafka"), Log: d.component("kafka"), Metrics: d.metrics}
 	d.commits = d.health.Component("commits")
 	d.commits.Wait("waiting for the consumer to start")
 	d.storeHealth = d.health.Component("store")

@@ -11,7 +11,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/dlq/browse"
+	"github.com/orderd/orderd/health"
 )
 
 // defaultMaxMessageBytes is Kafka's default max.message.bytes, assumed when
@@ -23,7 +24,7 @@ type kafkaClients struct {
 	group sarama.ConsumerGroup
 	dlq   sarama.SyncProducer
 	// dlqMaxRecord is the largest dead-letter record the producer sends
-	// (stages.DeadLetters.MaxRecordBytes), from the dead-letter topic's
+	// (deadletter.DeadLetters.MaxRecordBytes), from the dead-letter topic's
 	// effective max.message.bytes.
 	dlqMaxRecord int
 	// admin reads the dead-letter topic and redrives from it, for the
@@ -379,8 +380,8 @@ func (d *daemon) kafkaPart() part {
 // ctx ends.
 func (d *daemon) connectKafka(ctx context.Context) {
 	log := d.component("kafka")
-	retry := d.kafkaHealth.Retry(stages.Work{
-		Cause:   stages.RetryConnect,
+	retry := d.kafkaHealth.Retry(health.Work{
+		Cause:   health.RetryConnect,
 		What:    fmt.Sprintf("connect to kafka %v", d.brokers),
 		Failing: "kafka unavailable; retrying",
 		Healed:  "kafka reachable",
@@ -394,6 +395,6 @@ func (d *daemon) connectKafka(ctx context.Context) {
 		return // stopped while connecting
 	}
 	d.kafka.set(k)
-	reader := dlq.NewReader(k.admin, d.cfg.KafkaDLQTopic)
+	reader := browse.NewReader(k.admin, d.cfg.KafkaDLQTopic)
 	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.adminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.tracer())})
 }

@@ -9,8 +9,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/stages/consumer"
+	"github.com/orderd/orderd/stages/deadletter"
 )
 
 // pipelinePart consumes the orders topic into the ingest pipeline once
@@ -68,8 +71,8 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Name: "orderd_pipeline_in_flight_bytes",
 		Help: "Bytes of memory the messages inside the pipeline hold (raw, decoded, encoded); the consumer pauses at MAX_IN_FLIGHT_MB.",
 	}, func() float64 { return float64(inFlight.Bytes()) }))
-	marks := stages.NewMarks()
-	source := &stages.KafkaSource{
+	marks := consumer.NewMarks()
+	source := &consumer.KafkaSource{
 		Group:        kafka.group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          src,
@@ -77,12 +80,12 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Marks:        marks,
 		MaxAhead:     cfg.MaxPartitionAhead,
 		DrainTimeout: cfg.DrainTimeout,
-		Retry: d.kafkaHealth.Retry(stages.Work{
-			Cause:   stages.RetryKafka,
+		Retry: d.kafkaHealth.Retry(health.Work{
+			Cause:   health.RetryKafka,
 			What:    "consuming " + cfg.KafkaTopic,
 			Failing: "consumer group session failed",
 			Healed:  "consuming again",
-		}, d.backoff(), stages.IsClosed),
+		}, d.backoff(), consumer.IsClosed),
 		Log:     d.component("consumer"),
 		Metrics: d.metrics,
 		Tracing: d.tracing.stages(cfg.KafkaGroup),
@@ -98,14 +101,14 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 			Tracing: d.tracing.stages(cfg.KafkaGroup),
 		},
 		Orders: orders,
-		DeadLetters: &stages.DeadLetters{
+		DeadLetters: &deadletter.DeadLetters{
 			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.dlqMaxRecord, Health: d.dlqHealth,
-			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
+			Log: d.component("dlq"), Metrics: d.metrics.DeadLetters, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
-	commits := &stages.CommitWatch{
+	commits := &consumer.CommitWatch{
 		Errors: kafka.group.Errors(), Committed: kafka.committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/reads"
@@ -97,17 +98,17 @@ func (l *lateStats) Stats(ctx context.Context) (server.Stats, error) {
 
 // deadLetters reads and redrives the dead-letter topic.
 type deadLetters struct {
-	*dlq.Reader
+	*browse.Reader
 	*dlq.Redriver
 }
 
 // lateDLQ is server.DeadLetters once Kafka is connected.
 type lateDLQ struct{ late[deadLetters] }
 
-func (l *lateDLQ) ListPage(ctx context.Context, f dlq.Filter) (dlq.Page, error) {
+func (l *lateDLQ) ListPage(ctx context.Context, f browse.Filter) (browse.Page, error) {
 	d, err := l.get()
 	if err != nil {
-		return dlq.Page{}, err
+		return browse.Page{}, err
 	}
 	return d.ListPage(ctx, f)
 }

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/stages"
@@ -28,7 +28,7 @@ type statsSource struct {
 	store    storage.Store
 	orders   *reads.Orders
 	metrics  *stages.Metrics
-	reader   *dlq.Reader
+	reader   *browse.Reader
 	inFlight *pipeline.InFlight
 
 	// flight makes the callers that find the counts stale share one

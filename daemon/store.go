@@ -2,10 +2,10 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/memory"
 	"github.com/orderd/orderd/storage/postgres"
@@ -56,8 +56,8 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 		WriteTimeout: d.cfg.WriteTimeout, Origin: d.origin,
 		Tracer: d.tracing.pgx(),
 	}
-	retry := (&stages.Report{Health: d.storeHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
-		Cause:   stages.RetryConnect,
+	retry := (&health.Retries{Health: d.storeHealth, Log: log, Metrics: d.metrics}).Retry(health.Work{
+		Cause:   health.RetryConnect,
 		What:    "connect to postgresql",
 		Failing: "postgresql unavailable; retrying",
 		Healed:  "postgresql reachable",
@@ -82,32 +82,25 @@ const storePingInterval = 2 * time.Second
 // watchStore pings the store until ctx ends and reports the result, so
 // /health answers from memory instead of querying PostgreSQL per request.
 func (d *daemon) watchStore(ctx context.Context, s storage.Store) {
-	log := d.component("store")
-	t := time.NewTicker(storePingInterval)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	// A failed ping retries nothing, so it has no cause and is not counted
+	// among the retries. The next ping follows it after half to all of the
+	// ping interval, jittered as every retry's wait is.
+	retry := (&health.Retries{Health: d.storeHealth, Log: d.component("store"), Metrics: d.metrics}).Retry(health.Work{
+		What:    "ping",
+		Failing: "store stopped answering",
+		Healed:  "store answers again",
+	}, pipeline.Backoff{Min: storePingInterval, Max: storePingInterval}, nil)
+	wait := storePingInterval
+	for pipeline.Sleep(ctx, wait) == nil {
 		pingCtx, cancel := context.WithTimeout(ctx, storePingInterval)
 		err := s.Ping(pingCtx)
 		cancel()
 		switch {
-		case err != nil && ctx.Err() == nil:
-			d.storeHealth.Fail(fmt.Errorf("ping: %w", err))
-			if !failing {
-				log.Warn().Err(err).Msg("store stopped answering")
-			}
-			failing = true
 		case err == nil:
-			d.storeHealth.OK()
-			if failing {
-				log.Info().Msg("store answers again")
-			}
-			failing = false
+			retry.Succeeded()
+			wait = storePingInterval
+		case ctx.Err() == nil:
+			wait = retry.Fail(err)
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/follow"
 	"github.com/orderd/orderd/storage/postgres"
@@ -68,15 +68,15 @@ func (d *daemon) readPathPart() part {
 
 // warmUpReport reports the warm-up's steps, each retried while the store
 // fails. Its goroutine is the warmup component's only writer.
-func (d *daemon) warmUpReport() *stages.Report {
-	return &stages.Report{Health: d.warmupHealth, Log: d.component("warmup"), Metrics: d.metrics}
+func (d *daemon) warmUpReport() *health.Retries {
+	return &health.Retries{Health: d.warmupHealth, Log: d.component("warmup"), Metrics: d.metrics}
 }
 
 // estimate asks the store how much it holds, retrying while it fails.
-func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.Store) (storage.Estimate, error) {
+func (d *daemon) estimate(ctx context.Context, r *health.Retries, store storage.Store) (storage.Estimate, error) {
 	d.warmupHealth.Wait("estimating the stored orders, to size the cache")
-	retry := r.Retry(stages.Work{
-		Cause:   stages.RetryWarmUp,
+	retry := r.Retry(health.Work{
+		Cause:   health.RetryWarmUp,
 		What:    "estimating the stored orders",
 		Failing: "estimating the stored orders failed; retrying",
 		Healed:  "estimating the stored orders succeeded after failures",
@@ -144,8 +144,8 @@ func catchUpWindow(writeTimeout time.Duration) time.Duration {
 func (d *daemon) follow(ctx context.Context, f *follow.Follower) {
 	log := d.component("fill")
 	d.fillHealth.Wait("connecting the listener for other replicas' commits")
-	retry := (&stages.Report{Health: d.fillHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
-		Cause:   stages.RetryFill,
+	retry := (&health.Retries{Health: d.fillHealth, Log: log, Metrics: d.metrics}).Retry(health.Work{
+		Cause:   health.RetryFill,
 		What:    "listening for other replicas' commits (their orders are read from postgresql meanwhile)",
 		Failing: "commit listener lost; other replicas' orders are read from postgresql until it is back",
 		Healed:  "commit listener back and caught up",
@@ -160,9 +160,9 @@ func (d *daemon) follow(ctx context.Context, f *follow.Follower) {
 // in the log, in /health's warmup detail and in the warm-up metrics. When
 // not every order fits, the warning says which CACHE_SIZE_MB would hold
 // them; until then, reads of the oldest go to PostgreSQL.
-func (d *daemon) warmUp(ctx context.Context, r *stages.Report, orders *reads.Orders, expect storage.Estimate, m warmUpMetrics) {
-	retry := r.Retry(stages.Work{
-		Cause:   stages.RetryWarmUp,
+func (d *daemon) warmUp(ctx context.Context, r *health.Retries, orders *reads.Orders, expect storage.Estimate, m warmUpMetrics) {
+	retry := r.Retry(health.Work{
+		Cause:   health.RetryWarmUp,
 		What:    "cache warm-up",
 		Failing: "cache warm-up failed; retrying",
 		Healed:  "cache warm-up succeeded after failures",

@@ -28,6 +28,7 @@ import (
 
 	"github.com/orderd/orderd/daemon"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/storage"
@@ -367,8 +368,8 @@ func (noOrders) SearchOrders(context.Context, storage.OrderFilter, storage.Searc
 	return nil, nil
 }
 func (noStats) Stats(context.Context) (server.Stats, error) { return server.Stats{}, errNoStore }
-func (noDLQ) ListPage(context.Context, dlq.Filter) (dlq.Page, error) {
-	return dlq.Page{}, errNoStore
+func (noDLQ) ListPage(context.Context, browse.Filter) (browse.Page, error) {
+	return browse.Page{}, errNoStore
 }
 func (noDLQ) Get(context.Context, dlq.Ref) (dlq.Record, error) { return dlq.Record{}, errNoStore }
 func (noDLQ) Redrive(context.Context, []dlq.Ref, []byte) ([]dlq.Redriven, error) {

@@ -1,18 +1,22 @@
-// Package dlq is orderd's dead-letter topic: the format of its records (the
-// reason codes and dlq-* headers the pipeline writes), reading them back for
-// inspection with a plain consumer that joins no group and commits nothing
-// (listing page by page, bounded in memory and in time, whatever the
-// topic's size), and redriving chosen records to the orders topic.
+// Package dlq is the format of orderd's dead-letter topic: the reason codes
+// and dlq-* headers the pipeline writes (Letter), how a record reads back
+// (Record, Ref), which of a batch's records Kafka refused and why
+// (RecordErrors), and redriving chosen records to the orders topic. Reading
+// the topic, page by page, is package browse's.
 //
 // The topic is the source of truth: nothing about dead letters is kept
-// anywhere else.
+// anywhere else. It never imports orderd's pipeline, stages, storage or
+// server: they import it.
 package dlq
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/IBM/sarama"
 )
 
 // Reason is the stable code a dead-lettered message carries in its
@@ -194,4 +198,31 @@ type RefError struct{ Input string }
 
 func (e *RefError) Error() string {
 	return "invalid record reference " + strconv.Quote(e.Input) + ": want PARTITION:OFFSET, e.g. 0:42"
+}
+
+// RecordOf copies msg into a Record. With preview > 0 it keeps only the
+// first preview bytes of the value (cut at a character boundary when the
+// value is text) for a listing; with 0 the whole value.
+func RecordOf(msg *sarama.ConsumerMessage, preview int) Record {
+	value := msg.Value
+	if preview > 0 {
+		value = cutUTF8(value, preview)
+	}
+	rec := Record{
+		Partition:  msg.Partition,
+		Offset:     msg.Offset,
+		Timestamp:  msg.Timestamp,
+		Key:        bytes.Clone(msg.Key),
+		Value:      bytes.Clone(value),
+		ValueBytes: len(msg.Value),
+		Headers:    make([]Header, 0, len(msg.Headers)),
+	}
+	for _, h := range msg.Headers {
+		if h != nil {
+			// string() copies: nothing of sarama's buffer is kept.
+			rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: string(h.Value)})
+		}
+	}
+	rec.parseHeaders()
+	return rec
 }

@@ -17,15 +17,25 @@ import (
 // Redriving the same record twice does no harm: orderd stores an order once,
 // and an identical copy is a duplicate that changes nothing.
 type Redriver struct {
-	reader   *Reader
+	reader   Source
 	producer sarama.SyncProducer
 	topic    string
 	tracer   trace.Tracer // nil: redrives are not traced (WithTracer)
 }
 
+// Source is where a Redriver reads the records it redrives: a
+// browse.Reader of the dead-letter topic.
+type Source interface {
+	// GetAll returns the records at refs, whole, in their order, or
+	// an error naming one that is missing (browse.ErrNotFound).
+	GetAll(ctx context.Context, refs []Ref) ([]Record, error)
+	// Topic is the dead-letter topic read.
+	Topic() string
+}
+
 // NewRedriver reads records through reader and publishes them to topic (the
 // orders topic) through producer, which stays the caller's to close.
-func NewRedriver(reader *Reader, producer sarama.SyncProducer, topic string) *Redriver {
+func NewRedriver(reader Source, producer sarama.SyncProducer, topic string) *Redriver {
 	return &Redriver{reader: reader, producer: producer, topic: topic}
 }
 
@@ -66,7 +76,7 @@ var (
 // a truncated record is refused with ErrTruncated.
 //
 // It reads every record whole first (GetAll: each partition in one pass),
-// and refuses them all, sending nothing, if one is missing (ErrNotFound)
+// and refuses them all, sending nothing, if one is missing (browse.ErrNotFound)
 // or truncated, or if they hold more than MaxRedriveBytes. It then sends
 // them together (SendAll).
 func (d *Redriver) Redrive(ctx context.Context, refs []Ref, payload []byte) ([]Redriven, error) {
@@ -107,28 +117,26 @@ func (d *Redriver) SendAll(recs []Record, payload []byte) ([]Redriven, error) {
 		spans[i] = d.startRedrive(recs[i], msg)
 	}
 	err := d.producer.SendMessages(msgs)
-	defer func() {
-		for i, span := range spans {
-			endRedrive(span, recordErrorOf(err, msgs[i]))
-		}
-	}()
+	errs := RecordErrors(err, msgs)
+	for i, span := range spans {
+		endRedrive(span, errs[i])
+	}
 	var perrs sarama.ProducerErrors
 	if err != nil && !errors.As(err, &perrs) {
 		return nil, fmt.Errorf("redrive %d records to %s: %w", len(msgs), d.topic, err)
 	}
-	failed := make(map[*sarama.ProducerMessage]bool, len(perrs))
-	for _, pe := range perrs {
-		failed[pe.Msg] = true
-	}
-	done := make([]Redriven, 0, len(msgs)-len(failed))
+	done := make([]Redriven, 0, len(msgs))
+	var failed []error
 	for i, msg := range msgs {
-		if !failed[msg] {
-			from := Ref{Partition: recs[i].Partition, Offset: recs[i].Offset}
-			done = append(done, Redriven{From: from, Topic: d.topic, Partition: msg.Partition, Offset: msg.Offset})
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+			continue
 		}
+		from := Ref{Partition: recs[i].Partition, Offset: recs[i].Offset}
+		done = append(done, Redriven{From: from, Topic: d.topic, Partition: msg.Partition, Offset: msg.Offset})
 	}
-	if len(perrs) > 0 {
-		return done, fmt.Errorf("redrive %d of %d records to %s: %w", len(perrs), len(msgs), d.topic, perrs[0].Err)
+	if len(failed) > 0 {
+		return done, fmt.Errorf("redrive %d of %d records to %s: %w", len(failed), len(msgs), d.topic, failed[0])
 	}
 	return done, nil
 }

@@ -2,7 +2,6 @@ package dlq
 
 import (
 	"context"
-	"errors"
 
 	"github.com/IBM/sarama"
 	"go.opentelemetry.io/otel/attribute"
@@ -114,19 +113,4 @@ func (c producerHeaders) Keys() []string {
 		keys[i] = string(h.Key)
 	}
 	return keys
-}
-
-// recordErrorOf is msg's own error in what SendMessages returned: its
-// ProducerError, or err itself when it names no message.
-func recordErrorOf(err error, msg *sarama.ProducerMessage) error {
-	var perrs sarama.ProducerErrors
-	if !errors.As(err, &perrs) {
-		return err
-	}
-	for _, pe := range perrs {
-		if pe.Msg == msg {
-			return pe.Err
-		}
-	}
-	return nil
 }

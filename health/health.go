@@ -1,6 +1,12 @@
 // Package health keeps the state of orderd's components (Kafka consumer,
-// store, writer, dead-letter producer, cache warm-up) for GET /health. Each
-// component reports its own state; a reader gets one consistent snapshot.
+// store, writer, dead-letter producer, cache warm-up) for GET /health and
+// the liveness of its loops for GET /livez. Each component reports its own
+// state, through Retries when its work is retried; a reader gets one
+// consistent snapshot.
+//
+// Of orderd's packages it imports only pipeline (for Retry): never the
+// stages, the store, Kafka clients or the HTTP server, which all report
+// through it.
 package health
 
 import (

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -101,3 +102,7 @@ func (e Envelope[T]) Weigh(bytes int64) {
 		w.Weigh(bytes)
 	}
 }
+
+// Propagator reads and writes W3C traceparent and tracestate headers: the
+// format the producers around orderd, and the tracing backends, speak.
+var Propagator propagation.TextMapPropagator = propagation.TraceContext{}

@@ -16,12 +16,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 )
 
 // DeadLetters is the dead-letter topic as the admin API sees it.
 type DeadLetters interface {
 	// ListPage lists one page and says how the listing continues.
-	ListPage(ctx context.Context, f dlq.Filter) (dlq.Page, error)
+	ListPage(ctx context.Context, f browse.Filter) (browse.Page, error)
 	Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error)
 	Redrive(ctx context.Context, refs []dlq.Ref, payload []byte) ([]dlq.Redriven, error)
 }
@@ -33,7 +34,7 @@ const (
 	// dlqListBudget is how long a listing reads before it answers with
 	// what it found, "partial" and a "next" cursor: half of apiTimeout,
 	// so that a filter matching little of a long topic still answers.
-	dlqListBudget = dlq.DefaultBudget
+	dlqListBudget = browse.DefaultBudget
 	// maxRedrive is the most records one redrive request names: they are
 	// read in one pass per partition and sent together, well within
 	// apiTimeout (TestAdmin_Redrives500OfAHundredThousandInTime logs
@@ -133,7 +134,7 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 		if !ok {
 			return
 		}
-		f := dlq.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason")), Cursor: string(args.Peek("cursor")), Budget: dlqListBudget}
+		f := browse.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason")), Cursor: string(args.Peek("cursor")), Budget: dlqListBudget}
 		if f.Reason != "" && !f.Reason.Valid() {
 			writeError(ctx, fasthttp.StatusBadRequest, "invalid reason: want one of "+reasonList())
 			return
@@ -146,7 +147,7 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			}
 			f.Since = since
 		}
-		if !dlq.ValidCursor(f.Cursor) {
+		if !browse.ValidCursor(f.Cursor) {
 			writeError(ctx, fasthttp.StatusBadRequest, `invalid cursor: pass the "next" of an earlier answer unchanged, with the same reason and since`)
 			return
 		}
@@ -158,10 +159,10 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			return
 		}
 		out := struct {
-			Records []dlqRecordJSON `json:"records"`
-			Next    string          `json:"next,omitempty"`
-			Partial bool            `json:"partial,omitempty"`
-			Trimmed []dlq.Trimmed   `json:"trimmed,omitempty"`
+			Records []dlqRecordJSON  `json:"records"`
+			Next    string           `json:"next,omitempty"`
+			Partial bool             `json:"partial,omitempty"`
+			Trimmed []browse.Trimmed `json:"trimmed,omitempty"`
 		}{Records: make([]dlqRecordJSON, len(page.Records)), Next: page.Next, Partial: page.Partial, Trimmed: page.Trimmed}
 		for i, r := range page.Records {
 			out.Records[i] = dlqRecord(r)
@@ -277,9 +278,9 @@ func writeDLQError(ctx *fasthttp.RequestCtx, err error) {
 
 func dlqErrorStatus(err error) int {
 	switch {
-	case errors.Is(err, dlq.ErrNotFound):
+	case errors.Is(err, browse.ErrNotFound):
 		return fasthttp.StatusNotFound
-	case errors.Is(err, dlq.ErrPayloadNeedsOneRecord), errors.Is(err, dlq.ErrBadCursor), errors.Is(err, dlq.ErrRedriveTooLarge):
+	case errors.Is(err, dlq.ErrPayloadNeedsOneRecord), errors.Is(err, browse.ErrBadCursor), errors.Is(err, dlq.ErrRedriveTooLarge):
 		return fasthttp.StatusBadRequest
 	case errors.Is(err, dlq.ErrTruncated): // well formed, but the record's state allows it only with a payload
 		return fasthttp.StatusConflict

@@ -15,16 +15,17 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/storage/memory"
 )
 
 // dlqPage is GET /api/admin/dlq's answer.
 type dlqPage struct {
-	Records []dlqRecordJSON `json:"records"`
-	Next    string          `json:"next"`
-	Partial bool            `json:"partial"`
-	Trimmed []dlq.Trimmed   `json:"trimmed"`
+	Records []dlqRecordJSON  `json:"records"`
+	Next    string           `json:"next"`
+	Partial bool             `json:"partial"`
+	Trimmed []browse.Trimmed `json:"trimmed"`
 }
 
 func (f *fixture) listDLQ(t *testing.T, query string) (dlqPage, *fasthttp.RequestCtx) {
@@ -100,14 +101,14 @@ func TestAdmin_ListFollowsNext(t *testing.T) {
 // pagedDLQ is a DeadLetters whose listing stopped at its time budget.
 type pagedDLQ struct {
 	noDLQ
-	got dlq.Filter
+	got browse.Filter
 }
 
-func (p *pagedDLQ) ListPage(_ context.Context, f dlq.Filter) (dlq.Page, error) {
+func (p *pagedDLQ) ListPage(_ context.Context, f browse.Filter) (browse.Page, error) {
 	p.got = f
-	return dlq.Page{
+	return browse.Page{
 		Records: []dlq.Record{{Partition: 1, Offset: 7, Reason: dlq.ReasonConflict, Value: []byte("{}"), ValueBytes: 2}},
-		Next:    "1CURSOR", Partial: true, Trimmed: []dlq.Trimmed{{Partition: 2, Oldest: 40}},
+		Next:    "1CURSOR", Partial: true, Trimmed: []browse.Trimmed{{Partition: 2, Oldest: 40}},
 	}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/storage/memory"
 )
@@ -58,11 +59,11 @@ func adminFixtureWith(t *testing.T, recs ...*kgo.Record) (*fixture, []string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { producer.Close() })
-	reader := dlq.NewReader(client, "orders.dlq")
+	reader := browse.NewReader(client, "orders.dlq")
 
 	f := newFixture(t, memory.New())
 	f.deps.DLQ = struct {
-		*dlq.Reader
+		*browse.Reader
 		*dlq.Redriver
 	}{reader, dlq.NewRedriver(reader, producer, "orders")}
 	f.deps.AdminToken = adminToken

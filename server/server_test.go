@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
@@ -45,8 +46,8 @@ var testUI = fstest.MapFS{
 // noDLQ is the dead-letter topic for tests that do not use it.
 type noDLQ struct{}
 
-func (noDLQ) ListPage(context.Context, dlq.Filter) (dlq.Page, error) {
-	return dlq.Page{}, errors.New("no dead-letter topic in this test")
+func (noDLQ) ListPage(context.Context, browse.Filter) (browse.Page, error) {
+	return browse.Page{}, errors.New("no dead-letter topic in this test")
 }
 func (noDLQ) Get(context.Context, dlq.Ref) (dlq.Record, error) {
 	return dlq.Record{}, errors.New("no dead-letter topic in this test")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage/memory"
 	"github.com/orderd/orderd/storage/reads"
 )
@@ -26,7 +27,7 @@ func TestCache_PutsStoredOrdersThenAcks(t *testing.T) {
 	// of a shutdown's drain) may count on the order being readable from the
 	// cache. Both have happened once the stage returns, whatever their
 	// order, so the ack itself looks.
-	v, a := ackChecked(v, func() error {
+	v, a := stagetest.AckChecked(v, func() error {
 		got, err := orders.Get(context.Background(), o.OrderUID)
 		if err != nil || !bytes.Equal(got, want) {
 			return fmt.Errorf("a read of the order when it was acked: %s, %v; want the cached JSON", got, err)
@@ -39,8 +40,8 @@ func TestCache_PutsStoredOrdersThenAcks(t *testing.T) {
 	if err := Cache(orders, testMetrics().Cache, nil)(context.Background(), in); err != nil {
 		t.Fatalf("cache stage: %v", err)
 	}
-	a.assert(t, 1, 0)
-	a.assertCheckedAtAck(t)
+	a.Assert(t, 1, 0)
+	a.AssertCheckedAtAck(t)
 
 	got, err := orders.Get(context.Background(), o.OrderUID)
 	if err != nil || !bytes.Equal(got, want) {

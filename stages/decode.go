@@ -10,6 +10,7 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/deadletter"
 )
 
 // Envelope types passed between the stages.
@@ -19,7 +20,7 @@ type (
 	// Decoded carries an order decoded from its message.
 	Decoded = pipeline.Envelope[*order.Order]
 	// Dead carries a message condemned to the dead-letter topic.
-	Dead = pipeline.Envelope[Poison]
+	Dead = deadletter.Dead
 )
 
 // Decoder turns a message's bytes into an order. *order.Decoder is the one
@@ -83,7 +84,7 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 	}
 	env.Weigh(rawSize(env.Src)) // a dead letter holds its message's bytes, nothing decoded
 	markCondemned(env.Span(), reason)
-	if err := pipeline.Send(ctx, dead, pipeline.Carry(env, Poison{Reason: reason, Err: cause, FailedAt: time.Now()})); err != nil {
+	if err := pipeline.Send(ctx, dead, pipeline.Carry(env, deadletter.Poison{Reason: reason, Err: cause, FailedAt: time.Now()})); err != nil {
 		return err
 	}
 	count.Dead.Inc()
@@ -92,3 +93,6 @@ func condemn[T any](ctx context.Context, dead chan<- Dead, env pipeline.Envelope
 	}
 	return nil
 }
+
+// rawSize is what a message's own bytes weigh.
+func rawSize(src *pipeline.Source) int64 { return int64(len(src.Key) + len(src.Value)) }

@@ -9,6 +9,7 @@ import (
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 )
 
 func TestDecode_RoutesEachMessage(t *testing.T) {
@@ -18,30 +19,30 @@ func TestDecode_RoutesEachMessage(t *testing.T) {
 		in := make(chan Message, 1)
 		out := make(chan Decoded, 1)
 		dead := make(chan Dead, 1)
-		msg, a := message(7, []byte("key"), payload)
+		msg, a := stagetest.Message(7, []byte("key"), payload)
 		in <- msg
 		close(in)
 		if err := Decode(limit, func() Decoder { return order.NewDecoder() }, dead, testMetrics().Decode, nil)(context.Background(), in, out); err != nil {
 			t.Fatalf("Decode: %v", err)
 		}
 		if wantReason == "" {
-			got := recv(t, (<-chan Decoded)(out))
+			got := stagetest.Recv(t, (<-chan Decoded)(out))
 			if got.Value.OrderUID == "" || got.Src.Offset != 7 {
 				t.Fatalf("decoded %+v from offset %d", got.Value, got.Src.Offset)
 			}
-			quiet(t, (<-chan Dead)(dead), 0)
+			stagetest.Quiet(t, (<-chan Dead)(dead), 0)
 		} else {
-			got := recv(t, (<-chan Dead)(dead))
+			got := stagetest.Recv(t, (<-chan Dead)(dead))
 			if got.Value.Reason != wantReason || !strings.Contains(got.Value.Err.Error(), wantInError) {
 				t.Fatalf("dead-lettered as %s: %v; want %s mentioning %q", got.Value.Reason, got.Value.Err, wantReason, wantInError)
 			}
 			if !bytes.Equal(got.Src.Value, payload) || string(got.Src.Key) != "key" {
 				t.Fatal("dead letter lost the original key or bytes")
 			}
-			quiet(t, (<-chan Decoded)(out), 0)
+			stagetest.Quiet(t, (<-chan Decoded)(out), 0)
 		}
 		// Decode only routes: the stage that ends the journey acks.
-		a.assert(t, 0, 0)
+		a.Assert(t, 0, 0)
 	}
 	model := orderfake.ModelJSON
 	gen := orderfake.New(1)

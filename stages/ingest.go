@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/deadletter"
 	"github.com/orderd/orderd/storage/reads"
 )
 
@@ -38,7 +36,7 @@ type Ingest struct {
 
 	Writer      *Writer
 	Orders      *reads.Orders
-	DeadLetters *DeadLetters
+	DeadLetters *deadletter.DeadLetters
 	Metrics     *Metrics
 	// Loops, if set, watches the decode, validate, write and cache
 	// workers for GET /livez.
@@ -89,72 +87,39 @@ func (p *Ingest) Run(ctx context.Context, src <-chan Message) error {
 		{"dead_letter", func() int { return len(dead) }},
 	})
 	defer m.watchQueues(nil)
-	g, ctx := errgroup.WithContext(ctx)
-
-	// Every stage but the batcher and the cache sends to dead; it is closed
-	// once all of them have returned, so the dead-letter stage drains
-	// everything they condemned.
-	var deadSenders sync.WaitGroup
-	condemning := func(run func() error) {
-		deadSenders.Add(1)
-		g.Go(func() error {
-			defer deadSenders.Done()
-			return run()
-		})
-	}
 	newDecoder := p.NewDecoder
 	if newDecoder == nil {
 		newDecoder = func() Decoder { return order.NewDecoder() }
 	}
 
-	g.Go(func() error {
-		defer closeAll(chains)
-		return pipeline.Route(ctx, src, chains, func(msg Message) uint64 { return uint64(msg.Src.Partition) })
-	})
-	var routers sync.WaitGroup
+	// Every stage but the batcher and the cache sends to dead, so the
+	// dead-letter stage drains everything they condemned before its input
+	// closes.
+	var (
+		fan         pipeline.Fan
+		toDead      = pipeline.Out(dead)
+		toShards    = pipeline.Out(shards...)
+		toStored    = pipeline.Out(stored)
+		byPartition = func(msg Message) uint64 { return uint64(msg.Src.Partition) }
+	)
+	fan.Go(func(ctx context.Context) error { return pipeline.Route(ctx, src, chains, byPartition) }, pipeline.Out(chains...))
 	for i := range workers {
-		condemning(func() error {
-			return pipeline.Run(ctx, 1, Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode, p.Loops.Loop(fmt.Sprintf("decode/%d", i))), chains[i], decoded[i])
-		})
-		condemning(func() error {
-			return pipeline.Run(ctx, 1, Validate(dead, m.Validate, p.Loops.Loop(fmt.Sprintf("validate/%d", i))), decoded[i], valid[i])
-		})
-		routers.Add(1)
-		g.Go(func() error {
-			defer routers.Done()
-			return pipeline.Route(ctx, valid[i], shards, byOrderUID)
-		})
+		decode := Decode(p.MaxMessageBytes, newDecoder, dead, m.Decode, p.Loops.Loop(fmt.Sprintf("decode/%d", i)))
+		fan.Go(func(ctx context.Context) error { return decode(ctx, chains[i], decoded[i]) }, pipeline.Out(decoded[i]), toDead)
+		validate := Validate(dead, m.Validate, p.Loops.Loop(fmt.Sprintf("validate/%d", i)))
+		fan.Go(func(ctx context.Context) error { return validate(ctx, decoded[i], valid[i]) }, pipeline.Out(valid[i]), toDead)
+		fan.Go(func(ctx context.Context) error { return pipeline.Route(ctx, valid[i], shards, byOrderUID) }, toShards)
 	}
-	g.Go(func() error {
-		routers.Wait()
-		closeAll(shards)
-		return nil
-	})
-	var writing sync.WaitGroup
 	for j := range writers {
-		g.Go(func() error {
-			return pipeline.Run(ctx, 1, pipeline.Batch[Valid](p.BatchSize, p.BatchLinger), shards[j], batches[j])
-		})
-		writing.Add(1)
-		condemning(func() error {
-			defer writing.Done()
-			return p.Writer.Stage(j, dead, p.Loops.Loop(fmt.Sprintf("write/%d", j)))(ctx, batches[j], stored)
-		})
+		batch := pipeline.Batch[Valid](p.BatchSize, p.BatchLinger)
+		fan.Go(func(ctx context.Context) error { return batch(ctx, shards[j], batches[j]) }, pipeline.Out(batches[j]))
+		write := p.Writer.Stage(j, dead, p.Loops.Loop(fmt.Sprintf("write/%d", j)))
+		fan.Go(func(ctx context.Context) error { return write(ctx, batches[j], stored) }, toStored, toDead)
 	}
-	g.Go(func() error {
-		writing.Wait()
-		close(stored)
-		return nil
-	})
-	g.Go(func() error {
-		deadSenders.Wait()
-		close(dead)
-		return nil
-	})
-
-	g.Go(func() error { return pipeline.RunSink(ctx, 1, Cache(p.Orders, m.Cache, p.Loops.Loop("cache")), stored) })
-	g.Go(func() error { return p.DeadLetters.Run(ctx, dead) })
-	return g.Wait()
+	cache := Cache(p.Orders, m.Cache, p.Loops.Loop("cache"))
+	fan.Go(func(ctx context.Context) error { return cache(ctx, stored) })
+	fan.Go(func(ctx context.Context) error { return p.DeadLetters.Run(ctx, dead) })
+	return fan.Run(ctx)
 }
 
 // byOrderUID routes a valid order by its order_uid.
@@ -168,12 +133,6 @@ func channels[T any](n int) []chan T {
 		cs[i] = make(chan T, channelBuffer)
 	}
 	return cs
-}
-
-func closeAll[T any](cs []chan T) {
-	for _, c := range cs {
-		close(c)
-	}
 }
 
 func lengths[T any](cs []chan T) int {

@@ -9,12 +9,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/deadletter"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/reads"
 )
@@ -33,8 +37,7 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	m := testMetrics()
 	w, _ := newWriter(pg)
 	w.Metrics = m
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
-	dl.Metrics = m
+	dl := deadLetters(t, brokers, m)
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 50, BatchLinger: 5 * time.Millisecond, Writers: 2,
 		Writer: w, Orders: orders, DeadLetters: dl, Metrics: m,
@@ -69,9 +72,9 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	src := make(chan Message)
 	done := make(chan error, 1)
 	go func() { done <- ingest.Run(context.Background(), src) }()
-	var all []*acks
+	var all []*stagetest.Acks
 	for _, payload := range inputs {
-		msg, a := message(offsets, nil, payload)
+		msg, a := stagetest.Message(offsets, nil, payload)
 		msg.Src.Partition = int32(offsets % 2) // both decode chains at work
 		offsets++
 		all = append(all, a)
@@ -97,9 +100,9 @@ func TestIngest_AcksEveryMessageExactlyOnce(t *testing.T) {
 	for name, got := range map[string][2]int{
 		"decode received":     {n(m.Decode.In), len(inputs)},
 		"cache acked":         {n(m.Cache.Out), len(inputs) - broken},
-		"dead-letters sent":   {n(m.DeadLetter.Out), broken},
+		"dead-letters sent":   {n(m.DeadLetters.Out), broken},
 		"orders inserted":     {n(m.stored[storage.Inserted]), len(valid)},
-		"conflicts":           {n(m.deadLettered[dlq.ReasonConflict]), 1},
+		"conflicts":           {int(m.DeadLettered()[dlq.ReasonConflict]), 1},
 		"write dead-lettered": {n(m.Write.Dead), 1},
 	} {
 		if got[0] != got[1] {
@@ -157,8 +160,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 	m := testMetrics()
 	w, _ := newWriter(&panickyStore{Store: pg, uid: savePanics})
 	w.Metrics = m
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
-	dl.Metrics = m
+	dl := deadLetters(t, brokers, m)
 	marker := []byte("decode-panics-here")
 	ingest := &Ingest{
 		Workers: 2, MaxMessageBytes: 64 << 10, BatchSize: 25, BatchLinger: 5 * time.Millisecond, Writers: 2,
@@ -169,9 +171,9 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 	src := make(chan Message)
 	done := make(chan error, 1)
 	go func() { done <- ingest.Run(context.Background(), src) }()
-	var all []*acks
+	var all []*stagetest.Acks
 	send := func(payload []byte) {
-		msg, a := message(int64(len(all)), nil, payload)
+		msg, a := stagetest.Message(int64(len(all)), nil, payload)
 		all = append(all, a)
 		src <- msg
 	}
@@ -195,7 +197,7 @@ func TestIngest_APanicCondemnsOneMessageNotThePipeline(t *testing.T) {
 		t.Fatalf("%d dead letters, want 2", len(dead))
 	}
 	for _, r := range dead {
-		if h := recordHeaders(r); h[dlq.HeaderReason] != string(dlq.ReasonInternalError) || !strings.HasPrefix(h[dlq.HeaderError], "panic: ") {
+		if h := stagetest.RecordHeaders(r); h[dlq.HeaderReason] != string(dlq.ReasonInternalError) || !strings.HasPrefix(h[dlq.HeaderError], "panic: ") {
 			t.Errorf("dead letter headers %v", h)
 		}
 	}
@@ -220,8 +222,7 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	w, _ := newWriter(pg)
 	w.Health = health.New().Aggregate("writer", "writers", 3) // a part per writer
 	w.Metrics = m
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
-	dl.Metrics = m
+	dl := deadLetters(t, brokers, m)
 	ingest := &Ingest{
 		Workers: 3, MaxMessageBytes: 64 << 10, BatchSize: 4, BatchLinger: time.Millisecond, Writers: 3,
 		Writer: w, Orders: reads.NewOrders(pg, cache, reads.OrdersOptions{}), DeadLetters: dl, Metrics: m,
@@ -233,9 +234,9 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	gen := orderfake.New(3)
 	first := map[string][]byte{}
 	offsets := map[int32]int64{}
-	var all []*acks
+	var all []*stagetest.Acks
 	send := func(partition int32, payload []byte) {
-		msg, a := message(offsets[partition], nil, payload)
+		msg, a := stagetest.Message(offsets[partition], nil, payload)
 		msg.Src.Partition = partition
 		offsets[partition]++
 		all = append(all, a)
@@ -265,7 +266,7 @@ func TestIngest_TheFirstVersionOfAnOrderIsTheOneStored(t *testing.T) {
 	if lost > 0 {
 		t.Fatalf("for %d of %d orders the later version was stored, not the first", lost, pairs)
 	}
-	if got := int(testutil.ToFloat64(m.deadLettered[dlq.ReasonConflict])); got != pairs {
+	if got := int(m.DeadLettered()[dlq.ReasonConflict]); got != pairs {
 		t.Fatalf("%d conflicts dead-lettered, want %d", got, pairs)
 	}
 }
@@ -290,7 +291,7 @@ func (h *hangs) Decode(data []byte, o *order.Order) error {
 // behind them are waiting, not stuck.
 func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders.dlq")
-	dl, _ := deadLetters(t, brokers, "orders.dlq")
+	dl := deadLetters(t, brokers, testMetrics())
 	dbURL := testenv.Postgres(t)
 	viaProxy, proxy := testenv.BehindProxy(t, dbURL)
 	pg := openPostgres(t, viaProxy)
@@ -315,9 +316,9 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- ingest.Run(context.Background(), src) }()
 	gen := orderfake.New(11)
-	var all []*acks
+	var all []*stagetest.Acks
 	send := func(payload []byte) {
-		msg, a := message(int64(len(all)), nil, payload)
+		msg, a := stagetest.Message(int64(len(all)), nil, payload)
 		all = append(all, a)
 		src <- msg
 	}
@@ -330,10 +331,10 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 	// "Waiting is not stuck" means something only if the writers really
 	// wait: they fail, and go on failing, for longer than the limit, and
 	// no loop is named stuck at any look in between.
-	testenv.Eventually(t, waitFor, "the writers failing to save", func() bool { return storeRetries(w) > 0 })
+	testenv.Eventually(t, stagetest.WaitFor, "the writers failing to save", func() bool { return storeRetries(w) > 0 })
 	start, before := time.Now(), storeRetries(w)
 	var named []health.Stuck
-	testenv.Eventually(t, waitFor, "the writers retrying for 3 stall limits", func() bool {
+	testenv.Eventually(t, stagetest.WaitFor, "the writers retrying for 3 stall limits", func() bool {
 		if named = stuck(); len(named) != 0 {
 			return true
 		}
@@ -343,7 +344,7 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 		t.Fatalf("during an outage, stuck: %v; waiting out an outage is not being stuck", named)
 	}
 	for i, a := range all {
-		if a.acked.Load() != 0 {
+		if a.Acked.Load() != 0 {
 			t.Fatalf("message %d acked while PostgreSQL was away: nothing waited", i)
 		}
 	}
@@ -351,7 +352,7 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 
 	o := gen.Order()
 	send(append(order.AppendJSON(nil, &o), marker...))
-	testenv.Eventually(t, waitFor, "the hanging decoder named stuck", func() bool {
+	testenv.Eventually(t, stagetest.WaitFor, "the hanging decoder named stuck", func() bool {
 		s := stuck()
 		return len(s) == 1 && strings.HasPrefix(s[0].Name, "decode/")
 	})
@@ -366,16 +367,29 @@ func TestIngest_AStuckWorkerIsNamedAndWaitingIsNot(t *testing.T) {
 
 // endRun closes src, waits for Run to return nil, and checks that every
 // message was acked exactly once.
-func endRun(t *testing.T, src chan Message, done <-chan error, all []*acks) {
+func endRun(t *testing.T, src chan Message, done <-chan error, all []*stagetest.Acks) {
 	t.Helper()
 	close(src)
-	if err := recv(t, done); err != nil {
+	if err := stagetest.Recv(t, done); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	for i, a := range all {
-		a.assert(t, 1, 0)
+		a.Assert(t, 1, 0)
 		if t.Failed() {
 			t.Fatalf("message %d", i)
 		}
+	}
+}
+
+// deadLetters is the dead-letter stage of the ingest tests: it publishes to
+// orders.dlq and counts on m.
+func deadLetters(t *testing.T, brokers []string, m *Metrics) *deadletter.DeadLetters {
+	t.Helper()
+	comp := health.New().Component("dlq")
+	comp.OK()
+	backoff := pipeline.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}
+	return &deadletter.DeadLetters{
+		Producer: stagetest.SyncProducer(t, brokers), Topic: "orders.dlq", MaxRecordBytes: 1 << 20, MaxBatch: 2,
+		Health: comp, Log: zerolog.Nop(), Metrics: m.DeadLetters, Retry: backoff,
 	}
 }

@@ -2,12 +2,14 @@ package stages
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/stages/deadletter"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -18,19 +20,24 @@ type Metrics struct {
 	consumed *prometheus.CounterVec
 	lag      *prometheus.GaugeVec
 
-	Decode, Validate, Write, Cache, DeadLetter StageCounters
+	Decode, Validate, Write, Cache StageCounters
+	DeadLetters                    *deadletter.Metrics
 
 	batchSize     prometheus.Histogram
 	batchDuration prometheus.Histogram
 	stored        [storage.Refused + 1]prometheus.Counter // by storage outcome; set for Inserted and Duplicate
-	deadLettered  map[dlq.Reason]prometheus.Counter
-	truncated     prometheus.Counter
 	retries       *prometheus.CounterVec
 	// commitFailures counts errors after which the partition's marked
-	// offset still had not reached the broker (see CommitWatch).
+	// offset still had not reached the broker (see consumer.CommitWatch).
 	commitFailures prometheus.Counter
 
 	queues atomic.Pointer[[]queue]
+
+	// What the stats getters read: counters the stages own, kept beside
+	// the Prometheus series, which are for scraping, not for reading back.
+	inserted atomic.Int64
+	lagMu    sync.Mutex
+	lags     map[int32]*atomic.Int64 // by claimed partition
 }
 
 // queue is a channel in front of a stage, measured when scraped.
@@ -92,7 +99,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Panics: panics.WithLabelValues(name),
 		}
 	}
-	m.Decode, m.Validate, m.Write, m.Cache, m.DeadLetter = stage("decode"), stage("validate"), stage("write"), stage("cache"), stage("dead_letter")
+	m.Decode, m.Validate, m.Write, m.Cache = stage("decode"), stage("validate"), stage("write"), stage("cache")
+	deadLetter := stage("dead_letter")
+	m.DeadLetters = deadletter.NewMetrics(reg, deadLetter.In, deadLetter.Out, m)
 
 	stored := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orderd_orders_stored_total",
@@ -101,23 +110,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []storage.Outcome{storage.Inserted, storage.Duplicate} {
 		m.stored[o] = stored.WithLabelValues(o.String())
 	}
-	dead := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "orderd_dlq_records_total",
-		Help: "Messages published to the dead-letter topic, by reason.",
-	}, []string{"reason"})
-	m.deadLettered = map[dlq.Reason]prometheus.Counter{}
-	for _, r := range dlq.Reasons {
-		m.deadLettered[r] = dead.WithLabelValues(string(r))
-	}
+	m.lags = map[int32]*atomic.Int64{}
 	m.commitFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderd_kafka_commit_failures_total",
 		Help: "Consumer-group errors after which the partition's marked offset was still not committed: failed offset commits.",
 	})
-	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "orderd_dlq_truncated_total",
-		Help: "Dead-letter records whose payload was cut to fit the dead-letter topic (dlq-truncated: true).",
-	})
-	for _, cause := range []string{RetryStore, RetryDeadLetter, RetryKafka, RetryWarmUp, RetryConnect, RetryFill} {
+	for _, cause := range []string{health.RetryStore, health.RetryDeadLetter, health.RetryKafka, health.RetryWarmUp, health.RetryConnect, health.RetryFill} {
 		m.retries.WithLabelValues(cause) // export zeros, so rate() works from the start
 	}
 
@@ -129,8 +127,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f(m.batchSize)
 	f(m.batchDuration)
 	f(stored)
-	f(dead)
-	f(m.truncated)
 	f(panics)
 	f(m.retries)
 	f(queueCollector{m})
@@ -159,53 +155,69 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 // watchQueues makes the collector report qs until the next call.
 func (m *Metrics) watchQueues(qs []queue) { m.queues.Store(&qs) }
 
+// CommitFailed counts a consumer-group error after which the partition's
+// marked offset was still not committed.
+func (m *Metrics) CommitFailed() { m.commitFailures.Inc() }
+
 // Retry counts one retry for cause.
 func (m *Metrics) Retry(cause string) { m.retries.WithLabelValues(cause).Inc() }
 
-// partition returns the per-partition series of one claim.
-func (m *Metrics) partition(p int32) (consumed prometheus.Counter, lag prometheus.Gauge) {
-	label := strconv.FormatInt(int64(p), 10)
-	return m.consumed.WithLabelValues(label), m.lag.WithLabelValues(label)
+// PartitionSeries are the series of one claimed partition.
+type PartitionSeries struct {
+	Consumed prometheus.Counter
+	lagGauge prometheus.Gauge
+	lag      *atomic.Int64 // what Lag sums
 }
 
-// forgetPartition removes a released partition's lag, which this replica no
+// SetLag records the partition's lag.
+func (p PartitionSeries) SetLag(n int64) {
+	p.lagGauge.Set(float64(n))
+	p.lag.Store(n)
+}
+
+// Partition returns the per-partition series of one claim.
+func (m *Metrics) Partition(p int32) PartitionSeries {
+	label := strconv.FormatInt(int64(p), 10)
+	lag := new(atomic.Int64)
+	m.lagMu.Lock()
+	m.lags[p] = lag
+	m.lagMu.Unlock()
+	return PartitionSeries{Consumed: m.consumed.WithLabelValues(label), lagGauge: m.lag.WithLabelValues(label), lag: lag}
+}
+
+// ForgetPartition removes a released partition's lag, which this replica no
 // longer knows.
-func (m *Metrics) forgetPartition(p int32) {
+func (m *Metrics) ForgetPartition(p int32) {
+	m.lagMu.Lock()
+	delete(m.lags, p)
+	m.lagMu.Unlock()
 	m.lag.DeleteLabelValues(strconv.FormatInt(int64(p), 10))
 }
 
+// countStored counts one order the writer saved.
+func (m *Metrics) countStored(o storage.Outcome) {
+	m.stored[o].Inc()
+	if o == storage.Inserted {
+		m.inserted.Add(1)
+	}
+}
+
 // Inserted is how many new orders the writer has stored since start.
-func (m *Metrics) Inserted() int64 { return int64(counterValue(m.stored[storage.Inserted])) }
+func (m *Metrics) Inserted() int64 { return m.inserted.Load() }
 
 // DeadLettered is how many messages were dead-lettered since start, by
 // reason.
 func (m *Metrics) DeadLettered() map[dlq.Reason]int64 {
-	out := make(map[dlq.Reason]int64, len(m.deadLettered))
-	for r, c := range m.deadLettered {
-		out[r] = int64(counterValue(c))
-	}
-	return out
+	return m.DeadLetters.DeadLettered()
 }
 
 // Lag is the consumer lag summed over the partitions claimed now.
 func (m *Metrics) Lag() int64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { m.lag.Collect(ch); close(ch) }()
-	var sum float64
-	for metric := range ch {
-		var pb dto.Metric
-		if metric.Write(&pb) == nil && pb.Gauge != nil {
-			sum += pb.Gauge.GetValue()
-		}
+	m.lagMu.Lock()
+	defer m.lagMu.Unlock()
+	var sum int64
+	for _, lag := range m.lags {
+		sum += lag.Load()
 	}
-	return int64(sum)
-}
-
-// counterValue reads a counter's current value.
-func counterValue(c prometheus.Counter) float64 {
-	var pb dto.Metric
-	if c.Write(&pb) != nil || pb.Counter == nil {
-		return 0
-	}
-	return pb.Counter.GetValue()
+	return sum
 }

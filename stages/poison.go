@@ -3,7 +3,6 @@ package stages
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
@@ -18,13 +17,6 @@ type TooLargeError struct {
 
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("message is %d bytes, more than the %d-byte limit (MAX_MESSAGE_BYTES)", e.Size, e.Limit)
-}
-
-// Poison is why a message can never be processed.
-type Poison struct {
-	Reason   dlq.Reason
-	Err      error
-	FailedAt time.Time
 }
 
 // Classify decides whether err condemns the message that caused it (poison,

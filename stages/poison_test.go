@@ -9,6 +9,7 @@ import (
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -36,10 +37,10 @@ func TestClassify_PoisonOnlyForTheMessagesOwnFaults(t *testing.T) {
 
 func TestCondemn_RefusesATransientError(t *testing.T) {
 	dead := make(chan Dead, 1)
-	msg, a := message(3, nil, []byte("{}"))
+	msg, a := stagetest.Message(3, nil, []byte("{}"))
 	if err := condemn(context.Background(), dead, msg, errors.New("connection reset"), testMetrics().Decode); err == nil {
 		t.Fatal("condemn dead-lettered a message for a transient error")
 	}
-	quiet(t, (<-chan Dead)(dead), 0)
-	a.assert(t, 0, 0)
+	stagetest.Quiet(t, (<-chan Dead)(dead), 0)
+	a.Assert(t, 0, 0)
 }

@@ -3,19 +3,14 @@ package stages
 import (
 	"context"
 	"fmt"
-	"strconv"
 
-	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/pipeline"
 )
 
 // Tracing is how the stages trace: a consumer span per message, continuing
@@ -27,10 +22,6 @@ type Tracing struct {
 	Group string
 }
 
-// Propagator reads and writes W3C traceparent and tracestate headers: the
-// format the producers around orderd, and the tracing backends, speak.
-var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
-
 // Attribute keys of orderd's own.
 var (
 	attrReason     = attribute.Key("orderd.dlq.reason")
@@ -40,26 +31,6 @@ var (
 	attrBatchTrace = attribute.Key("orderd.batch.trace_id")
 	attrBatchSpan  = attribute.Key("orderd.batch.span_id")
 )
-
-// consume starts the span of a consumed message: a CONSUMER span that is a
-// child of the traceparent on its headers, or the root of a new trace. Its
-// attributes name the message (topic, partition, offset, group, size), never
-// what it holds.
-func (t *Tracing) consume(msg *sarama.ConsumerMessage) trace.Span {
-	parent := Propagator.Extract(context.Background(), consumedHeaders(msg.Headers))
-	_, span := t.Tracer.Start(parent, "process "+msg.Topic,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			semconv.MessagingSystemKafka,
-			semconv.MessagingOperationTypeProcess,
-			semconv.MessagingDestinationName(msg.Topic),
-			semconv.MessagingDestinationPartitionID(strconv.FormatInt(int64(msg.Partition), 10)),
-			semconv.MessagingKafkaOffset(int(msg.Offset)),
-			semconv.MessagingConsumerGroupName(t.Group),
-			semconv.MessagingMessageBodySize(len(msg.Value)),
-		))
-	return span
-}
 
 // startBatch starts the span of one batch write. A batch has as many
 // parents as it holds messages, so it picks none of them: it is the root of
@@ -150,93 +121,6 @@ func markValid(span trace.Span, uid string) {
 	if span != nil {
 		span.SetAttributes(attrOrderUID.String(uid))
 	}
-}
-
-// withTraceID adds the message's trace id to a log line about it.
-func withTraceID(ev *zerolog.Event, span trace.Span) *zerolog.Event {
-	if span != nil {
-		if sc := span.SpanContext(); sc.IsValid() {
-			ev = ev.Str("trace_id", sc.TraceID().String())
-		}
-	}
-	return ev
-}
-
-// traceparentHeaders is hs with the traceparent and tracestate of span's
-// context in place of the ones it had: a dead letter is a child of the
-// message's span, in the producer's trace, so the trace leads to it.
-func traceparentHeaders(hs []sarama.RecordHeader, span trace.Span) []sarama.RecordHeader {
-	if span == nil || !span.SpanContext().IsValid() {
-		return hs
-	}
-	var c producedHeaders
-	Propagator.Inject(trace.ContextWithSpan(context.Background(), span), &c)
-	out := make([]sarama.RecordHeader, 0, len(hs)+len(c))
-	for _, h := range hs {
-		if k := string(h.Key); k != "traceparent" && k != "tracestate" {
-			out = append(out, h)
-		}
-	}
-	return append(out, c...)
-}
-
-// consumedHeaders reads a consumed message's headers as a propagation
-// carrier. Get copies the value: sarama's buffers are the message's.
-type consumedHeaders []*sarama.RecordHeader
-
-func (c consumedHeaders) Get(key string) string {
-	for _, h := range c {
-		if h != nil && string(h.Key) == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-func (c consumedHeaders) Set(string, string) {} // read only
-
-func (c consumedHeaders) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for _, h := range c {
-		if h != nil {
-			keys = append(keys, string(h.Key))
-		}
-	}
-	return keys
-}
-
-// producedHeaders collects the headers a propagator writes.
-type producedHeaders []sarama.RecordHeader
-
-func (c *producedHeaders) Get(key string) string {
-	for _, h := range *c {
-		if string(h.Key) == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-func (c *producedHeaders) Set(key, value string) {
-	*c = append(*c, sarama.RecordHeader{Key: []byte(key), Value: []byte(value)})
-}
-
-func (c *producedHeaders) Keys() []string {
-	keys := make([]string, len(*c))
-	for i, h := range *c {
-		keys[i] = string(h.Key)
-	}
-	return keys
-}
-
-// envelope is the pipeline's envelope of a consumed message, with its span
-// when tracing is on.
-func (s *KafkaSource) envelope(msg *sarama.ConsumerMessage, acker pipeline.Acker) Message {
-	env := pipeline.NewEnvelope(msg.Value, source(msg), acker)
-	if s.Tracing != nil {
-		env = env.WithSpan(s.Tracing.consume(msg))
-	}
-	return env
 }
 
 // errorType names an error's kind for a span, without its text.

@@ -10,6 +10,7 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 )
 
 func TestValidate_EncodesValidOrdersAndCondemnsInvalidOnes(t *testing.T) {
@@ -22,8 +23,8 @@ func TestValidate_EncodesValidOrdersAndCondemnsInvalidOnes(t *testing.T) {
 	bad.Payment.Amount++ // breaks amount = goods_total + delivery_cost + custom_fee
 	bad.Payment.Currency = "usd"
 
-	m1, a1 := message(1, nil, orderfake.ModelJSON)
-	m2, a2 := message(2, nil, orderfake.ModelJSON)
+	m1, a1 := stagetest.Message(1, nil, orderfake.ModelJSON)
+	m2, a2 := stagetest.Message(2, nil, orderfake.ModelJSON)
 	in <- pipeline.Carry(m1, &good)
 	in <- pipeline.Carry(m2, &bad)
 	close(in)
@@ -31,7 +32,7 @@ func TestValidate_EncodesValidOrdersAndCondemnsInvalidOnes(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 
-	v := recv(t, (<-chan Valid)(out))
+	v := stagetest.Recv(t, (<-chan Valid)(out))
 	if want := order.AppendJSON(nil, &good); !bytes.Equal(v.Value.JSON, want) {
 		t.Fatalf("canonical JSON\n got %s\nwant %s", v.Value.JSON, want)
 	}
@@ -39,12 +40,12 @@ func TestValidate_EncodesValidOrdersAndCondemnsInvalidOnes(t *testing.T) {
 		t.Fatal("the record does not carry the decoded order and its source")
 	}
 
-	d := recv(t, (<-chan Dead)(dead))
+	d := stagetest.Recv(t, (<-chan Dead)(dead))
 	msg := d.Value.Err.Error()
 	if d.Value.Reason != dlq.ReasonInvalidOrder || d.Src.Offset != 2 ||
 		!strings.Contains(msg, "payment.amount") || !strings.Contains(msg, "payment.currency") {
 		t.Fatalf("dead letter %s at %d: %q; want invalid_order naming both broken rules", d.Value.Reason, d.Src.Offset, msg)
 	}
-	a1.assert(t, 0, 0)
-	a2.assert(t, 0, 0)
+	a1.Assert(t, 0, 0)
+	a2.Assert(t, 0, 0)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 )
 
 // A message weighs against MAX_IN_FLIGHT_MB what it holds at each step:
@@ -15,10 +16,10 @@ import (
 func TestStages_WeighWhatTheMessageHolds(t *testing.T) {
 	ctx := context.Background()
 	m := testMetrics()
-	run := func(payload []byte) (Decoded, Dead, *acks, bool) {
+	run := func(payload []byte) (Decoded, Dead, *stagetest.Acks, bool) {
 		t.Helper()
 		in, out, dead := make(chan Message, 1), make(chan Decoded, 1), make(chan Dead, 1)
-		msg, a := message(1, []byte("key"), payload)
+		msg, a := stagetest.Message(1, []byte("key"), payload)
 		in <- msg
 		close(in)
 		if err := Decode(1<<20, func() Decoder { return order.NewDecoder() }, dead, m.Decode, nil)(ctx, in, out); err != nil {
@@ -28,7 +29,7 @@ func TestStages_WeighWhatTheMessageHolds(t *testing.T) {
 		case d := <-out:
 			return d, Dead{}, a, true
 		default:
-			return Decoded{}, recv(t, (<-chan Dead)(dead)), a, false
+			return Decoded{}, stagetest.Recv(t, (<-chan Dead)(dead)), a, false
 		}
 	}
 	raw := int64(len("key") + len(orderfake.ModelJSON))
@@ -37,7 +38,7 @@ func TestStages_WeighWhatTheMessageHolds(t *testing.T) {
 	if !ok {
 		t.Fatal("the canonical order was condemned")
 	}
-	if got, want := a.weight.Load(), 2*raw+decoded.Value.Footprint(); got != want {
+	if got, want := a.Weight.Load(), 2*raw+decoded.Value.Footprint(); got != want {
 		t.Fatalf("decoded: weighs %d, want %d (raw %d twice and the order's %d)", got, want, raw, decoded.Value.Footprint())
 	}
 
@@ -47,8 +48,8 @@ func TestStages_WeighWhatTheMessageHolds(t *testing.T) {
 	if err := Validate(dead, m.Validate, nil)(ctx, in, out); err != nil {
 		t.Fatal(err)
 	}
-	valid := recv(t, (<-chan Valid)(out))
-	if got, want := a.weight.Load(), raw+valid.Value.Order.Footprint()+int64(cap(valid.Value.JSON)); got != want {
+	valid := stagetest.Recv(t, (<-chan Valid)(out))
+	if got, want := a.Weight.Load(), raw+valid.Value.Order.Footprint()+int64(cap(valid.Value.JSON)); got != want {
 		t.Fatalf("validated: weighs %d, want %d", got, want)
 	}
 
@@ -56,7 +57,7 @@ func TestStages_WeighWhatTheMessageHolds(t *testing.T) {
 	if ok {
 		t.Fatal("a broken message was decoded")
 	}
-	if got, want := a.weight.Load(), int64(len("key")+len(`{"not": "an order"}`)); got != want {
+	if got, want := a.Weight.Load(), int64(len("key")+len(`{"not": "an order"}`)); got != want {
 		t.Fatalf("condemned: weighs %d, want its raw %d", got, want)
 	}
 }

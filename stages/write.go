@@ -39,8 +39,8 @@ type Writer struct {
 // loop's clock: a save of many slow steps is progress, and only a step
 // that never ends is stuck.
 func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline.Stage[[]Valid, Valid] {
-	retry := (&Report{Health: w.Health[worker%len(w.Health)], Log: w.Log, Metrics: w.Metrics}).Retry(Work{
-		Cause:   RetryStore,
+	retry := (&health.Retries{Health: w.Health[worker%len(w.Health)], Log: w.Log, Metrics: w.Metrics}).Retry(health.Work{
+		Cause:   health.RetryStore,
 		What:    "saving orders",
 		Failing: "saving batch failed; nothing is committed until it succeeds",
 		Healed:  "store answers again; batch saved",
@@ -75,7 +75,7 @@ func (w *Writer) Stage(worker int, dead chan<- Dead, loop *health.Loop) pipeline
 			for i, env := range batch {
 				switch res := results[i]; res.Outcome {
 				case storage.Inserted, storage.Duplicate:
-					w.Metrics.stored[res.Outcome].Inc()
+					w.Metrics.countStored(res.Outcome)
 					if err = pipeline.Send(ctx, out, env); err == nil {
 						count.Out.Inc()
 					}

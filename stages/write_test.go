@@ -15,13 +15,14 @@ import (
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/postgres"
 )
 
 // valid wraps o, with its canonical JSON, as the validate stage would.
-func valid(offset int64, o *order.Order) (Valid, *acks) {
-	msg, a := message(offset, []byte(o.OrderUID), nil)
+func valid(offset int64, o *order.Order) (Valid, *stagetest.Acks) {
+	msg, a := stagetest.Message(offset, []byte(o.OrderUID), nil)
 	return pipeline.Carry(msg, storage.Record{Order: o, JSON: order.AppendJSON(nil, o)}), a
 }
 
@@ -52,7 +53,7 @@ func newWriter(store storage.Store) (*Writer, *health.Registry) {
 
 // storeRetries is how many attempts of w's to save a batch failed.
 func storeRetries(w *Writer) int {
-	return int(testutil.ToFloat64(w.Metrics.retries.WithLabelValues(RetryStore)))
+	return int(testutil.ToFloat64(w.Metrics.retries.WithLabelValues(health.RetryStore)))
 }
 
 func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
@@ -74,7 +75,7 @@ func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
 	out := make(chan Valid, 4)
 	dead := make(chan Dead, 4)
 	var batch []Valid
-	var all []*acks
+	var all []*stagetest.Acks
 	for i, o := range []*order.Order{&fresh, &redelivered, &conflicting, &refused} {
 		v, a := valid(int64(i), o)
 		batch = append(batch, v)
@@ -86,24 +87,24 @@ func TestWriter_StoresAndCondemnsPerOrder(t *testing.T) {
 		t.Fatalf("write stage: %v", err)
 	}
 
-	if got := recv(t, (<-chan Valid)(out)); got.Src.Offset != 0 {
+	if got := stagetest.Recv(t, (<-chan Valid)(out)); got.Src.Offset != 0 {
 		t.Fatalf("first stored = offset %d, want the new order (0)", got.Src.Offset)
 	}
-	if got := recv(t, (<-chan Valid)(out)); got.Src.Offset != 1 {
+	if got := stagetest.Recv(t, (<-chan Valid)(out)); got.Src.Offset != 1 {
 		t.Fatalf("second stored = offset %d, want the identical redelivery (1)", got.Src.Offset)
 	}
-	quiet(t, (<-chan Valid)(out), 0)
+	stagetest.Quiet(t, (<-chan Valid)(out), 0)
 
-	d := recv(t, (<-chan Dead)(dead))
+	d := stagetest.Recv(t, (<-chan Dead)(dead))
 	if d.Src.Offset != 2 || d.Value.Reason != dlq.ReasonConflict {
 		t.Fatalf("dead letter at %d as %s, want offset 2 as conflict", d.Src.Offset, d.Value.Reason)
 	}
-	d = recv(t, (<-chan Dead)(dead))
+	d = stagetest.Recv(t, (<-chan Dead)(dead))
 	if d.Src.Offset != 3 || d.Value.Reason != dlq.ReasonInvalidOrder || !strings.Contains(d.Value.Err.Error(), "22021") {
 		t.Fatalf("dead letter at %d as %s: %v; want offset 3 as invalid_order with SQLSTATE 22021", d.Src.Offset, d.Value.Reason, d.Value.Err)
 	}
 	for _, a := range all {
-		a.assert(t, 0, 0) // the cache and dead-letter stages ack, not the writer
+		a.Assert(t, 0, 0) // the cache and dead-letter stages ack, not the writer
 	}
 	if !reg.Report().OK {
 		t.Fatal("writer unhealthy after a successful batch")
@@ -129,23 +130,23 @@ func TestWriter_RetriesAnOutageAndNeverDeadLettersIt(t *testing.T) {
 	v2, _ := valid(1, &o2)
 	in <- []Valid{v1, v2}
 
-	testenv.Eventually(t, waitFor, "writer reported unhealthy", func() bool { return !reg.Report().OK })
+	testenv.Eventually(t, stagetest.WaitFor, "writer reported unhealthy", func() bool { return !reg.Report().OK })
 	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "retrying") {
 		t.Fatalf("health detail %q does not say the batch is being retried", detail)
 	}
 	// Several attempts failed, and none let anything through.
-	testenv.Eventually(t, waitFor, "three attempts failed", func() bool { return storeRetries(w) >= 3 })
-	quiet(t, (<-chan Valid)(out), 0) // nothing passes while the store is down
-	quiet(t, (<-chan Dead)(dead), 0) // and nothing is dead-lettered for it
+	testenv.Eventually(t, stagetest.WaitFor, "three attempts failed", func() bool { return storeRetries(w) >= 3 })
+	stagetest.Quiet(t, (<-chan Valid)(out), 0) // nothing passes while the store is down
+	stagetest.Quiet(t, (<-chan Dead)(dead), 0) // and nothing is dead-lettered for it
 
 	proxy.Restore()
-	recv(t, (<-chan Valid)(out))
-	recv(t, (<-chan Valid)(out))
+	stagetest.Recv(t, (<-chan Valid)(out))
+	stagetest.Recv(t, (<-chan Valid)(out))
 	if !reg.Report().OK {
 		t.Fatal("writer still unhealthy after the batch was saved")
 	}
 	close(in)
-	if err := recv(t, (<-chan error)(done)); err != nil {
+	if err := stagetest.Recv(t, (<-chan error)(done)); err != nil {
 		t.Fatalf("write stage: %v", err)
 	}
 }
@@ -164,10 +165,10 @@ func TestWriter_StopsRetryingWhenContextEnds(t *testing.T) {
 	in <- []Valid{v}
 	done := make(chan error, 1)
 	go func() { done <- w.Stage(0, make(chan Dead, 1), nil)(ctx, in, make(chan Valid, 1)) }()
-	testenv.Eventually(t, waitFor, "the writer retrying", func() bool { return storeRetries(w) > 0 })
+	testenv.Eventually(t, stagetest.WaitFor, "the writer retrying", func() bool { return storeRetries(w) > 0 })
 	cancel()
-	if err := recv(t, (<-chan error)(done)); err == nil {
+	if err := stagetest.Recv(t, (<-chan error)(done)); err == nil {
 		t.Fatal("write stage returned nil after being cancelled mid-retry")
 	}
-	a.assert(t, 0, 0) // unfinished: its offset stays uncommitted
+	a.Assert(t, 0, 0) // unfinished: its offset stays uncommitted
 }

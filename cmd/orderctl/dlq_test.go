@@ -15,6 +15,7 @@ import (
 
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/internal/testenv"
 )
 
@@ -245,7 +246,7 @@ func TestDLQShow_UnknownRecord(t *testing.T) {
 		t.Helper()
 		_, _, err := orderctl(t, env, "dlq", "show", ref)
 		var usage *command.UsageError
-		if !errors.Is(err, dlq.ErrNotFound) || errors.As(err, &usage) || !strings.Contains(err.Error(), want) {
+		if !errors.Is(err, browse.ErrNotFound) || errors.As(err, &usage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("dlq show %s: %v, want ErrNotFound saying %q", ref, err, want)
 		}
 	}
@@ -394,7 +395,7 @@ func TestDLQRedrive_DryRunPublishesNothing(t *testing.T) {
 		"-dry-run", "-payload-file", file, "0:0")
 
 	// A reference to nothing fails as it would for real.
-	if _, _, err := orderctl(t, env, "dlq", "redrive", "-dry-run", "0:0", "0:7"); !errors.Is(err, dlq.ErrNotFound) {
+	if _, _, err := orderctl(t, env, "dlq", "redrive", "-dry-run", "0:0", "0:7"); !errors.Is(err, browse.ErrNotFound) {
 		t.Errorf("dry run of a missing record: %v", err)
 	}
 	if n := testenv.Sum(testenv.EndOffsets(t, brokers, "orders")); n != 0 {

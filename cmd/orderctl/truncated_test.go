@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/internal/testenv"
 )
 
@@ -102,7 +103,7 @@ func TestDLQList_MarksTruncated(t *testing.T) {
 			// the listing shows the start (payload_preview).
 			if m["truncated"] != true || m["original_bytes"] != float64(len(bigOrder)) || m["original_sha256"] != hex.EncodeToString(sum[:]) ||
 				!strings.HasPrefix(bigOrder, m["payload"].(string)) || m["payload_bytes"] != float64(keptBytes(t)) ||
-				m["payload_preview"] != true || len(m["payload"].(string)) != dlq.PreviewBytes || len(m) != 17 {
+				m["payload_preview"] != true || len(m["payload"].(string)) != browse.PreviewBytes || len(m) != 17 {
 				t.Errorf("truncated record as JSON: %v", m)
 			}
 		default: // a whole one says nothing of truncation

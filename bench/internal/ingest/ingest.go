@@ -22,6 +22,7 @@ import (
 	"github.com/orderd/orderd/bench/internal/harness"
 	"github.com/orderd/orderd/bench/internal/latency"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order"
@@ -231,7 +232,7 @@ func ingest(ctx context.Context, env harness.Env, o ingestOptions, brokers []str
 		return ingestResult{}, fmt.Errorf("kafka %v: %w", brokers, err)
 	}
 	defer client.Close()
-	deadLetters := dlq.NewReader(client, o.dlqTopic)
+	deadLetters := browse.NewReader(client, o.dlqTopic)
 	dlqBefore, err := deadLetters.Size(ctx)
 	if err != nil {
 		return ingestResult{}, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 )
 
 // cli is one invocation of orderctl, as the commands of this package see it.
@@ -32,12 +33,12 @@ func Run(ctx context.Context, g *command.Globals, args []string) error {
 
 // openDLQ connects to Kafka and returns a reader of the dead-letter topic
 // and the client under it, the caller's to close.
-func (c *cli) openDLQ() (*dlq.Reader, sarama.Client, error) {
+func (c *cli) openDLQ() (*browse.Reader, sarama.Client, error) {
 	client, err := c.connectKafka()
 	if err != nil {
 		return nil, nil, err
 	}
-	return dlq.NewReader(client, c.DLQTopic), client, nil
+	return browse.NewReader(client, c.DLQTopic), client, nil
 }
 
 // reasonFlag is a -reason value, checked against dlq.Reasons as it is

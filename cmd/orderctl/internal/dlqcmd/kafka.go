@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/kafkaauth"
 )
 
@@ -58,7 +59,7 @@ func (c *cli) kafkaError(err error) error {
 	switch {
 	case errors.Is(err, sarama.ErrOutOfBrokers):
 		return fmt.Errorf("cannot reach Kafka at %s: %w; check -brokers / KAFKA_BROKERS", strings.Join(c.Brokers, ","), err)
-	case errors.Is(err, dlq.ErrUnknownTopic):
+	case errors.Is(err, browse.ErrUnknownTopic):
 		return fmt.Errorf("topic %s does not exist; check -dlq-topic / KAFKA_DLQ_TOPIC", c.DLQTopic)
 	}
 	return err

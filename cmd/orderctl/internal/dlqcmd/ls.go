@@ -11,6 +11,7 @@ import (
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 )
 
 // Widths of the cut columns of the dlq ls table, in characters.
@@ -42,7 +43,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	if *since < 0 {
 		return cmd.Failf("-since must not be negative, got %s", *since)
 	}
-	if !dlq.ValidCursor(*cursor) {
+	if !browse.ValidCursor(*cursor) {
 		return cmd.Failf("-cursor %q is not a cursor dlq ls printed; pass it unchanged", *cursor)
 	}
 
@@ -52,7 +53,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	}
 	defer client.Close()
 	start := time.Now()
-	page, err := reader.ListPage(ctx, dlq.Filter{Reason: dlq.Reason(reason), Since: *since, Limit: *limit, Cursor: *cursor})
+	page, err := reader.ListPage(ctx, browse.Filter{Reason: dlq.Reason(reason), Since: *since, Limit: *limit, Cursor: *cursor})
 	if err != nil {
 		return c.kafkaError(err)
 	}
@@ -83,7 +84,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 
 // writeMore says, after a table, what the listing left out and how to go
 // on: a last line with the cursor when there may be more.
-func (c *cli) writeMore(page dlq.Page, limit int, took time.Duration, filtered bool) {
+func (c *cli) writeMore(page browse.Page, limit int, took time.Duration, filtered bool) {
 	for _, t := range page.Trimmed {
 		fmt.Fprintf(c.Stderr, "partition %d was trimmed by retention while it was listed: it now starts at offset %d; "+
 			"every record %s still holds was listed\n", t.Partition, t.Oldest, c.DLQTopic)
@@ -198,14 +199,14 @@ func writeJSONLines(w io.Writer, recs []dlq.Record) error {
 // moreLine is the last line of dlq ls -json when the listing left
 // something out. It has no "ref": scripts tell it from a dead letter so.
 type moreLine struct {
-	Next    string        `json:"next,omitempty"`
-	Partial bool          `json:"partial,omitempty"`
-	Trimmed []dlq.Trimmed `json:"trimmed,omitempty"`
+	Next    string           `json:"next,omitempty"`
+	Partial bool             `json:"partial,omitempty"`
+	Trimmed []browse.Trimmed `json:"trimmed,omitempty"`
 }
 
 // writeJSONMore writes moreLine when there is more to list or something
 // was trimmed.
-func writeJSONMore(w io.Writer, page dlq.Page) error {
+func writeJSONMore(w io.Writer, page browse.Page) error {
 	if page.Next == "" && len(page.Trimmed) == 0 {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/orderd/orderd/cmd/orderctl/internal/command"
 	"github.com/orderd/orderd/cmd/orderctl/internal/termtext"
 	"github.com/orderd/orderd/dlq"
+	"github.com/orderd/orderd/dlq/browse"
 )
 
 // dlqRedrive runs "orderctl dlq redrive".
@@ -95,9 +96,9 @@ func (c *cli) dlqRedrive(ctx context.Context, args []string) error {
 // listNewest returns the newest dead letters of reason, at most limit,
 // following the listing's cursors until it has them or reached the end.
 // Each record holds only a preview of its payload.
-func listNewest(ctx context.Context, reader *dlq.Reader, reason dlq.Reason, limit int) ([]dlq.Record, error) {
+func listNewest(ctx context.Context, reader *browse.Reader, reason dlq.Reason, limit int) ([]dlq.Record, error) {
 	var recs []dlq.Record
-	f := dlq.Filter{Reason: reason, Limit: limit}
+	f := browse.Filter{Reason: reason, Limit: limit}
 	for {
 		page, err := reader.ListPage(ctx, f)
 		if err != nil {
@@ -115,7 +116,7 @@ func listNewest(ctx context.Context, reader *dlq.Reader, reason dlq.Reason, limi
 // replaced when payload is not nil. A truncated record without a payload
 // is skipped. It prints a line per record, in the order of recs, once the
 // sends are done; a skipped record makes it fail after the others went.
-func (c *cli) redrive(ctx context.Context, reader *dlq.Reader, client sarama.Client, recs []dlq.Record, payload []byte) error {
+func (c *cli) redrive(ctx context.Context, reader *browse.Reader, client sarama.Client, recs []dlq.Record, payload []byte) error {
 	producer, err := sarama.NewSyncProducerFromClient(client)
 	if err != nil {
 		return c.kafkaError(fmt.Errorf("start producer: %w", err))

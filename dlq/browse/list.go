@@ -1,4 +1,4 @@
-package dlq
+package browse
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/orderd/orderd/dlq"
 )
 
 // Limits of a listing. Each bounds what one ListPage holds or spends,
@@ -45,7 +47,7 @@ const (
 
 // Filter selects records for ListPage.
 type Filter struct {
-	Reason Reason // only this reason; empty for any
+	Reason dlq.Reason // only this reason; empty for any
 	// Since keeps only records appended to the topic less than this long
 	// ago, by their Kafka timestamp; 0 for any age. (Not by dlq-failed-at:
 	// another replica's clock, or a publish delayed by an outage, puts
@@ -71,7 +73,7 @@ type Page struct {
 	// Records match the filter, newest first: the partitions are merged by
 	// Kafka timestamp, each partition in offset order. Each has its
 	// headers whole but only the first PreviewBytes of its payload.
-	Records []Record
+	Records []dlq.Record
 	// Next continues the listing (Filter.Cursor) when it stopped early: at
 	// Limit with records left to examine, or at the time budget. Empty
 	// when the listing is complete. A record listed in one page is never
@@ -166,7 +168,7 @@ type walk struct {
 	consumer sarama.Consumer
 	top      int64         // every offset from top up was listed or did not match
 	low      int64         // the lowest offset to examine: the oldest, or the first since the cutoff
-	buf      []Record      // matches below top not listed yet, newest first
+	buf      []dlq.Record  // matches below top not listed yet, newest first
 	bufLow   int64         // every match from bufLow up to top is in buf
 	size     int           // offsets the next read covers
 	skip     int64         // the cursor's: read top-1 alone, then go on below skip; -1 for none
@@ -179,11 +181,11 @@ func (w *walk) done() bool { return len(w.buf) == 0 && w.top <= w.low }
 // chunk is what one read of a walk found.
 type chunk struct {
 	w       *walk
-	recs    []Record // newest first
-	low     int64    // every match from low up to the read's end is in recs
-	trimmed int64    // the partition's new oldest offset, or -1
-	read    int      // records read
-	bytes   int      // their key, value and header bytes
+	recs    []dlq.Record // newest first
+	low     int64        // every match from low up to the read's end is in recs
+	trimmed int64        // the partition's new oldest offset, or -1
+	read    int          // records read
+	bytes   int          // their key, value and header bytes
 	took    time.Duration
 	skipped bool // read only the record a cursor named
 	err     error
@@ -444,7 +446,7 @@ func (l *listing) read(ctx context.Context, w *walk, keep int) {
 		defer l.reading.Done()
 		c := chunk{w: w, low: from, skipped: skipped}
 		begin := time.Now()
-		var kept []Record
+		var kept []dlq.Record
 		dropped := false
 		c.trimmed, c.err = l.r.scan(ctx, consumer, p, from, to, func(msg *sarama.ConsumerMessage) bool {
 			c.read++
@@ -458,7 +460,7 @@ func (l *listing) read(ctx context.Context, w *walk, keep int) {
 				return true
 			}
 			// Only the newest keep: the merge takes no more.
-			if kept = append(kept, recordOf(msg, PreviewBytes)); len(kept) == 2*keep {
+			if kept = append(kept, dlq.RecordOf(msg, PreviewBytes)); len(kept) == 2*keep {
 				kept = append(kept[:0], kept[keep:]...)
 				dropped = true
 			}
@@ -485,9 +487,9 @@ func (l *listing) matches(msg *sarama.ConsumerMessage) bool {
 	if l.f.Reason == "" {
 		return true
 	}
-	match := false // the last dlq-reason counts, as for Record.Reason
+	match := false // the last dlq-reason counts, as for dlq.Record.Reason
 	for _, h := range msg.Headers {
-		if h != nil && string(h.Key) == HeaderReason {
+		if h != nil && string(h.Key) == dlq.HeaderReason {
 			match = bytes.Equal(h.Value, []byte(l.f.Reason))
 		}
 	}

@@ -1,4 +1,4 @@
-package stages
+package deadletter
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
@@ -15,6 +16,16 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 )
+
+// Poison is why a message can never be processed.
+type Poison struct {
+	Reason   dlq.Reason
+	Err      error
+	FailedAt time.Time
+}
+
+// Dead carries a message condemned to the dead-letter topic.
+type Dead = pipeline.Envelope[Poison]
 
 // DeadLetters publishes condemned messages to the dead-letter topic and acks
 // each one once Kafka has acknowledged its record.
@@ -46,8 +57,8 @@ type DeadLetters struct {
 
 // Run publishes everything from in until it is closed.
 func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
-	retry := (&Report{Health: d.Health, Log: d.Log, Metrics: d.Metrics}).Retry(Work{
-		Cause:   RetryDeadLetter,
+	retry := (&health.Retries{Health: d.Health, Log: d.Log, Metrics: d.Metrics}).Retry(health.Work{
+		Cause:   health.RetryDeadLetter,
 		What:    "publishing dead letters to " + d.Topic,
 		Failing: "dead-letter publish failed; their offsets stay uncommitted",
 		Healed:  "dead-letter topic accepts records again",
@@ -66,7 +77,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 			return ctx.Err()
 		}
 		batch = append(batch[:0], env)
-		d.Metrics.DeadLetter.In.Inc()
+		d.Metrics.In.Inc()
 		closed := false
 	fill: // take what is already waiting, without waiting for more
 		for len(batch) < cap(batch) {
@@ -77,7 +88,7 @@ func (d *DeadLetters) Run(ctx context.Context, in <-chan Dead) error {
 					break fill
 				}
 				batch = append(batch, env)
-				d.Metrics.DeadLetter.In.Inc()
+				d.Metrics.In.Inc()
 			default:
 				break fill
 			}
@@ -130,9 +141,9 @@ func (d *DeadLetters) publish(ctx context.Context, retry *pipeline.Retry, batch 
 func (d *DeadLetters) send(ctx context.Context, pending []*outgoing) []*outgoing {
 	msgs := make([]*sarama.ProducerMessage, len(pending))
 	for i, o := range pending {
-		msgs[i] = fresh(o.msg, i)
+		msgs[i] = fresh(o.msg)
 	}
-	failed := recordErrors(bounded(ctx, func() error { return d.Producer.SendMessages(msgs) }), len(msgs))
+	failed := dlq.RecordErrors(bounded(ctx, func() error { return d.Producer.SendMessages(msgs) }), msgs)
 	var left []*outgoing
 	for i, o := range pending {
 		if o.err = failed[i]; o.err == nil {
@@ -154,11 +165,12 @@ func (d *DeadLetters) send(ctx context.Context, pending []*outgoing) []*outgoing
 func (d *DeadLetters) sendAlone(ctx context.Context, o *outgoing) error {
 	limit := d.MaxRecordBytes
 	for {
+		msg := fresh(o.msg)
 		err := bounded(ctx, func() error {
-			_, _, err := d.Producer.SendMessage(fresh(o.msg, 0))
+			_, _, err := d.Producer.SendMessage(msg)
 			return err
 		})
-		if o.err = recordErrors(err, 1)[0]; o.err == nil || !isTooLarge(o.err) {
+		if o.err = dlq.RecordErrors(err, []*sarama.ProducerMessage{msg})[0]; o.err == nil || !isTooLarge(o.err) {
 			return o.err
 		}
 		size := o.msg.ByteSize(2)
@@ -188,12 +200,13 @@ func bounded(ctx context.Context, send func() error) error {
 	}
 }
 
-// fresh is a copy of msg for one send, numbered i. A message handed to
-// sarama is never handed to it again: sarama may still read a message it
-// has returned as failed (its retry count, for a backoff) while the copy
-// sent again succeeds on another goroutine.
-func fresh(msg *sarama.ProducerMessage, i int) *sarama.ProducerMessage {
-	return &sarama.ProducerMessage{Topic: msg.Topic, Key: msg.Key, Value: msg.Value, Headers: msg.Headers, Metadata: i}
+// fresh is a copy of msg for one send. A message handed to sarama is never
+// handed to it again: sarama may still read a message it has returned as
+// failed (its retry count, for a backoff) while the copy sent again
+// succeeds on another goroutine. Being distinct, the copies are also what
+// dlq.RecordErrors tells apart.
+func fresh(msg *sarama.ProducerMessage) *sarama.ProducerMessage {
+	return &sarama.ProducerMessage{Topic: msg.Topic, Key: msg.Key, Value: msg.Value, Headers: msg.Headers}
 }
 
 // done acks a published dead letter.
@@ -211,13 +224,8 @@ func (d *DeadLetters) done(o *outgoing) {
 	withTraceID(ev, env.Span()).Str("reason", string(env.Value.Reason)).Str("source_topic", env.Src.Topic).Int32("partition", env.Src.Partition).
 		Int64("offset", env.Src.Offset).Bool("truncated", o.truncated).Msg("dead-lettered")
 	env.Ack()
-	d.Metrics.DeadLetter.Out.Inc()
-	if c, ok := d.Metrics.deadLettered[env.Value.Reason]; ok {
-		c.Inc()
-	}
-	if o.truncated {
-		d.Metrics.truncated.Inc()
-	}
+	d.Metrics.Out.Inc()
+	d.Metrics.count(env.Value.Reason, o.truncated)
 }
 
 // failure is why the records left unpublished failed: each distinct cause
@@ -237,36 +245,6 @@ func (d *DeadLetters) failure(left []*outgoing) error {
 	return fmt.Errorf("%d of the records not accepted: %w", len(left), errors.Join(causes...))
 }
 
-// recordErrors maps a SendMessages error to each record's own error, by the
-// record's index (its Metadata): sarama's ProducerErrors says only "Failed
-// to deliver N messages" until it is unwrapped. An error that names no
-// record is every record's.
-func recordErrors(err error, n int) []error {
-	out := make([]error, n)
-	if err == nil {
-		return out
-	}
-	var perrs sarama.ProducerErrors
-	var perr *sarama.ProducerError
-	switch {
-	case errors.As(err, &perrs):
-		for _, pe := range perrs {
-			if i, ok := pe.Msg.Metadata.(int); ok && i >= 0 && i < n {
-				out[i] = pe.Err
-			}
-		}
-	case errors.As(err, &perr):
-		for i := range out {
-			out[i] = perr.Err
-		}
-	default:
-		for i := range out {
-			out[i] = err
-		}
-	}
-	return out
-}
-
 // isTooLarge reports whether a record was refused for its size: by the
 // broker (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE) or by sarama's own check
 // against Producer.MaxMessageBytes.
@@ -275,15 +253,6 @@ func isTooLarge(err error) bool {
 	return errors.Is(err, sarama.ErrMessageSizeTooLarge) || errors.Is(err, sarama.ErrMessageSetSizeTooLarge) ||
 		(errors.As(err, &cfg) && strings.Contains(string(cfg), "MaxMessageBytes"))
 }
-
-// hintedError is a failure with what the operator should check.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func (e *hintedError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
-func (e *hintedError) Unwrap() error { return e.err }
 
 // explainProduceError adds to what the broker answered which setting to
 // check. The failures here are not any record's fault, so they are retried
@@ -307,7 +276,7 @@ func explainProduceError(topic string, err error) error {
 	default:
 		return err
 	}
-	return &hintedError{err: err, hint: hint}
+	return health.Hinted(err, hint)
 }
 
 // letterOf is the dead letter of env.

@@ -1,4 +1,4 @@
-package dlq
+package browse
 
 import (
 	"context"
@@ -14,20 +14,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 )
 
 // deadLetter builds a record the way orderd's dead-letter stage writes it,
 // appended to the topic when it failed.
-func deadLetter(key string, value string, reason Reason, failedAt time.Time, sourceOffset int) *kgo.Record {
+func deadLetter(key string, value string, reason dlq.Reason, failedAt time.Time, sourceOffset int) *kgo.Record {
 	r := &kgo.Record{Topic: "orders.dlq", Timestamp: failedAt, Value: []byte(value), Headers: []kgo.RecordHeader{
 		{Key: "trace", Value: []byte("t-" + key)},
-		{Key: HeaderReason, Value: []byte(reason)},
-		{Key: HeaderError, Value: []byte("payment.amount: must equal ...")},
-		{Key: HeaderSourceTopic, Value: []byte("orders")},
-		{Key: HeaderSourcePartition, Value: []byte("1")},
-		{Key: HeaderSourceOffset, Value: []byte(fmt.Sprint(sourceOffset))},
-		{Key: HeaderFailedAt, Value: []byte(failedAt.UTC().Format(time.RFC3339))},
+		{Key: dlq.HeaderReason, Value: []byte(reason)},
+		{Key: dlq.HeaderError, Value: []byte("payment.amount: must equal ...")},
+		{Key: dlq.HeaderSourceTopic, Value: []byte("orders")},
+		{Key: dlq.HeaderSourcePartition, Value: []byte("1")},
+		{Key: dlq.HeaderSourceOffset, Value: []byte(fmt.Sprint(sourceOffset))},
+		{Key: dlq.HeaderFailedAt, Value: []byte(failedAt.UTC().Format(time.RFC3339))},
 	}}
 	if key != "" {
 		r.Key = []byte(key)
@@ -37,7 +38,7 @@ func deadLetter(key string, value string, reason Reason, failedAt time.Time, sou
 
 func saramaClient(t *testing.T, brokers []string) sarama.Client {
 	t.Helper()
-	c, err := sarama.NewClient(brokers, ClientConfig("dlq-test"))
+	c, err := sarama.NewClient(brokers, dlq.ClientConfig("dlq-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,9 +54,9 @@ func fixture(t *testing.T) ([]string, *Reader) {
 	now := time.Now()
 	var recs []*kgo.Record
 	for i := range 30 {
-		reason := ReasonInvalidOrder
+		reason := dlq.ReasonInvalidOrder
 		if i%3 == 0 {
-			reason = ReasonConflict
+			reason = dlq.ReasonConflict
 		}
 		recs = append(recs, deadLetter(fmt.Sprintf("k%02d", i), fmt.Sprintf(`{"n":%d}`, i), reason,
 			now.Add(-time.Duration(30-i)*time.Minute), 100+i))
@@ -82,9 +83,9 @@ func TestReader_ListsNewestFirstWithFilters(t *testing.T) {
 		}
 	}
 	f(Filter{Limit: 3}, "k29", "k28", "k27")                                                 // newest first, across partitions
-	f(Filter{Limit: 3, Reason: ReasonConflict}, "k27", "k24", "k21")                         // by reason
+	f(Filter{Limit: 3, Reason: dlq.ReasonConflict}, "k27", "k24", "k21")                     // by reason
 	f(Filter{Limit: 100, Since: 4*time.Minute + 30*time.Second}, "k29", "k28", "k27", "k26") // by age
-	f(Filter{Limit: 5, Reason: ReasonTooLarge})                                              // none of that reason
+	f(Filter{Limit: 5, Reason: dlq.ReasonTooLarge})                                          // none of that reason
 }
 
 func TestReader_ParsesTheHeaders(t *testing.T) {
@@ -94,12 +95,12 @@ func TestReader_ParsesTheHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := recs[0]
-	if rec.Reason != ReasonInvalidOrder || rec.SourceTopic != "orders" || rec.SourcePartition != 1 || rec.SourceOffset != 129 ||
+	if rec.Reason != dlq.ReasonInvalidOrder || rec.SourceTopic != "orders" || rec.SourcePartition != 1 || rec.SourceOffset != 129 ||
 		rec.Error == "" || rec.FailedAt.IsZero() || string(rec.Value) != `{"n":29}` || len(rec.Headers) != 7 {
 		t.Fatalf("record %+v", rec)
 	}
 
-	got, err := r.Get(context.Background(), Ref{rec.Partition, rec.Offset})
+	got, err := r.Get(context.Background(), dlq.Ref{Partition: rec.Partition, Offset: rec.Offset})
 	if err != nil || string(got.Key) != "k29" {
 		t.Fatalf("Get(%s) = %+v, %v", rec.Ref(), got, err)
 	}
@@ -107,7 +108,7 @@ func TestReader_ParsesTheHeaders(t *testing.T) {
 
 func TestReader_GetUnknownRecord(t *testing.T) {
 	_, r := fixture(t)
-	for _, ref := range []Ref{{0, 999}, {7, 0}} {
+	for _, ref := range []dlq.Ref{{Partition: 0, Offset: 999}, {Partition: 7, Offset: 0}} {
 		if _, err := r.Get(context.Background(), ref); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get(%s) = %v, want ErrNotFound", ref, err)
 		}
@@ -132,22 +133,22 @@ func TestRedriver_PublishesToTheOrdersTopicWithProvenance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer producer.Close()
-	d := NewRedriver(r, producer, "orders")
+	d := dlq.NewRedriver(r, producer, "orders")
 
 	recs, err := list(context.Background(), r, Filter{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, second := Ref{recs[0].Partition, recs[0].Offset}, Ref{recs[1].Partition, recs[1].Offset}
+	first, second := dlq.Ref{Partition: recs[0].Partition, Offset: recs[0].Offset}, dlq.Ref{Partition: recs[1].Partition, Offset: recs[1].Offset}
 
-	if _, err := d.Redrive(context.Background(), []Ref{first, second}, []byte("x")); !errors.Is(err, ErrPayloadNeedsOneRecord) {
+	if _, err := d.Redrive(context.Background(), []dlq.Ref{first, second}, []byte("x")); !errors.Is(err, dlq.ErrPayloadNeedsOneRecord) {
 		t.Fatalf("a payload for two records: %v", err)
 	}
-	done, err := d.Redrive(context.Background(), []Ref{first}, []byte(`{"fixed":true}`))
+	done, err := d.Redrive(context.Background(), []dlq.Ref{first}, []byte(`{"fixed":true}`))
 	if err != nil || len(done) != 1 || done[0].From != first || done[0].Topic != "orders" {
 		t.Fatalf("Redrive with payload = %+v, %v", done, err)
 	}
-	if done, err = d.Redrive(context.Background(), []Ref{second}, nil); err != nil || len(done) != 1 {
+	if done, err = d.Redrive(context.Background(), []dlq.Ref{second}, nil); err != nil || len(done) != 1 {
 		t.Fatalf("Redrive = %+v, %v", done, err)
 	}
 
@@ -161,26 +162,26 @@ func TestRedriver_PublishesToTheOrdersTopicWithProvenance(t *testing.T) {
 			h[kv.Key] = string(kv.Value)
 		}
 		want := map[string]string{"k29": `{"fixed":true}`, "k28": `{"n":28}`}[string(rec.Key)]
-		if string(rec.Value) != want || h["trace"] == "" || h[HeaderReason] != "" || h[HeaderRedrivenFrom] == "" || len(h) != 2 {
+		if string(rec.Value) != want || h["trace"] == "" || h[dlq.HeaderReason] != "" || h[dlq.HeaderRedrivenFrom] == "" || len(h) != 2 {
 			t.Errorf("redriven %s: value %s headers %v", rec.Key, rec.Value, h)
 		}
 	}
 }
 
 func TestParseRef(t *testing.T) {
-	f := func(in string, want Ref, wantErr bool) {
+	f := func(in string, want dlq.Ref, wantErr bool) {
 		t.Helper()
-		got, err := ParseRef(in)
+		got, err := dlq.ParseRef(in)
 		if (err != nil) != wantErr || got != want {
-			t.Errorf("ParseRef(%q) = %v, %v", in, got, err)
+			t.Errorf("dlq.ParseRef(%q) = %v, %v", in, got, err)
 		}
 	}
-	f("0:42", Ref{0, 42}, false)
-	f("12:0", Ref{12, 0}, false)
-	f("0-42", Ref{}, true) // wrong separator
-	f(":42", Ref{}, true)  // no partition
-	f("1:-3", Ref{}, true) // negative offset
-	f("a:b", Ref{}, true)  // not numbers
+	f("0:42", dlq.Ref{Partition: 0, Offset: 42}, false)
+	f("12:0", dlq.Ref{Partition: 12, Offset: 0}, false)
+	f("0-42", dlq.Ref{}, true) // wrong separator
+	f(":42", dlq.Ref{}, true)  // no partition
+	f("1:-3", dlq.Ref{}, true) // negative offset
+	f("a:b", dlq.Ref{}, true)  // not numbers
 }
 
 // A match far from the end is found by walking back chunk by chunk.
@@ -194,16 +195,16 @@ func TestReader_WalksBackPastManyRecords(t *testing.T) {
 	now := time.Now()
 	var recs []*kgo.Record
 	for i := range 3*256 + 10 {
-		reason := ReasonInvalidJSON
+		reason := dlq.ReasonInvalidJSON
 		if i < 5 {
-			reason = ReasonTooLarge
+			reason = dlq.ReasonTooLarge
 		}
 		recs = append(recs, deadLetter(fmt.Sprint(i), "x", reason, now, i))
 	}
 	testenv.Produce(t, testenv.KafkaClient(t, brokers), recs...)
 
 	r := NewReader(saramaClient(t, brokers), "orders.dlq")
-	got, err := list(context.Background(), r, Filter{Limit: 10, Reason: ReasonTooLarge})
+	got, err := list(context.Background(), r, Filter{Limit: 10, Reason: dlq.ReasonTooLarge})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestReader_WalksBackPastManyRecords(t *testing.T) {
 func TestReader_ListingKeepsAPreviewGetReadsWhole(t *testing.T) {
 	brokers, _ := testenv.Kafka(t, "orders", "orders.dlq")
 	payload := `{"order_uid":"big","note":"` + strings.Repeat("é", 100_000) + `"}`
-	testenv.Produce(t, testenv.KafkaClient(t, brokers), deadLetter("big", payload, ReasonTooLarge, time.Now(), 1))
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), deadLetter("big", payload, dlq.ReasonTooLarge, time.Now(), 1))
 	client := saramaClient(t, brokers)
 	r := NewReader(client, "orders.dlq")
 
@@ -230,7 +231,7 @@ func TestReader_ListingKeepsAPreviewGetReadsWhole(t *testing.T) {
 		listed.ValueBytes != len(payload) || !strings.HasPrefix(payload, string(listed.Value)) || !utf8.Valid(listed.Value) {
 		t.Fatalf("listed %d of %d bytes (previewed %v): want the first %d, cut at a character", len(listed.Value), listed.ValueBytes, listed.Previewed(), PreviewBytes)
 	}
-	whole, err := r.Get(context.Background(), Ref{listed.Partition, listed.Offset})
+	whole, err := r.Get(context.Background(), dlq.Ref{Partition: listed.Partition, Offset: listed.Offset})
 	if err != nil || string(whole.Value) != payload || whole.Previewed() {
 		t.Fatalf("Get: %d bytes, %v; want the whole %d", len(whole.Value), err, len(payload))
 	}
@@ -240,11 +241,11 @@ func TestReader_ListingKeepsAPreviewGetReadsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer producer.Close()
-	d := NewRedriver(r, producer, "orders")
-	if _, err := d.Send(listed, nil); !errors.Is(err, ErrPreviewOnly) {
-		t.Errorf("Send of a listed record: %v, want ErrPreviewOnly", err)
+	d := dlq.NewRedriver(r, producer, "orders")
+	if _, err := d.Send(listed, nil); !errors.Is(err, dlq.ErrPreviewOnly) {
+		t.Errorf("Send of a listed record: %v, want dlq.ErrPreviewOnly", err)
 	}
-	if _, err := r.readWhole(context.Background(), []Ref{{listed.Partition, listed.Offset}}, 1<<10); !errors.Is(err, ErrRedriveTooLarge) {
+	if _, err := r.readWhole(context.Background(), []dlq.Ref{{Partition: listed.Partition, Offset: listed.Offset}}, 1<<10); !errors.Is(err, dlq.ErrRedriveTooLarge) {
 		t.Errorf("reading more than the bound: %v, want ErrRedriveTooLarge", err)
 	}
 	if n := testenv.Sum(testenv.EndOffsets(t, brokers, "orders")); n != 0 {
@@ -256,9 +257,9 @@ func TestReader_ListingKeepsAPreviewGetReadsWhole(t *testing.T) {
 // does not answer a fetch in time: partial, with its cursor unchanged.
 func TestReader_AnswersBeforeTheDeadlineOfAHungBroker(t *testing.T) {
 	brokers, cluster := testenv.Kafka(t, "orders.dlq")
-	testenv.Produce(t, testenv.KafkaClient(t, brokers), deadLetter("k", "{}", ReasonConflict, time.Now(), 1))
+	testenv.Produce(t, testenv.KafkaClient(t, brokers), deadLetter("k", "{}", dlq.ReasonConflict, time.Now(), 1))
 	r := NewReader(saramaClient(t, brokers), "orders.dlq")
-	first, err := r.ListPage(context.Background(), Filter{Limit: 1, Reason: ReasonInvalidJSON})
+	first, err := r.ListPage(context.Background(), Filter{Limit: 1, Reason: dlq.ReasonInvalidJSON})
 	if err != nil || first.Next != "" {
 		t.Fatalf("listing an idle broker: %+v, %v", first, err)
 	}
@@ -273,7 +274,7 @@ func TestReader_AnswersBeforeTheDeadlineOfAHungBroker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	page, err := r.ListPage(ctx, Filter{Limit: 1, Reason: ReasonInvalidJSON, Budget: time.Minute})
+	page, err := r.ListPage(ctx, Filter{Limit: 1, Reason: dlq.ReasonInvalidJSON, Budget: time.Minute})
 	took := time.Since(start)
 	if err != nil || !page.Partial || page.Next == "" || len(page.Records) != 0 {
 		t.Fatalf("with a hung fetch: %+v, %v; want a partial page with a cursor", page, err)
@@ -285,7 +286,7 @@ func TestReader_AnswersBeforeTheDeadlineOfAHungBroker(t *testing.T) {
 }
 
 // list returns the records of one page.
-func list(ctx context.Context, r *Reader, f Filter) ([]Record, error) {
+func list(ctx context.Context, r *Reader, f Filter) ([]dlq.Record, error) {
 	page, err := r.ListPage(ctx, f)
 	return page.Records, err
 }

@@ -1,4 +1,4 @@
-package stages
+package deadletter
 
 import (
 	"bytes"
@@ -20,13 +20,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -36,7 +36,7 @@ func deadLetters(t *testing.T, brokers []string, topic string) (*DeadLetters, *h
 	comp := reg.Component("dlq")
 	comp.OK()
 	return &DeadLetters{
-		Producer: syncProducer(t, brokers),
+		Producer: stagetest.SyncProducer(t, brokers),
 		Topic:    topic,
 		Health:   comp,
 		Log:      zerolog.Nop(),
@@ -48,8 +48,8 @@ func deadLetters(t *testing.T, brokers []string, topic string) (*DeadLetters, *h
 	}, reg
 }
 
-func condemned(offset int64, key []byte, value string, reason dlq.Reason, cause error, headers ...pipeline.Header) (Dead, *acks) {
-	msg, a := message(offset, key, []byte(value))
+func condemned(offset int64, key []byte, value string, reason dlq.Reason, cause error, headers ...pipeline.Header) (Dead, *stagetest.Acks) {
+	msg, a := stagetest.Message(offset, key, []byte(value))
 	msg.Src.Headers = headers
 	return pipeline.Carry(msg, Poison{Reason: reason, Err: cause, FailedAt: time.Date(2026, 11, 26, 6, 22, 19, 0, time.UTC)}), a
 }
@@ -67,13 +67,13 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 	endsAtAck := map[string]map[int32]int64{} // by source offset
 	type sent struct {
 		dead Dead
-		acks *checkedAcks
+		acks *stagetest.CheckedAcks
 	}
 	var all []sent
-	add := func(d Dead, _ *acks) {
+	add := func(d Dead, _ *stagetest.Acks) {
 		at := fmt.Sprint(d.Src.Offset)
-		d, a := ackChecked(d, func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		d, a := stagetest.AckChecked(d, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), stagetest.WaitFor)
 			defer cancel()
 			ends, err := adm.ListEndOffsets(ctx, "orders.dlq")
 			if err == nil {
@@ -105,8 +105,8 @@ func TestDLQ_PublishesOriginalBytesWithReasonHeadersThenAcks(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	for _, s := range all {
-		s.acks.assert(t, 1, 0)
-		s.acks.assertCheckedAtAck(t)
+		s.acks.Assert(t, 1, 0)
+		s.acks.AssertCheckedAtAck(t)
 	}
 	if !reg.Report().OK {
 		t.Fatal("dlq unhealthy after publishing")
@@ -174,21 +174,21 @@ func TestDLQ_FailureMarksNothing(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- dl.Run(ctx, in) }()
 
-	testenv.Eventually(t, waitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
+	testenv.Eventually(t, stagetest.WaitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
 	// It says what the broker answered and what to do.
 	if detail := reg.Report().Components[0].Detail; !strings.Contains(detail, "missing.dlq") ||
 		!strings.Contains(detail, "does not exist") || !strings.Contains(detail, "KAFKA_CREATE_TOPICS") {
 		t.Fatalf("health detail %q does not name the topic, the broker's answer and the setting", detail)
 	}
-	a.assert(t, 0, 0) // still being retried
+	a.Assert(t, 0, 0) // still being retried
 	cancel()
-	err := recv(t, (<-chan error)(done))
+	err := stagetest.Recv(t, (<-chan error)(done))
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "dead-letter 1 records") {
 		t.Fatalf("Run = %v; want the cancellation joined with the publish error", err)
 	}
 	// Never acked, so its offset is never committed; nacked, so nothing
 	// after it in the partition is either.
-	a.assert(t, 0, 1)
+	a.Assert(t, 0, 1)
 }
 
 // publishAll runs dl over the given dead letters until they are all
@@ -200,19 +200,11 @@ func publishAll(t *testing.T, dl *DeadLetters, dead ...Dead) {
 		in <- d
 	}
 	close(in)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), stagetest.WaitFor)
 	defer cancel()
 	if err := dl.Run(ctx, in); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-}
-
-func recordHeaders(r *kgo.Record) map[string]string {
-	h := map[string]string{}
-	for _, kv := range r.Headers {
-		h[kv.Key] = string(kv.Value)
-	}
-	return h
 }
 
 // A dead letter too large for the dead-letter topic is published cut to
@@ -235,15 +227,15 @@ func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
 			dl.MaxBatch = 10
 			dl.MaxRecordBytes = maxRecordBytes
 			if producerLimit > 0 {
-				dl.Producer = syncProducer(t, brokers, func(c *sarama.Config) { c.Producer.MaxMessageBytes = producerLimit })
+				dl.Producer = stagetest.SyncProducer(t, brokers, func(c *sarama.Config) { c.Producer.MaxMessageBytes = producerLimit })
 			}
 			big := bytes.Repeat([]byte("b"), 200_000)
 			d1, a1 := condemned(1, []byte("k1"), "small one", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
-			d2, a2 := condemned(2, []byte("k2"), string(big), dlq.ReasonTooLarge, &TooLargeError{Size: len(big), Limit: 1 << 20})
+			d2, a2 := condemned(2, []byte("k2"), string(big), dlq.ReasonTooLarge, fmt.Errorf("message is %d bytes, more than the %d-byte limit", len(big), 1<<20))
 			d3, a3 := condemned(3, []byte("k3"), "small two", dlq.ReasonInvalidJSON, errors.New("invalid JSON"))
 			publishAll(t, dl, d1, d2, d3)
-			for _, a := range []*acks{a1, a2, a3} {
-				a.assert(t, 1, 0)
+			for _, a := range []*stagetest.Acks{a1, a2, a3} {
+				a.Assert(t, 1, 0)
 			}
 			if !reg.Report().OK {
 				t.Fatalf("dlq unhealthy: %+v", reg.Report())
@@ -255,7 +247,7 @@ func TestDLQ_TooLargeIsPublishedTruncatedNotRetried(t *testing.T) {
 			seen := map[string]int{}
 			for _, r := range testenv.ReadTopic(t, brokers, "orders.dlq") {
 				seen[string(r.Key)]++
-				h := recordHeaders(r)
+				h := stagetest.RecordHeaders(r)
 				switch string(r.Key) {
 				case "k1", "k3":
 					if h[dlq.HeaderTruncated] != "" || !strings.HasPrefix(string(r.Value), "small") {
@@ -298,7 +290,7 @@ func TestDLQ_AuthorizationDenialIsRetriedAndExplained(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- dl.Run(context.Background(), in) }()
 
-	testenv.Eventually(t, waitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
+	testenv.Eventually(t, stagetest.WaitFor, "dlq reported unhealthy", func() bool { return !reg.Report().OK })
 	detail := reg.Report().Components[0].Detail
 	if !strings.Contains(detail, "not authorized") && !strings.Contains(detail, "Authorization") ||
 		!strings.Contains(detail, "grant it WRITE") {
@@ -307,32 +299,18 @@ func TestDLQ_AuthorizationDenialIsRetriedAndExplained(t *testing.T) {
 	if strings.Contains(detail, "Failed to deliver") {
 		t.Fatalf("health detail %q hides the record's own error", detail)
 	}
-	a.assert(t, 0, 0)
+	a.Assert(t, 0, 0)
 	denied.Remove()
-	if err := recv(t, (<-chan error)(done)); err != nil {
+	if err := stagetest.Recv(t, (<-chan error)(done)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	a.assert(t, 1, 0)
+	a.Assert(t, 1, 0)
 	if !reg.Report().OK {
 		t.Fatal("dlq still unhealthy after the denial was lifted")
 	}
 }
 
-func TestRecordErrors_UnwrapsEachRecordsOwnError(t *testing.T) {
-	m0 := &sarama.ProducerMessage{Metadata: 0}
-	m2 := &sarama.ProducerMessage{Metadata: 2}
-	err := sarama.ProducerErrors{
-		{Msg: m0, Err: sarama.ErrMessageSizeTooLarge},
-		{Msg: m2, Err: sarama.ErrTopicAuthorizationFailed},
-	}
-	got := recordErrors(err, 3)
-	if got[0] != sarama.ErrMessageSizeTooLarge || got[1] != nil || got[2] != sarama.ErrTopicAuthorizationFailed {
-		t.Fatalf("recordErrors = %v", got)
-	}
-	if got := recordErrors(sarama.ErrOutOfBrokers, 2); got[0] != sarama.ErrOutOfBrokers || got[1] != sarama.ErrOutOfBrokers {
-		t.Fatalf("an error naming no record: %v", got)
-	}
-
+func TestIsTooLarge_TheBrokersRefusalsAndSaramas(t *testing.T) {
 	f := func(err error, want bool) {
 		t.Helper()
 		if isTooLarge(err) != want {
@@ -369,10 +347,10 @@ func TestDLQ_ABrokerThatNeverAnswersIsLeftWhenTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- dl.Run(ctx, in) }()
-	testenv.Eventually(t, waitFor, "the dead letter's produce request reaching the broker", func() bool { return hung.Load() > 0 })
+	testenv.Eventually(t, stagetest.WaitFor, "the dead letter's produce request reaching the broker", func() bool { return hung.Load() > 0 })
 	cancel()
-	if err := recv(t, (<-chan error)(done)); !errors.Is(err, context.Canceled) {
+	if err := stagetest.Recv(t, (<-chan error)(done)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v; want the cancellation", err)
 	}
-	a.assert(t, 0, 1)
+	a.Assert(t, 0, 1)
 }

@@ -1,13 +1,14 @@
-package dlq
+package browse
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/orderd/orderd/dlq"
 )
 
 var (
@@ -34,47 +35,23 @@ func NewReader(client sarama.Client, topic string) *Reader {
 	return &Reader{client: client, topic: topic}
 }
 
-// ClientConfig is a sarama configuration suited to reading the dead-letter
-// topic and redriving from it: a short fetch wait, since every read asks for
-// records that are already there and waits out the fetch in flight before
-// starting, and acknowledged sends for a SyncProducer.
-func ClientConfig(clientID string) *sarama.Config {
-	c := sarama.NewConfig()
-	c.ClientID = clientID
-	c.Consumer.MaxWaitTime = 10 * time.Millisecond
-	// Fetch errors are read, not only logged: retention removing offsets
-	// under a read, for one, must be seen at once, not waited out.
-	c.Consumer.Return.Errors = true
-	c.Producer.Return.Successes = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Metadata.AllowAutoTopicCreation = false
-	// Bound every request, which no context can: sarama's defaults (30s per
-	// read, three metadata retries) would let one silent broker hold a
-	// caller for minutes.
-	c.Net.DialTimeout = 5 * time.Second
-	c.Net.ReadTimeout = 10 * time.Second
-	c.Net.WriteTimeout = 10 * time.Second
-	c.Metadata.Timeout = 20 * time.Second
-	return c
-}
-
 // Topic is the dead-letter topic read.
 func (r *Reader) Topic() string { return r.topic }
 
 // Get returns the record at ref, whole, or ErrNotFound.
-func (r *Reader) Get(ctx context.Context, ref Ref) (Record, error) {
-	recs, err := r.readWhole(ctx, []Ref{ref}, 0)
+func (r *Reader) Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error) {
+	recs, err := r.readWhole(ctx, []dlq.Ref{ref}, 0)
 	if err != nil {
-		return Record{}, err
+		return dlq.Record{}, err
 	}
 	return recs[0], nil
 }
 
 // GetAll returns the records at refs, whole, in the order of refs, reading
 // each partition in one pass. It fails with ErrNotFound if any is missing,
-// and with ErrRedriveTooLarge if they hold more than MaxRedriveBytes.
-func (r *Reader) GetAll(ctx context.Context, refs []Ref) ([]Record, error) {
-	return r.readWhole(ctx, refs, MaxRedriveBytes)
+// and with dlq.ErrRedriveTooLarge if they hold more than dlq.MaxRedriveBytes.
+func (r *Reader) GetAll(ctx context.Context, refs []dlq.Ref) ([]dlq.Record, error) {
+	return r.readWhole(ctx, refs, dlq.MaxRedriveBytes)
 }
 
 // Size is the number of records on the topic now.

@@ -1,13 +1,15 @@
-package stages
+package stagetest
 
 import (
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-func syncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) sarama.SyncProducer {
+// SyncProducer is a producer for the tests to write with.
+func SyncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) sarama.SyncProducer {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Producer.Return.Successes = true
@@ -26,9 +28,9 @@ func syncProducer(t *testing.T, brokers []string, tune ...func(*sarama.Config)) 
 	return p
 }
 
-// consumerGroup joins group with the settings orderd uses, tuned to
+// ConsumerGroup joins group with the settings orderd uses, tuned to
 // rebalance quickly.
-func consumerGroup(t *testing.T, brokers []string, group string) sarama.ConsumerGroup {
+func ConsumerGroup(t *testing.T, brokers []string, group string) sarama.ConsumerGroup {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
@@ -48,4 +50,13 @@ func consumerGroup(t *testing.T, brokers []string, group string) sarama.Consumer
 	}
 	t.Cleanup(func() { g.Close() })
 	return g
+}
+
+// RecordHeaders is r's headers by key.
+func RecordHeaders(r *kgo.Record) map[string]string {
+	h := map[string]string{}
+	for _, kv := range r.Headers {
+		h[kv.Key] = string(kv.Value)
+	}
+	return h
 }

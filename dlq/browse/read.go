@@ -1,7 +1,6 @@
-package dlq
+package browse
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/orderd/orderd/dlq"
 )
 
 // scan reads partition p from offset from up to, not including, to and
@@ -99,33 +100,6 @@ func consumerError(err error) error {
 	}
 }
 
-// recordOf copies msg into a Record. With preview > 0 it keeps only the
-// first preview bytes of the value (cut at a character boundary when the
-// value is text) for a listing; with 0 the whole value.
-func recordOf(msg *sarama.ConsumerMessage, preview int) Record {
-	value := msg.Value
-	if preview > 0 {
-		value = cutUTF8(value, preview)
-	}
-	rec := Record{
-		Partition:  msg.Partition,
-		Offset:     msg.Offset,
-		Timestamp:  msg.Timestamp,
-		Key:        bytes.Clone(msg.Key),
-		Value:      bytes.Clone(value),
-		ValueBytes: len(msg.Value),
-		Headers:    make([]Header, 0, len(msg.Headers)),
-	}
-	for _, h := range msg.Headers {
-		if h != nil {
-			// string() copies: nothing of sarama's buffer is kept.
-			rec.Headers = append(rec.Headers, Header{Key: string(h.Key), Value: string(h.Value)})
-		}
-	}
-	rec.parseHeaders()
-	return rec
-}
-
 // gapBytes is how many bytes readWhole reads through to reach the next
 // record it wants rather than subscribe again (which costs about as much
 // as reading this much on a fast network).
@@ -135,8 +109,8 @@ const gapBytes = 16 << 20
 // partition is read in one pass (subscribing again only to skip a long
 // stretch of records it does not want), the partitions in parallel. A ref
 // to nothing fails it with ErrNotFound, and so does holding more than
-// maxBytes (0 for no bound) with ErrRedriveTooLarge.
-func (r *Reader) readWhole(ctx context.Context, refs []Ref, maxBytes int64) ([]Record, error) {
+// maxBytes (0 for no bound) with dlq.ErrRedriveTooLarge.
+func (r *Reader) readWhole(ctx context.Context, refs []dlq.Ref, maxBytes int64) ([]dlq.Record, error) {
 	partitions, err := r.partitions()
 	if err != nil {
 		return nil, err
@@ -150,9 +124,9 @@ func (r *Reader) readWhole(ctx context.Context, refs []Ref, maxBytes int64) ([]R
 	}
 
 	var held atomic.Int64
-	perPartition := make(map[int32]map[int64]Record, len(wanted))
+	perPartition := make(map[int32]map[int64]dlq.Record, len(wanted))
 	for p := range wanted {
-		perPartition[p] = map[int64]Record{}
+		perPartition[p] = map[int64]dlq.Record{}
 	}
 	var g errgroup.Group
 	for p, offsets := range wanted {
@@ -160,10 +134,10 @@ func (r *Reader) readWhole(ctx context.Context, refs []Ref, maxBytes int64) ([]R
 		offsets = slices.Compact(offsets)
 		found := perPartition[p] // this goroutine's alone
 		g.Go(func() error {
-			return r.readOffsets(ctx, p, offsets, func(rec Record) error {
+			return r.readOffsets(ctx, p, offsets, func(rec dlq.Record) error {
 				if n := held.Add(int64(len(rec.Key) + len(rec.Value) + headerBytes(rec.Headers))); maxBytes > 0 && n > maxBytes {
 					return fmt.Errorf("read %d records of %s: %w: they hold more than %d MiB; name fewer at a time",
-						len(refs), r.topic, ErrRedriveTooLarge, maxBytes>>20)
+						len(refs), r.topic, dlq.ErrRedriveTooLarge, maxBytes>>20)
 				}
 				found[rec.Offset] = rec
 				return nil
@@ -173,7 +147,7 @@ func (r *Reader) readWhole(ctx context.Context, refs []Ref, maxBytes int64) ([]R
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := make([]Record, len(refs))
+	out := make([]dlq.Record, len(refs))
 	for i, ref := range refs {
 		rec, ok := perPartition[ref.Partition][ref.Offset]
 		if !ok {
@@ -189,13 +163,13 @@ func (r *Reader) readWhole(ctx context.Context, refs []Ref, maxBytes int64) ([]R
 // offset outside the partition fails it with ErrNotFound, saying which
 // offsets the partition holds; one inside it but without a record is left
 // out, for the caller to notice.
-func (r *Reader) readOffsets(ctx context.Context, p int32, offsets []int64, keep func(Record) error) error {
+func (r *Reader) readOffsets(ctx context.Context, p int32, offsets []int64, keep func(dlq.Record) error) error {
 	oldest, end, err := r.bounds(p)
 	if err != nil {
 		return err
 	}
 	for _, o := range offsets {
-		ref := Ref{p, o}
+		ref := dlq.Ref{Partition: p, Offset: o}
 		switch {
 		case oldest == end:
 			return fmt.Errorf("record %s of %s: %w (partition %d is empty)", ref, r.topic, ErrNotFound, p)
@@ -221,7 +195,7 @@ func (r *Reader) readOffsets(ctx context.Context, p int32, offsets []int64, keep
 				i++ // no record there: not found
 			}
 			if i < len(offsets) && offsets[i] == msg.Offset {
-				if keepErr = keep(recordOf(msg, 0)); keepErr != nil {
+				if keepErr = keep(dlq.RecordOf(msg, 0)); keepErr != nil {
 					return false
 				}
 				i++
@@ -238,7 +212,7 @@ func (r *Reader) readOffsets(ctx context.Context, p int32, offsets []int64, keep
 	return nil
 }
 
-func headerBytes(hs []Header) int {
+func headerBytes(hs []dlq.Header) int {
 	n := 0
 	for _, h := range hs {
 		n += len(h.Key) + len(h.Value)

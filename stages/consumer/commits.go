@@ -1,4 +1,4 @@
-package stages
+package consumer
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/stages"
 )
 
 // Marks holds the offset last marked for commit on each partition this
@@ -75,7 +76,7 @@ type CommitWatch struct {
 	Grace   time.Duration
 	Health  *health.Component
 	Log     zerolog.Logger
-	Metrics *Metrics
+	Metrics *stages.Metrics
 }
 
 // suspect is an error on a partition, waiting for its check.
@@ -160,7 +161,7 @@ func (w *CommitWatch) check(ctx context.Context, suspects []suspect, failing map
 		if c, ok := committed[s.partition]; ok && c >= s.marked {
 			continue // committed since: it was no commit's error, or one that healed
 		}
-		w.Metrics.commitFailures.Inc()
+		w.Metrics.CommitFailed()
 		f := failing[s.partition]
 		if f == nil {
 			f = &commitFailure{since: s.at}
@@ -247,5 +248,5 @@ func explainCommitError(group, topic string, err error) error {
 	default:
 		return err
 	}
-	return &hintedError{err: err, hint: hint}
+	return health.Hinted(err, hint)
 }

@@ -1,4 +1,4 @@
-package stages
+package health
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 )
 
@@ -20,21 +19,30 @@ const (
 	RetryFill       = "fill"        // the listener for other replicas' commits lost its connection
 )
 
-// Report is a health component's only writer, with the log and metrics
-// that go with it. Each kind of work reported on it gets a Retry of its own
-// (see Retry); work done concurrently needs a Report each (see
-// health.Registry.Aggregate), or one's success would clear another's
-// failure. The kafka component's Report serves connecting first, then the
+// Retries is a health component's only writer, with the log and the retry
+// counter that go with it: orderd's one way of reporting retried work, used
+// by the stages and the daemon alike, and the one place that logs a failure
+// and its healing. Each kind of work reported on it gets a Retry of its own
+// (see Retry); work done concurrently needs a Retries each (see
+// Registry.Aggregate), or one's success would clear another's
+// failure. The kafka component's Retries serves connecting first, then the
 // consumer's sessions: one after the other, never at once.
-type Report struct {
-	Health  *health.Component
+type Retries struct {
+	Health  *Component
 	Log     zerolog.Logger
-	Metrics *Metrics
+	Metrics RetryCounter
+}
+
+// RetryCounter counts retries by cause: orderd_retries_total.
+type RetryCounter interface {
+	Retry(cause string)
 }
 
 // Work names one kind of retried work.
 type Work struct {
-	// Cause labels its retries in orderd_retries_total.
+	// Cause labels its retries in orderd_retries_total; work that retries
+	// nothing when it fails, such as a periodic check, leaves it empty and
+	// is not counted.
 	Cause string
 	// What names it in the health detail: "<What> failing since <time>,
 	// retrying: <error>".
@@ -50,18 +58,20 @@ type Work struct {
 
 // Retry returns a Retry for work, reported on r, pausing with b between
 // failures and retrying those classify says can heal (nil: all).
-func (r *Report) Retry(work Work, b pipeline.Backoff, classify func(error) pipeline.Verdict) *pipeline.Retry {
+func (r *Retries) Retry(work Work, b pipeline.Backoff, classify func(error) pipeline.Verdict) *pipeline.Retry {
 	return pipeline.NewRetry(b, classify, &workReport{r, work})
 }
 
 // workReport is the pipeline.Reporter of one kind of work.
 type workReport struct {
-	*Report
+	*Retries
 	Work
 }
 
 func (r *workReport) Failed(f pipeline.Failure) {
-	r.Metrics.Retry(r.Cause)
+	if r.Cause != "" {
+		r.Metrics.Retry(r.Cause)
+	}
 	r.Health.Fail(fmt.Errorf("%s failing since %s, retrying: %w", r.What, f.Since.UTC().Format(time.RFC3339), f.Err))
 	r.Log.Warn().Err(f.Err).Int("attempt", f.Attempt).Stringer("retry_in", f.Delay).Msg(r.Failing)
 }

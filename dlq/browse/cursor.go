@@ -1,4 +1,4 @@
-package dlq
+package browse
 
 import (
 	"encoding/base64"

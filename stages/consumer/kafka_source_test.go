@@ -1,4 +1,4 @@
-package stages
+package consumer
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,11 +18,13 @@ import (
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages"
+	"github.com/orderd/orderd/stages/internal/stagetest"
 )
 
 // sourceRun is a KafkaSource consuming topic in a goroutine.
 type sourceRun struct {
-	out    chan Message
+	out    chan stages.Message
 	health *health.Registry
 	cancel context.CancelFunc
 	done   chan error
@@ -44,10 +47,10 @@ func (r *sourceRun) stop() error {
 func runSource(t *testing.T, brokers []string, group, topic string, inFlight int, tune ...func(*KafkaSource)) *sourceRun {
 	t.Helper()
 	reg := health.New()
-	out := make(chan Message, 1000)
-	cg := consumerGroup(t, brokers, group)
-	m := testMetrics()
-	retry := (&Report{Health: reg.Component("kafka"), Log: zerolog.Nop(), Metrics: m}).Retry(Work{Cause: RetryKafka, What: "consuming"},
+	out := make(chan stages.Message, 1000)
+	cg := stagetest.ConsumerGroup(t, brokers, group)
+	m := stages.NewMetrics(prometheus.NewRegistry())
+	retry := (&health.Retries{Health: reg.Component("kafka"), Log: zerolog.Nop(), Metrics: m}).Retry(health.Work{Cause: health.RetryKafka, What: "consuming"},
 		pipeline.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}, IsClosed)
 	src := &KafkaSource{
 		Group:        cg,
@@ -111,9 +114,9 @@ func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
 	marks := NewMarks()
 	run := runSource(t, brokers, "g1", "orders", 100, func(s *KafkaSource) { s.Marks = marks })
 
-	msgs := make([]Message, 10)
+	msgs := make([]stages.Message, 10)
 	for i := range msgs {
-		msgs[i] = recv(t, (<-chan Message)(run.out))
+		msgs[i] = stagetest.Recv(t, (<-chan stages.Message)(run.out))
 		if msgs[i].Src.Offset != int64(i) || string(msgs[i].Value) != fmt.Sprintf("m%d", i) {
 			t.Fatalf("message %d: offset %d value %q", i, msgs[i].Src.Offset, msgs[i].Value)
 		}
@@ -132,35 +135,35 @@ func TestKafkaSource_CommitsOnlyUpToTheFirstUnackedOffset(t *testing.T) {
 	if got, ok := marks.Marked(0); !ok || got != 5 {
 		t.Fatalf("marked %d (%v) with offset 5 unfinished, want 5", got, ok)
 	}
-	testenv.Eventually(t, waitFor, "offset 5 committed", func() bool {
+	testenv.Eventually(t, stagetest.WaitFor, "offset 5 committed", func() bool {
 		return len(pastGap) > 0 || testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 5
 	})
 	// A commit that must not come has no event to wait for: none has come,
 	// and none comes within four auto-commit intervals (50ms, see
 	// consumerGroup).
-	quiet(t, (<-chan int64)(pastGap), 200*time.Millisecond)
+	stagetest.Quiet(t, (<-chan int64)(pastGap), 200*time.Millisecond)
 	finished.Store(true)
 	msgs[5].Ack()
 	if got, _ := marks.Marked(0); got != 10 {
 		t.Fatalf("marked %d with every offset acked, want 10", got)
 	}
-	testenv.Eventually(t, waitFor, "offset 10 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 10 })
+	testenv.Eventually(t, stagetest.WaitFor, "offset 10 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g1", "orders")[0] == 10 })
 }
 
 func TestKafkaSource_StopsPullingWhenInFlightIsFull(t *testing.T) {
 	brokers, _ := singlePartition(t, "orders", 20)
 	run := runSource(t, brokers, "g2", "orders", 5)
 
-	var msgs []Message
+	var msgs []stages.Message
 	for range 5 {
-		msgs = append(msgs, recv(t, (<-chan Message)(run.out)))
+		msgs = append(msgs, stagetest.Recv(t, (<-chan stages.Message)(run.out)))
 	}
-	quiet(t, (<-chan Message)(run.out), 200*time.Millisecond) // five in flight: the consumer waits
+	stagetest.Quiet(t, (<-chan stages.Message)(run.out), 200*time.Millisecond) // five in flight: the consumer waits
 	msgs[0].Ack()
 	msgs[1].Ack()
-	recv(t, (<-chan Message)(run.out))
-	recv(t, (<-chan Message)(run.out))
-	quiet(t, (<-chan Message)(run.out), 200*time.Millisecond)
+	stagetest.Recv(t, (<-chan stages.Message)(run.out))
+	stagetest.Recv(t, (<-chan stages.Message)(run.out))
+	stagetest.Quiet(t, (<-chan stages.Message)(run.out), 200*time.Millisecond)
 }
 
 // A message that never finishes pauses its partition once MaxAhead
@@ -183,7 +186,7 @@ func TestKafkaSource_AStuckMessagePausesOnlyItsPartition(t *testing.T) {
 	run := runSource(t, brokers, "g5", "orders", 1000, func(s *KafkaSource) { s.MaxAhead = 5 })
 	got := map[int32]int{}
 	for got[0] < 5 || got[1] < 20 {
-		m := recv(t, (<-chan Message)(run.out))
+		m := stagetest.Recv(t, (<-chan stages.Message)(run.out))
 		got[m.Src.Partition]++
 		if m.Src.Partition == 0 && m.Src.Offset == 0 {
 			continue // stuck: never acked
@@ -194,14 +197,14 @@ func TestKafkaSource_AStuckMessagePausesOnlyItsPartition(t *testing.T) {
 		t.Fatalf("consumed %d of partition 0, want 5: paused behind its stuck message", got[0])
 	}
 	// Partition 1 is consumed to its end; partition 0 gives nothing more.
-	quiet(t, (<-chan Message)(run.out), 200*time.Millisecond)
+	stagetest.Quiet(t, (<-chan stages.Message)(run.out), 200*time.Millisecond)
 }
 
 func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) {
 	brokers, _ := singlePartition(t, "orders", 5)
 	run := runSource(t, brokers, "g3", "orders", 1)
 
-	m := recv(t, (<-chan Message)(run.out)) // never acked; the source is blocked on the in-flight limit
+	m := stagetest.Recv(t, (<-chan stages.Message)(run.out)) // never acked; the source is blocked on the in-flight limit
 	stopped := make(chan error, 1)
 	go func() { stopped <- run.stop() }()
 	select {
@@ -209,10 +212,10 @@ func TestKafkaSource_ReturnsPromptlyWhenStoppedWithWorkUnfinished(t *testing.T) 
 		if err != nil {
 			t.Fatalf("Run = %v", err)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(stagetest.WaitFor):
 		t.Fatal("Run did not return after cancellation while ConsumeClaim was blocked")
 	}
-	closed(t, (<-chan Message)(run.out))
+	stagetest.Closed(t, (<-chan stages.Message)(run.out))
 	if got := testenv.CommittedOffsets(t, brokers, "g3", "orders")[0]; got > m.Src.Offset {
 		t.Fatalf("committed %d past the unfinished offset %d", got, m.Src.Offset)
 	}
@@ -222,12 +225,12 @@ func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
 	brokers, _ := singlePartition(t, "orders", 6)
 	first := runSource(t, brokers, "g4", "orders", 100)
 	for i := range 6 {
-		m := recv(t, (<-chan Message)(first.out))
+		m := stagetest.Recv(t, (<-chan stages.Message)(first.out))
 		if i < 3 {
 			m.Ack()
 		}
 	}
-	testenv.Eventually(t, waitFor, "offset 3 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g4", "orders")[0] == 3 })
+	testenv.Eventually(t, stagetest.WaitFor, "offset 3 committed", func() bool { return testenv.CommittedOffsets(t, brokers, "g4", "orders")[0] == 3 })
 	if err := first.stop(); err != nil {
 		t.Fatalf("first member: %v", err)
 	}
@@ -235,7 +238,7 @@ func TestKafkaSource_ResumesFromTheCommittedOffset(t *testing.T) {
 	// A new member of the group gets the unfinished messages again.
 	second := runSource(t, brokers, "g4", "orders", 100)
 	for want := int64(3); want < 6; want++ {
-		if m := recv(t, (<-chan Message)(second.out)); m.Src.Offset != want {
+		if m := stagetest.Recv(t, (<-chan stages.Message)(second.out)); m.Src.Offset != want {
 			t.Fatalf("redelivered offset %d, want %d", m.Src.Offset, want)
 		}
 	}

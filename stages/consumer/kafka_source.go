@@ -1,4 +1,4 @@
-package stages
+package consumer
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/stages"
 )
 
 // KafkaSource consumes the orders topic as a member of a consumer group and
@@ -23,7 +23,7 @@ type KafkaSource struct {
 	Group  sarama.ConsumerGroup
 	Topics []string
 	// Out receives every consumed message; Run closes it when it returns.
-	Out chan<- Message
+	Out chan<- stages.Message
 	// InFlight bounds the messages inside the pipeline, and their bytes,
 	// across partitions.
 	InFlight *pipeline.InFlight
@@ -42,9 +42,9 @@ type KafkaSource struct {
 	// healthy, one that fails reports why.
 	Retry   *pipeline.Retry
 	Log     zerolog.Logger
-	Metrics *Metrics
-	// Tracing, if set, gives each message a consumer span (see Tracing).
-	Tracing *Tracing
+	Metrics *stages.Metrics
+	// Tracing, if set, gives each message a consumer span (see stages.Tracing).
+	Tracing *stages.Tracing
 }
 
 // Run consumes until ctx ends, then closes Out. sarama's Consume returns at
@@ -98,11 +98,11 @@ func (s *KafkaSource) Cleanup(sess sarama.ConsumerGroupSession) error {
 // selects on the session's context, and the final drain is bounded by
 // DrainTimeout.
 func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	consumed, lagGauge := s.Metrics.partition(claim.Partition())
-	lag := &lagMarker{session: sess, claim: claim, gauge: lagGauge, marks: s.Marks}
+	series := s.Metrics.Partition(claim.Partition())
+	lag := &lagMarker{session: sess, claim: claim, series: series, marks: s.Marks}
 	lag.marked.Store(claim.InitialOffset())
 	tracker := pipeline.NewPartitionTracker(claim.Topic(), claim.Partition(), lag, s.InFlight, s.MaxAhead)
-	defer s.Metrics.forgetPartition(claim.Partition())
+	defer s.Metrics.ForgetPartition(claim.Partition())
 	if s.Marks != nil {
 		defer s.Marks.forget(claim.Partition())
 	}
@@ -115,7 +115,7 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			if !ok { // revoked, or the session is ending
 				return nil
 			}
-			consumed.Inc()
+			series.Consumed.Inc()
 			if lag.marked.Load() < 0 {
 				// The claim started at "oldest": the committed position is
 				// the first message's offset.
@@ -146,9 +146,6 @@ func (s *KafkaSource) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 // then.
 func admitWeight(raw int) int { return 3 * raw }
 
-// rawSize is what a message's own bytes weigh.
-func rawSize(src *pipeline.Source) int64 { return int64(len(src.Key) + len(src.Value)) }
-
 // drain waits, at most DrainTimeout, for the partition's messages still in
 // the pipeline, so their offsets are marked before sarama commits for the
 // last time. What does not finish in time is simply consumed again later.
@@ -171,7 +168,7 @@ func (s *KafkaSource) drain(tracker *pipeline.PartitionTracker, claim sarama.Con
 type lagMarker struct {
 	session sarama.ConsumerGroupSession
 	claim   sarama.ConsumerGroupClaim
-	gauge   prometheus.Gauge
+	series  stages.PartitionSeries
 	marks   *Marks // nil: nobody watches the commits
 	marked  atomic.Int64
 }
@@ -187,7 +184,7 @@ func (l *lagMarker) MarkOffset(topic string, partition int32, offset int64, meta
 
 func (l *lagMarker) update() {
 	if hwm := l.claim.HighWaterMarkOffset(); hwm >= 0 {
-		l.gauge.Set(float64(max(hwm-l.marked.Load(), 0)))
+		l.series.SetLag(max(hwm-l.marked.Load(), 0))
 	}
 }
 

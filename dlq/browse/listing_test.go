@@ -1,4 +1,4 @@
-package dlq
+package browse
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/internal/testenv"
 )
 
@@ -71,9 +72,9 @@ func bigRecord(topic string, i int, now time.Time) *kgo.Record {
 			ts = now.Add(-3 * time.Hour).Add(time.Duration(i-(bigRecords-1000)) * time.Millisecond)
 		}
 	}
-	reason := ReasonInvalidJSON
+	reason := dlq.ReasonInvalidJSON
 	if slices.Contains(bigConflicts, i) {
-		reason = ReasonConflict
+		reason = dlq.ReasonConflict
 	}
 	r := deadLetter(strconv.Itoa(i), `{"n":`+strconv.Itoa(i)+`}`, reason, failedAt, i)
 	r.Topic, r.Partition, r.Timestamp = topic, int32(i%3), ts
@@ -117,9 +118,9 @@ func big(t *testing.T) []string {
 }
 
 // bigIndex is the fixture's i of a listed record.
-func bigIndex(rec Record) int { return int(rec.Offset)*3 + int(rec.Partition) }
+func bigIndex(rec dlq.Record) int { return int(rec.Offset)*3 + int(rec.Partition) }
 
-func indexes(recs []Record) []int {
+func indexes(recs []dlq.Record) []int {
 	out := make([]int, len(recs))
 	for i, r := range recs {
 		out[i] = bigIndex(r)
@@ -142,9 +143,9 @@ func newestFirst(match func(i int) bool) []int {
 
 // listAll follows a listing's cursors to its end, checking each page on the
 // way, and returns every record listed with the number of pages.
-func listAll(t *testing.T, r *Reader, f Filter, check func(page Page, took time.Duration)) ([]Record, int) {
+func listAll(t *testing.T, r *Reader, f Filter, check func(page Page, took time.Duration)) ([]dlq.Record, int) {
 	t.Helper()
-	var all []Record
+	var all []dlq.Record
 	for pages := 1; ; pages++ {
 		start := time.Now()
 		page, err := r.ListPage(context.Background(), f)
@@ -195,7 +196,7 @@ func TestReader_ListsExactlyTheNewestNOfAHundredThousand(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := page.Records[0]
-	if string(rec.Value) != `{"n":99999}` || rec.ValueBytes != len(rec.Value) || len(rec.Headers) != 7 || rec.Reason != ReasonInvalidJSON {
+	if string(rec.Value) != `{"n":99999}` || rec.ValueBytes != len(rec.Value) || len(rec.Headers) != 7 || rec.Reason != dlq.ReasonInvalidJSON {
 		t.Errorf("listed %+v", rec)
 	}
 
@@ -226,7 +227,7 @@ func TestReader_SparseFilterPagesWithinTheBudget(t *testing.T) {
 	const budget, slack = 500 * time.Millisecond, time.Second
 	first := true
 	start := time.Now()
-	recs, pages := listAll(t, r, Filter{Reason: ReasonConflict, Limit: 50, Budget: budget}, func(page Page, took time.Duration) {
+	recs, pages := listAll(t, r, Filter{Reason: dlq.ReasonConflict, Limit: 50, Budget: budget}, func(page Page, took time.Duration) {
 		if took > budget+slack {
 			t.Errorf("a page took %s, budget %s", took, budget)
 		}
@@ -240,7 +241,7 @@ func TestReader_SparseFilterPagesWithinTheBudget(t *testing.T) {
 		t.Fatalf("listed %v, want %v", got, bigConflicts)
 	}
 	for _, rec := range recs {
-		if rec.Reason != ReasonConflict {
+		if rec.Reason != dlq.ReasonConflict {
 			t.Errorf("%s listed with reason %s", rec.Ref(), rec.Reason)
 		}
 	}
@@ -277,7 +278,7 @@ func TestReader_SinceByKafkaTimestamp(t *testing.T) {
 	}
 
 	// With a reason too, and across pages.
-	recs, _ := listAll(t, r, Filter{Since: time.Hour, Reason: ReasonConflict, Limit: 1}, func(Page, time.Duration) {})
+	recs, _ := listAll(t, r, Filter{Since: time.Hour, Reason: dlq.ReasonConflict, Limit: 1}, func(Page, time.Duration) {})
 	if got := indexes(recs); !slices.Equal(got, []int{99_997}) {
 		t.Errorf("conflicts since 1h: %v, want [99997]", got)
 	}
@@ -325,7 +326,7 @@ func TestReader_TrimmedWhileListing(t *testing.T) {
 	})
 	start := time.Now()
 	var said []Trimmed
-	recs, pages := listAll(t, r, Filter{Reason: ReasonConflict, Limit: 50}, func(page Page, took time.Duration) {
+	recs, pages := listAll(t, r, Filter{Reason: dlq.ReasonConflict, Limit: 50}, func(page Page, took time.Duration) {
 		said = append(said, page.Trimmed...)
 	})
 	t.Logf("listed with a trim in %d pages, %s", pages, time.Since(start))
@@ -371,14 +372,14 @@ func TestReader_TrimmedWhileListing(t *testing.T) {
 // when a record is gone.
 func TestReader_GetAndSizeOfAHundredThousand(t *testing.T) {
 	r := NewReader(saramaClient(t, big(t)), "orders.dlq")
-	rec, err := r.Get(context.Background(), Ref{1, 16_000})
+	rec, err := r.Get(context.Background(), dlq.Ref{Partition: 1, Offset: 16_000})
 	if err != nil || bigIndex(rec) != 48_001 || string(rec.Value) != `{"n":48001}` || rec.Previewed() {
 		t.Fatalf("Get(1:16000) = %+v, %v", rec, err)
 	}
 	if n, err := r.Size(context.Background()); err != nil || n != bigRecords {
 		t.Errorf("Size = %d, %v; want %d", n, err, bigRecords)
 	}
-	if _, err := r.Get(context.Background(), Ref{1, bigRecords}); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Get(context.Background(), dlq.Ref{Partition: 1, Offset: bigRecords}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get past the end: %v, want ErrNotFound", err)
 	}
 }
