@@ -12,15 +12,6 @@ import (
 	"github.com/orderd/orderd/internal/procmem"
 )
 
-// TestMain removes the orderd binary the process tests build.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
 var (
 	binDir     string
 	binDirOnce = sync.OnceValues(func() (string, error) {
