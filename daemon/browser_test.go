@@ -235,6 +235,7 @@ func digitsOf(s string) string {
 // a dead letter from the DLQ tab, and int64 values beyond 2^53 are shown
 // exactly, with no false alarm about the payment's sums.
 func TestBrowser_UI(t *testing.T) {
+	parallel(t, 1)
 	ctx, dialogs := browser(t)
 	brokers, _ := testenv.Kafka(t)
 	d := startDaemon(t, map[string]string{

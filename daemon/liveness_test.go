@@ -19,6 +19,7 @@ import (
 // within WRITE_TIMEOUT, so the writer is making progress, and /livez must
 // never answer 503: a restart would only meet the same batch again.
 func TestLiveness_BisectingAPoisonBatchOnASlowPostgresIsProgress(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
