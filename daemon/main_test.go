@@ -42,13 +42,18 @@ var instances = semaphore.NewWeighted(maxInstances)
 
 // parallel runs t beside the other parallel tests once n of the
 // maxInstances are free, for a test that runs at most n orderd instances
-// at once. Tests that touch what the whole process shares stay serial, and
+// at once. Every such instance needs PostgreSQL, so under -short, with n
+// above 0, t skips before its setup (a workload, certificates) costs
+// anything. Tests that touch what the whole process shares stay serial, and
 // go test runs them all before any parallel one starts: a SIGTERM to the
 // test process (which every in-process Run would take as its own), a
 // goroutine-leak check, or t.Setenv for the OpenTelemetry SDK, which reads
 // the process environment.
 func parallel(t *testing.T, n int64) {
 	t.Helper()
+	if n > 0 {
+		testenv.SkipIfShort(t, "PostgreSQL")
+	}
 	t.Parallel()
 	if err := instances.Acquire(context.Background(), n); err != nil {
 		t.Fatalf("wait for %d of %d orderd instances: %v", n, maxInstances, err)
