@@ -45,6 +45,7 @@ func (r *daemonRun) adminDo(t *testing.T, method, path, token string, body any) 
 // An operator finds a broken order on the dead-letter topic through the
 // admin API, fixes it and redrives it; the fixed order is stored and served.
 func TestAdminRedriveLandsTheFixedOrder(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	d := startDaemon(t, map[string]string{

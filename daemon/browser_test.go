@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ const xssName = `<img src=x onerror=alert(1)>`
 // a missing browser skips the test; under CI=true it fails it.
 func chromium(t *testing.T) string {
 	t.Helper()
+	testenv.SkipIfShort(t, "Chromium")
 	path := os.Getenv("CHROMIUM")
 	if path == "" {
 		path = "/usr/bin/chromium"
@@ -44,17 +46,29 @@ func chromium(t *testing.T) string {
 	return path
 }
 
-// browser starts a headless Chromium with the flags this machine needs (no
-// sandbox as root, no background traffic to a closed network) and returns a
-// tab's context. Every JavaScript dialog the page opens is counted and
-// dismissed.
-func browser(t *testing.T) (context.Context, *atomic.Int32) {
-	t.Helper()
+// sharedBrowser is one headless Chromium for all the browser tests, started
+// by the first of them and stopped by TestMain: a start costs a second or
+// two of a test's time, and each test still gets a browser context of its
+// own (no cookies, storage or cache from another).
+var sharedBrowser struct {
+	once sync.Once
+	ctx  context.Context // the browser's first tab; tests open theirs beside it
+	stop func()
+	err  error
+}
+
+// startBrowser starts Chromium at path with the flags this machine needs
+// (no sandbox as root, no background traffic to a closed network).
+func startBrowser(path string) (context.Context, func(), error) {
+	dir, err := os.MkdirTemp("", "orderd-test-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
@@ -63,11 +77,41 @@ func browser(t *testing.T) (context.Context, *atomic.Int32) {
 		chromedp.Flag("disable-sync", true),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
+	stop := func() {
+		cancel()
+		cancelAlloc()
+		os.RemoveAll(dir)
+	}
+	if err := chromedp.Do(ctx); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return ctx, stop, nil
+}
+
+// stopBrowser stops the shared Chromium, if a test started it.
+func stopBrowser() {
+	if sharedBrowser.stop != nil {
+		sharedBrowser.stop()
+	}
+}
+
+// browser opens a tab in a browser context of the test's own, in the shared
+// headless Chromium, and returns the tab's context. Every JavaScript dialog
+// the page opens is counted and dismissed.
+func browser(t *testing.T) (context.Context, *atomic.Int32) {
+	t.Helper()
+	path := chromium(t)
+	b := &sharedBrowser
+	b.once.Do(func() { b.ctx, b.stop, b.err = startBrowser(path) })
+	if b.err != nil {
+		t.Fatalf("start chromium: %v", b.err)
+	}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("open a tab in chromium: %v", err)
 	}
 
 	var dialogs atomic.Int32
@@ -191,6 +235,7 @@ func digitsOf(s string) string {
 // a dead letter from the DLQ tab, and int64 values beyond 2^53 are shown
 // exactly, with no false alarm about the payment's sums.
 func TestBrowser_UI(t *testing.T) {
+	parallel(t, 1)
 	ctx, dialogs := browser(t)
 	brokers, _ := testenv.Kafka(t)
 	d := startDaemon(t, map[string]string{

@@ -20,6 +20,7 @@ import (
 // heals by itself, the group's offsets reach the end of the topic, and
 // every order is stored once.
 func TestFault_CommitsRefusedThenAllowed(t *testing.T) {
+	parallel(t, 1)
 	brokers, cluster := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	d := startDaemon(t, map[string]string{

@@ -20,6 +20,7 @@ import (
 )
 
 func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"KAFKA_BROKERS": "k1:9092, k2:9092",
 		"DATABASE_URL":  "postgres://u:secret@db:5432/orders",
@@ -49,6 +50,7 @@ func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
 }
 
 func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
+	t.Parallel()
 	f := func(env map[string]string, args []string, wantInError string) {
 		t.Helper()
 		_, err := LoadConfig(args, func(k string) string { return env[k] }, io.Discard)
@@ -82,6 +84,7 @@ func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
 }
 
 func TestLoadConfig_DemoNeedsNothing(t *testing.T) {
+	t.Parallel()
 	c, err := LoadConfig([]string{"-demo"}, func(string) string { return "" }, io.Discard)
 	if err != nil || !c.Demo {
 		t.Fatalf("LoadConfig(-demo) = %+v, %v", c, err)
@@ -89,6 +92,7 @@ func TestLoadConfig_DemoNeedsNothing(t *testing.T) {
 }
 
 func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
+	t.Parallel()
 	var usage strings.Builder
 	_, err := LoadConfig([]string{"-h"}, func(string) string { return "" }, &usage)
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(usage.String(), "-kafka-brokers") {
@@ -98,6 +102,7 @@ func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
 
 // orderd -probe URL exits 0 on a 2xx and 1 otherwise, and starts nothing.
 func TestProbe(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/livez" {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -141,6 +146,7 @@ func TestProbe(t *testing.T) {
 // Every secret can come from a file instead (NAME_FILE): a trailing newline
 // is dropped, giving both is an error, and the value is never logged.
 func TestLoadConfig_SecretsFromFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := dir + "/" + name
@@ -189,6 +195,7 @@ func TestLoadConfig_SecretsFromFiles(t *testing.T) {
 // The start-up line names every setting, secrets masked, so that a log
 // says what orderd ran with.
 func TestConfigLog_NamesEverySetting(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log := zerolog.New(&buf)
 	log.Info().Object("config", Config{AdminToken: "secret-token-0123456789", DatabaseURL: "postgres://u:pw@db/o", Demo: true}).Msg("")
@@ -216,6 +223,7 @@ func TestConfigLog_NamesEverySetting(t *testing.T) {
 // A JoinGroup waits for the rebalance: the read must outlast it, and the
 // rebalance must outlast a member's drain, whatever DRAIN_TIMEOUT is.
 func TestConsumerConfig_AJoinOutlastsItsRebalance(t *testing.T) {
+	t.Parallel()
 	for _, drain := range []time.Duration{time.Second, 5 * time.Second, 2 * time.Minute} {
 		c := consumerConfig(Config{DrainTimeout: drain, KafkaHeartbeat: time.Second, KafkaSession: 10 * time.Second})
 		rebalance, read := c.Consumer.Group.Rebalance.Timeout, c.Net.ReadTimeout

@@ -31,6 +31,7 @@ func waitJS(t *testing.T, ctx context.Context, what, js string) {
 // and narrow the dead letters to one reason, each by a URL that can be
 // shared.
 func TestBrowser_Console(t *testing.T) {
+	parallel(t, 1)
 	ctx, dialogs := browser(t)
 	brokers, _ := testenv.Kafka(t)
 	d := startDaemon(t, map[string]string{

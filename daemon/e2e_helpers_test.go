@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -61,16 +62,7 @@ func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun
 func startDaemonIn(t *testing.T, parent context.Context, env map[string]string, args ...string) *daemonRun {
 	t.Helper()
 	addr := freeAddr(t)
-	full := map[string]string{
-		"HTTP_ADDR":       addr,
-		"LOG_FORMAT":      "json",
-		"KAFKA_HEARTBEAT": "200ms",
-		"DRAIN_TIMEOUT":   "2s",
-		"SHUTDOWN_GRACE":  "0s", // no load balancer to wait for
-	}
-	for k, v := range env {
-		full[k] = v
-	}
+	full := testSettings(addr, env)
 	r := &daemonRun{base: "http://" + addr, logs: &logBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(parent)
 	r.cancel = cancel
@@ -86,6 +78,26 @@ func startDaemonIn(t *testing.T, parent context.Context, env map[string]string, 
 		}
 	})
 	return r
+}
+
+// testSettings are the settings a test's orderd listens on addr with: env,
+// over these defaults.
+func testSettings(addr string, env map[string]string) map[string]string {
+	full := map[string]string{
+		"HTTP_ADDR":       addr,
+		"LOG_FORMAT":      "json",
+		"KAFKA_HEARTBEAT": "200ms",
+		"DRAIN_TIMEOUT":   "2s",
+		"SHUTDOWN_GRACE":  "0s", // no load balancer to wait for
+		// The tests' daemons share two cores with each other (they run in
+		// parallel) and with PostgreSQL, so a query may wait for a pool's
+		// connection longer than the 100 ms an idle machine needs: a
+		// request would get the busy 503 in a test that is not about it.
+		"READ_QUEUE_TIMEOUT": "5s",
+		"LIST_QUEUE_TIMEOUT": "5s",
+	}
+	maps.Copy(full, env)
+	return full
 }
 
 // stop cancels Run and returns its error; it fails the test if Run does

@@ -27,6 +27,7 @@ import (
 // dead-letter topic with its headers, and the group has committed the whole
 // topic.
 func TestEndToEnd(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t) // orderd creates its topics
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
@@ -225,6 +226,7 @@ func contains(list []string, s string) bool {
 // Stopping orderd in the middle of a stream and starting it again on the
 // same database loses nothing and stores nothing twice.
 func TestRestartMidStream(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	env := map[string]string{"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL, "BATCH_SIZE": "100"}

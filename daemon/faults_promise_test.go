@@ -28,6 +28,7 @@ func seedFor(t *testing.T) uint64 {
 // binary: the next process takes over from the last commit, and nothing is
 // lost or stored twice.
 func TestFault_KillNineMidIngest(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	env := map[string]string{"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL}
@@ -58,6 +59,7 @@ func TestFault_KillNineMidIngest(t *testing.T) {
 // log: meanwhile /health names kafka and cached reads go on answering;
 // afterwards orderd has reconnected by itself and everything arrived.
 func TestFault_BrokerRestartMidIngest(t *testing.T) {
+	parallel(t, 1)
 	broker := testenv.RestartableKafka(t)
 	dbURL := testenv.Postgres(t)
 	d := startDaemon(t, map[string]string{
@@ -100,6 +102,7 @@ func someStored(t *testing.T, dbURL string, n int) []string {
 // Produce, each for a while: orderd says so on /health, retries, and loses
 // nothing.
 func TestFault_BrokerMisbehaving(t *testing.T) {
+	parallel(t, 1)
 	brokers, cluster := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	joins := cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.JoinGroup}, Count: -1})
@@ -166,6 +169,7 @@ func TestFault_BrokerMisbehaving(t *testing.T) {
 // PostgreSQL's connections are cut while a batch's transaction is open,
 // five times over: each cut batch is rolled back and saved again, once.
 func TestFault_PostgresCutMidTransaction(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
@@ -201,6 +205,10 @@ func TestFault_PostgresCutMidTransaction(t *testing.T) {
 // a quarter of an hour later; without the session timeout the retries would
 // wait for the abandoned transactions' locks as long.
 func TestFault_PostgresVanishesMidTransaction(t *testing.T) {
+	// Serial: its margin is CPU time. A write times out after 2 s and
+	// /livez must not call the writer stuck, which it does after 3 s
+	// without progress; with other tests' daemons on the same cores the
+	// second between them is not always there.
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
@@ -268,6 +276,7 @@ func waitForOpenWrite(t *testing.T, dbURL string) {
 // so, cached reads go on, nothing is dead-lettered or committed past what
 // is stored, and the backlog arrives afterwards.
 func TestFault_PostgresRefusesConnectionsFor20s(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
@@ -336,6 +345,7 @@ func TestFault_PostgresRefusesConnectionsFor20s(t *testing.T) {
 // is SIGKILLed and one SIGTERMed mid-ingest, and both are started again:
 // every order is stored once, and every replica serves every order.
 func TestFault_ThreeReplicas(t *testing.T) {
+	parallel(t, 3)
 	brokers, _ := testenv.KafkaWith(t, kfake.SeedTopics(6, "orders"))
 	dbURL := testenv.Postgres(t)
 	env := map[string]string{

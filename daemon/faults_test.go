@@ -30,6 +30,7 @@ func generated(gen *orderfake.Generator, n int) []*kgo.Record {
 // offsets are not committed and /health says what is wrong; once it is back
 // everything arrives.
 func TestPostgresOutageIsRetriedNotDeadLettered(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
@@ -91,6 +92,7 @@ func equalOffsets(a, b map[int32]int64) bool {
 // With no broker reachable orderd keeps retrying, says so, and is
 // unhealthy; when Kafka appears it starts consuming without a restart.
 func TestKafkaUnreachableAtStartIsRetried(t *testing.T) {
+	parallel(t, 1)
 	dbURL := testenv.Postgres(t)
 	addr := freeAddr(t)
 	_, portStr, _ := net.SplitHostPort(addr)
@@ -123,6 +125,7 @@ func TestKafkaUnreachableAtStartIsRetried(t *testing.T) {
 // even when it is larger than sarama's default producer limit (1,000,000
 // bytes): the DLQ is sized from the orders topic.
 func TestOversizedMessageIsDeadLetteredWhole(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS":     strings.Join(brokers, ","),
@@ -152,6 +155,7 @@ func TestOversizedMessageIsDeadLetteredWhole(t *testing.T) {
 // -demo runs everything in-process: the canonical order is served from
 // memory, with a warning that nothing is kept.
 func TestDemoMode(t *testing.T) {
+	t.Parallel()
 	pprofAddr := freeAddr(t)
 	d := startDaemon(t, map[string]string{"DEMO_RATE": "50", "PPROF_ADDR": pprofAddr}, "-demo")
 	d.waitHealthy(t)

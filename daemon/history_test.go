@@ -7,6 +7,7 @@ import (
 )
 
 func TestQuantile_AsHistogramQuantile(t *testing.T) {
+	t.Parallel()
 	inf := math.Inf(1)
 	bounds := []float64{0.001, 0.002, 0.004, inf}
 	f := func(q float64, counts []uint64, want float64) {
@@ -32,6 +33,7 @@ func TestQuantile_AsHistogramQuantile(t *testing.T) {
 // The ring keeps the last historyLen points, oldest first, and a reason of
 // dead letters first seen late reads 0 before.
 func TestHistory_RingKeepsTheLastPoints(t *testing.T) {
+	t.Parallel()
 	start := time.Unix(1_700_000_000, 0)
 	n := 0
 	h := &history{read: func() counters {

@@ -44,6 +44,7 @@ func startServing(t *testing.T, env map[string]string) (*daemonRun, string) {
 // finish them (slowloris) do not keep a normal client from its order, and
 // HTTP_READ_TIMEOUT closes their connections.
 func TestHTTP_SlowClientsDoNotStarveOthersAndAreCutOff(t *testing.T) {
+	parallel(t, 1)
 	d, addr := startServing(t, map[string]string{"HTTP_READ_TIMEOUT": "2s"})
 	slow := make([]net.Conn, 0, 2000)
 	defer func() {
@@ -141,6 +142,7 @@ func malformedRequest(rnd *rand.Rand) (string, []byte) {
 // for bytes that are no request at all, the connection closed): never a
 // 5xx, never a crash, and none of their bytes in the log.
 func TestHTTP_MalformedRequestsGetA4xxNeverA5xx(t *testing.T) {
+	parallel(t, 1)
 	// A short read deadline: random bytes without an end of headers are
 	// answered when it passes.
 	d, addr := startServing(t, map[string]string{"HTTP_READ_TIMEOUT": "500ms", "LOG_LEVEL": "debug"})

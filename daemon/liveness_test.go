@@ -19,6 +19,9 @@ import (
 // within WRITE_TIMEOUT, so the writer is making progress, and /livez must
 // never answer 503: a restart would only meet the same batch again.
 func TestLiveness_BisectingAPoisonBatchOnASlowPostgresIsProgress(t *testing.T) {
+	// Serial: each attempt must end within WRITE_TIMEOUT (2 s) on a
+	// PostgreSQL 50 ms slower per answer; with other tests' daemons on the
+	// same cores the attempts outgrew it and the batch was never saved.
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)

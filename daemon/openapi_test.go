@@ -31,6 +31,7 @@ import (
 // daemon runs through Run against PostgreSQL and Kafka, and each request
 // and its real response are validated against the document it serves.
 func TestOpenAPI_RealAnswersFitTheDocument(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)

@@ -12,15 +12,6 @@ import (
 	"github.com/orderd/orderd/internal/procmem"
 )
 
-// TestMain removes the orderd binary the process tests build.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
 var (
 	binDir     string
 	binDirOnce = sync.OnceValues(func() (string, error) {
@@ -66,10 +57,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	full := map[string]string{"HTTP_ADDR": addr, "LOG_FORMAT": "json", "KAFKA_HEARTBEAT": "200ms", "DRAIN_TIMEOUT": "2s", "SHUTDOWN_GRACE": "0s"}
-	for k, v := range env {
-		full[k] = v
-	}
+	full := testSettings(addr, env)
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range full {

@@ -19,6 +19,7 @@ import (
 // names the fill component, and reads go through to PostgreSQL. Once the
 // listener may connect it catches up by itself and the component heals.
 func TestReadiness_DoesNotWaitForTheCommitListener(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)

@@ -58,6 +58,7 @@ func waitCacheEntries(t *testing.T, r *daemonRun, name string, n int) {
 // memory, and ids that got a 404 before their orders were produced turn 200
 // at their commit, though the negative TTL is an hour.
 func TestReplicas_ServeEachOthersOrdersFromMemory(t *testing.T) {
+	parallel(t, 2)
 	brokers, _ := testenv.KafkaWith(t, kfake.SeedTopics(4, "orders"))
 	dbURL := testenv.Postgres(t)
 	env := replicaEnv(brokers, dbURL)
@@ -112,6 +113,7 @@ func TestReplicas_ServeEachOthersOrdersFromMemory(t *testing.T) {
 // other goes on storing and then restored: its listener catches up, and it
 // serves every order from memory.
 func TestReplicas_ACutListenerCatchesUp(t *testing.T) {
+	parallel(t, 2)
 	brokers, _ := testenv.KafkaWith(t, kfake.SeedTopics(4, "orders"))
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)

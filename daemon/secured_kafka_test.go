@@ -86,6 +86,7 @@ func (k *securedKafka) with(changes map[string]string) map[string]string {
 // orders are ingested and served, a broken message is dead-lettered, and
 // orderctl lists it with the same settings.
 func TestSecuredKafka_EveryMechanismEndToEnd(t *testing.T) {
+	parallel(t, 1)
 	orderctl, err := buildOrderctl()
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +147,7 @@ func TestSecuredKafka_EveryMechanismEndToEnd(t *testing.T) {
 // and which setting to check, the log naming the setting, and its retries
 // spaced out, not a busy loop.
 func TestSecuredKafka_RefusalsAreExplainedAndRetried(t *testing.T) {
+	parallel(t, 1)
 	k := startSecuredKafka(t, kafkaauth.SCRAMSHA512)
 	badPassword := filepath.Join(t.TempDir(), "wrong")
 	if err := os.WriteFile(badPassword, []byte("guess\n"), 0o600); err != nil {

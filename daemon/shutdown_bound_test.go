@@ -19,6 +19,7 @@ import (
 // every valid order is stored once and every broken message is on the
 // dead-letter topic.
 func TestShutdown_BoundedWhileTheDeadLetterBrokerHangs(t *testing.T) {
+	parallel(t, 1)
 	brokers, cluster := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	env := map[string]string{

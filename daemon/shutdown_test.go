@@ -160,6 +160,11 @@ func (l *shutdownLoad) watchHealth(client *http.Client) {
 // clients leave their connections while new ones are still accepted. Run
 // returns with no goroutine of orderd's left behind.
 func TestShutdownUnderReadLoadServesUntilTheListenerCloses(t *testing.T) {
+	// Alone in a process: it sends SIGTERM to the process, which every Run
+	// in it would take as its own, and checks it for leaked goroutines.
+	if !inOwnProcess(t, 1) {
+		return
+	}
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	gen := orderfake.New(77)

@@ -24,6 +24,7 @@ func hostileOrder(n int) []byte {
 // dead-lettered as invalid_order without orderd building what they claim:
 // its memory stays near its resting level.
 func TestHostileArraysDoNotInflateMemory(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	p := startProcess(t, map[string]string{
@@ -60,6 +61,7 @@ func TestHostileArraysDoNotInflateMemory(t *testing.T) {
 // the orders': while it stands, /health is 503 naming it and nothing is
 // dead-lettered; once it is dropped, everything is stored.
 func TestASchemaThatRefusesEveryOrderStallsInsteadOfDeadLettering(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	d := startDaemon(t, map[string]string{

@@ -25,6 +25,11 @@ import (
 // orderd stops are flushed before Run returns: the export interval here is
 // ten minutes, so only the flush at shutdown sends anything.
 func TestTracing_ExportsOverOTLPAndFlushesAtShutdown(t *testing.T) {
+	// Alone in a process: t.Setenv, for the SDK reads OTEL_BSP_* from the
+	// process environment.
+	if !inOwnProcess(t, 1) {
+		return
+	}
 	f := func(protocol string) {
 		t.Helper()
 		brokers, _ := testenv.Kafka(t)

@@ -31,6 +31,7 @@ import (
 // and an HTTP read continues the reader's trace and says how the cache
 // answered.
 func TestTracing_FollowsOneOrder(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	spans := tracetest.NewInMemoryExporter()
@@ -299,6 +300,7 @@ func TestTracing_FollowsOneOrder(t *testing.T) {
 // With no endpoint set, tracing is off: no exporter, no provider, and the
 // stages and handlers get nil. An endpoint turns it on.
 func TestTracing_OffWithoutEndpoint(t *testing.T) {
+	t.Parallel()
 	f := func(env map[string]string, on bool) {
 		t.Helper()
 		tr, err := newTracing(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry(), zerolog.Nop())
@@ -324,6 +326,7 @@ func TestTracing_OffWithoutEndpoint(t *testing.T) {
 
 // orderd -h lists every tracing variable.
 func TestTracing_HelpListsTheVariables(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	if err := Run(context.Background(), []string{"-h"}, func(string) string { return "" }, io.Discard, &out); err != nil {
 		t.Fatal(err)
@@ -337,6 +340,7 @@ func TestTracing_HelpListsTheVariables(t *testing.T) {
 
 // Bad tracing settings stop orderd at start, saying which.
 func TestTracing_RefusesBadSettings(t *testing.T) {
+	t.Parallel()
 	f := func(env map[string]string, want string) {
 		t.Helper()
 		_, err := newTracing(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry(), zerolog.Nop())
@@ -353,6 +357,11 @@ func TestTracing_RefusesBadSettings(t *testing.T) {
 // while the first export is still hanging, and the spans it held are
 // counted as dropped once it fails.
 func TestTracing_CollectorDownDoesNotHoldIngest(t *testing.T) {
+	// Alone in a process: t.Setenv, for the SDK reads OTEL_BSP_* and
+	// OTEL_EXPORTER_OTLP_TIMEOUT from the process environment.
+	if !inOwnProcess(t, 1) {
+		return
+	}
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	collector := newSilentCollector(t)

@@ -17,6 +17,7 @@ import (
 // CACHE_SIZE_MB that would hold them. The newest are the ones kept. Started
 // again with that size, orderd caches them all.
 func TestWarmUp_SaysWhatTheCacheHolds(t *testing.T) {
+	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	const stored = 6000 // about 8 MB of JSON

@@ -28,6 +28,7 @@ import (
 // broken one is dead-lettered, and the group commits every partition to
 // its end.
 func TestLargeMessagesOnABrokerWithRaisedLimits(t *testing.T) {
+	parallel(t, 1)
 	const brokerLimit = 8 << 20
 	brokers, _ := testenv.KafkaWith(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(brokerLimit)}))
 	dbURL := testenv.Postgres(t)
@@ -125,6 +126,7 @@ func TestLargeMessagesOnABrokerWithRaisedLimits(t *testing.T) {
 // buffers, the runtime), at a small bound and a large one, however large
 // the backlog. Once PostgreSQL is back everything is stored.
 func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
+	parallel(t, 1)
 	// Orders of 900 items of their own: every byte is content the decoder
 	// keeps, about 200 KB of JSON each.
 	gen := orderfake.New(500)

@@ -18,9 +18,11 @@ import (
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // Postgres creates a fresh, empty database for the test and returns its URL.
-// The database is dropped when the test ends.
+// The database is dropped when the test ends. Under -short it skips the
+// test, in CI too (see SkipIfShort).
 func Postgres(t testing.TB) string {
 	t.Helper()
+	SkipIfShort(t, "PostgreSQL")
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		base = DefaultPostgresURL

@@ -4,6 +4,10 @@
 //
 // Outside CI a missing PostgreSQL skips the test with the reason; under
 // CI=true it fails it, so CI can never go green by skipping.
+//
+// go test -short is the quick loop of pure logic: every test that needs
+// PostgreSQL or a browser skips there, because it asked for that, even
+// under CI=true. In-process Kafka (kfake) starts in milliseconds and stays.
 package testenv
 
 import (
@@ -21,4 +25,13 @@ func unavailable(t testing.TB, format string, args ...any) {
 		t.Fatalf(format, args...)
 	}
 	t.Skipf(format+" (skipped outside CI; CI=true makes this a failure)", args...)
+}
+
+// SkipIfShort skips the test under -short, naming what it needs: -short
+// is the loop of pure logic, and an explicit -short is obeyed in CI too.
+func SkipIfShort(t testing.TB, needs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s: skipped under -short", needs)
+	}
 }
