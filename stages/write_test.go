@@ -30,9 +30,15 @@ func openPostgres(t *testing.T, dbURL string) *postgres.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pg, err := postgres.Open(ctx, dbURL)
+	// The tests count what was stored through the list pool, whose queue
+	// timeout (100ms by default) is for a service under many requests: on
+	// a loaded test machine, opening the pool's first connection alone can
+	// take longer.
+	pools := postgres.DefaultPools
+	pools.ListWait = 10 * time.Second
+	pg, err := postgres.OpenWith(ctx, dbURL, pools)
 	if err != nil {
-		t.Fatalf("OpenPostgres: %v", err)
+		t.Fatalf("OpenPostgresWith: %v", err)
 	}
 	t.Cleanup(pg.Close)
 	return pg
