@@ -132,10 +132,11 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 //  1. readiness: /health reports not ready (lifecycle), so load balancers
 //     turn away; reads are still served.
 //  2. the demo stops publishing.
-//  3. pipeline: stop consuming; each partition waits up to DRAIN_TIMEOUT for
-//     its messages in flight and the session commits; the stages drain, the
-//     batcher flushes, the last dead letters are published. Past
-//     SHUTDOWN_TIMEOUT what is unfinished is abandoned, uncommitted.
+//  3. the pipeline (see pipelineParts): stop consuming; each partition waits
+//     up to DRAIN_TIMEOUT for its messages in flight and the session
+//     commits; the stages drain, the batcher flushes, the last dead letters
+//     are published; then the watchers stop. Past SHUTDOWN_TIMEOUT what is
+//     unfinished is abandoned, uncommitted.
 //  4. http and pprof stop: until here every read was served.
 //  5. the read path's warm-up, the cache, the Kafka clients (the group is
 //     left) and the store close, and the demo's Kafka last.
@@ -157,10 +158,12 @@ func (d *daemon) run(ctx context.Context) error {
 		d.pprofPart(),
 		d.httpPart(adminToken),
 		d.historyPart(),
-		d.pipelinePart(),
+	}
+	parts = append(parts, d.pipelineParts()...)
+	parts = append(parts,
 		d.demoFeedPart(),
 		d.readinessPart(),
-	}
+	)
 	parts = slices.DeleteFunc(parts, func(p part) bool { return p.start == nil }) // not configured
 	return runParts(ctx, d.log, parts, d.fatal, d.cfg.ShutdownTimeout+d.cfg.ShutdownGrace)
 }

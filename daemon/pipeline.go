@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,54 +12,195 @@ import (
 	"github.com/orderd/orderd/stages"
 )
 
-// pipelinePart consumes the orders topic into the ingest pipeline once
-// Kafka, the store and the read path are there. Stopping it stops
-// consuming, drains and commits.
-func (d *daemon) pipelinePart() part {
-	bg := newBackground()
-	var stopErr error
-	return part{
-		name: "pipeline",
-		start: func() error {
-			bg.goRun(func(ctx context.Context) { stopErr = d.runPipeline(ctx) })
-			return nil
-		},
-		stop: func() error {
-			bg.stop()
-			return stopErr
-		},
-	}
-}
-
 // commitGrace is how long an offset marked for commit may take to reach the
 // broker before the commits component says they fail: five auto-commit
 // intervals.
 const commitGrace = 5 * time.Second
 
-// runPipeline runs the Kafka source and the stages until ctx ends or one of
-// them fails (which stops orderd), then stops them in order and returns what
-// went wrong while stopping.
-func (d *daemon) runPipeline(ctx context.Context) error {
+// ingestRun is the ingest pipeline, shared by its three parts. It is built
+// once Kafka, the store, the read path and the dead-letter reader are there;
+// until then the parts wait, and stopping ends the wait.
+type ingestRun struct {
+	d *daemon
+
+	// work lives until the stages have drained; it is cancelled early
+	// only by SHUTDOWN_TIMEOUT (abandon). consume, within it, lives until
+	// the consumer stops, and bounds the wait for the pipeline's
+	// dependencies too: once stopping begins nothing is built any more.
+	work, consume        context.Context
+	abandon, endConsume  context.CancelFunc
+	stopOnce, reportOnce sync.Once
+	deadline             *time.Timer // SHUTDOWN_TIMEOUT, armed when stopping begins
+	reported             bool        // a source or stage stopped by itself and stopped orderd
+
+	built chan struct{} // closed once built, or once stopping began before it was
+	// Set before built closes; nil if stopping began first.
+	source   *stages.KafkaSource
+	ingest   *stages.Ingest
+	commits  *stages.CommitWatch
+	stats    *statsSource
+	src      chan stages.Message
+	inFlight *pipeline.InFlight
+}
+
+// pipelineParts are the ingest pipeline as parts: the watchers, the stages
+// and the consumer, listed so that stopping goes in the reverse order:
+//  1. consumer: stop reading from Kafka. Each partition waits up to
+//     DRAIN_TIMEOUT for its messages in flight, then the session commits
+//     what was marked and the source closes the stages' input.
+//  2. stages: they drain; the batcher flushes, the last batches are written
+//     and acked, the dead-letter stage publishes what is left.
+//  3. watchers: the stats sampler and the commit watch, which read the
+//     pipeline's counters and marks, stop once it has drained.
+//
+// Past SHUTDOWN_TIMEOUT from the consumer's stop, what the stages have not
+// finished is abandoned: it stays uncommitted and is consumed again at the
+// next start. A consumer or stages that stop by themselves stop orderd.
+func (d *daemon) pipelineParts() []part {
+	r := &ingestRun{d: d, built: make(chan struct{})}
+	r.work, r.abandon = context.WithCancel(context.Background())
+	r.consume, r.endConsume = context.WithCancel(r.work)
+	return []part{r.watchersPart(), r.stagesPart(), r.consumerPart()}
+}
+
+// watchersPart builds the pipeline once what it needs is there, then runs
+// the watchers until stopped.
+func (r *ingestRun) watchersPart() part {
+	bg := newBackground()
+	return part{
+		name: "pipeline watchers",
+		start: func() error {
+			bg.goRun(func(ctx context.Context) {
+				err := r.build()
+				close(r.built)
+				if err != nil {
+					return // stopped before Kafka, the store or the read path were reached
+				}
+				var watchers sync.WaitGroup
+				watchers.Go(func() { r.stats.sampleRate(ctx) })
+				watchers.Go(func() { r.commits.Run(ctx) })
+				watchers.Wait()
+			})
+			return nil
+		},
+		stop: func() error {
+			r.stopping() // already, unless the consumer never started
+			bg.stop()
+			r.abandon() // releases work's context; everything on it has ended
+			return nil
+		},
+	}
+}
+
+// stagesPart runs the stages on what the consumer reads. Once they have
+// drained, there is nothing left to abandon.
+func (r *ingestRun) stagesPart() part {
+	return r.runPart("stages", "pipeline stopped",
+		func() error { return r.ingest.Run(r.work, r.src) },
+		func() { r.deadline.Stop() })
+}
+
+// consumerPart consumes the orders topic into the stages.
+func (r *ingestRun) consumerPart() part {
+	return r.runPart("consumer", "consumer stopped", func() error {
+		cfg := r.d.cfg
+		r.d.log.Info().Str("topic", cfg.KafkaTopic).Str("group", cfg.KafkaGroup).Msg("consuming")
+		return r.source.Run(r.consume)
+	}, func() {})
+}
+
+// runPart is a part that calls run once the pipeline is built (not at all
+// if stopping began first). Its stop begins stopping the pipeline, waits for
+// run to return, then calls stopped. If run returns before stopping began,
+// orderd stops, with what as the reason.
+func (r *ingestRun) runPart(name, what string, run func() error, stopped func()) part {
+	done := make(chan error, 1)
+	return part{
+		name: name,
+		start: func() error {
+			go func() {
+				<-r.built
+				if r.source == nil {
+					done <- nil
+					return
+				}
+				done <- r.stoppedBy(run(), what)
+			}()
+			return nil
+		},
+		stop: func() error {
+			r.stopping()
+			err := <-done
+			stopped()
+			return err
+		},
+	}
+}
+
+// stopping begins stopping the pipeline, once: the consumer stops reading,
+// and SHUTDOWN_TIMEOUT starts counting.
+func (r *ingestRun) stopping() {
+	r.stopOnce.Do(func() {
+		cfg := r.d.cfg
+		r.deadline = time.AfterFunc(cfg.ShutdownTimeout, func() {
+			<-r.built // at once: building stops when consuming does
+			ev := r.d.log.Error().Stringer("shutdown_timeout", cfg.ShutdownTimeout)
+			if r.inFlight != nil {
+				ev = ev.Int("messages_in_flight", r.inFlight.Len()).Int64("bytes_in_flight", r.inFlight.Bytes())
+			}
+			ev.Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted and is consumed again")
+			r.abandon()
+		})
+		r.endConsume()
+	})
+}
+
+// stoppedBy is what the consumer's or the stages' stop returns, given
+// what their Run returned. Ending before stopping began stops orderd,
+// and the first to do so is its reason; it is not reported again.
+func (r *ingestRun) stoppedBy(err error, what string) error {
+	first := false
+	r.reportOnce.Do(func() {
+		if r.consume.Err() == nil {
+			r.reported, first = true, true
+		}
+	})
+	switch {
+	case first:
+		r.d.die(fmt.Errorf("%s: %w", what, err))
+		return nil
+	case r.reported:
+		return nil // already the reason orderd stops
+	}
+	return err
+}
+
+// build waits for Kafka, the store, the read path and the dead-letter
+// reader, then makes the pipeline of them. It fails only when stopping
+// began first.
+func (r *ingestRun) build() error {
+	d, ctx := r.d, r.consume
 	kafka, err := d.kafka.wait(ctx)
 	if err != nil {
-		return nil // stopped before Kafka was reached
+		return err
 	}
 	store, err := d.store.wait(ctx)
 	if err != nil {
-		return nil
+		return err
 	}
 	orders, err := d.reads.wait(ctx)
 	if err != nil {
-		return nil
+		return err
 	}
 	dead, err := d.dead.wait(ctx)
 	if err != nil {
-		return nil
+		return err
 	}
 	cfg := d.cfg
 
-	src := make(chan stages.Message, 256)
+	r.src = make(chan stages.Message, 256)
 	inFlight := pipeline.NewInFlight(cfg.MaxInFlight, int64(cfg.MaxInFlightMB)<<20)
+	r.inFlight = inFlight
 	d.prom.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "orderd_pipeline_in_flight",
 		Help: "Messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT.",
@@ -69,10 +209,10 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Help: "Bytes of memory the messages inside the pipeline hold (raw, decoded, encoded); the consumer pauses at MAX_IN_FLIGHT_MB.",
 	}, func() float64 { return float64(inFlight.Bytes()) }))
 	marks := stages.NewMarks()
-	source := &stages.KafkaSource{
+	r.source = &stages.KafkaSource{
 		Group:        kafka.group,
 		Topics:       []string{cfg.KafkaTopic},
-		Out:          src,
+		Out:          r.src,
 		InFlight:     inFlight,
 		Marks:        marks,
 		MaxAhead:     cfg.MaxPartitionAhead,
@@ -87,7 +227,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Metrics: d.metrics,
 		Tracing: d.tracing.stages(cfg.KafkaGroup),
 	}
-	ingest := &stages.Ingest{
+	r.ingest = &stages.Ingest{
 		Workers:         cfg.Workers,
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		BatchSize:       cfg.BatchSize,
@@ -105,77 +245,12 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
-	commits := &stages.CommitWatch{
+	r.commits = &stages.CommitWatch{
 		Errors: kafka.group.Errors(), Committed: kafka.committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
-	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
-	// The watchers read the pipeline's counters and marks; they stop once
-	// it has drained.
-	var watchers sync.WaitGroup
-	watching, stopWatching := context.WithCancel(context.Background())
-	watchers.Go(func() { statsSrc.sampleRate(watching) })
-	watchers.Go(func() { commits.Run(watching) })
-	d.stats.set(statsSrc)
-
-	// work lives until the pipeline has drained; it is cancelled early only
-	// by SHUTDOWN_TIMEOUT. consume lives until stopping begins.
-	work, abandonWork := context.WithCancel(context.Background())
-	defer abandonWork()
-	consume, stopConsuming := context.WithCancel(work)
-	defer stopConsuming()
-	ingestDone := make(chan error, 1)
-	go func() { ingestDone <- ingest.Run(work, src) }()
-	sourceDone := make(chan error, 1)
-	go func() { sourceDone <- source.Run(consume) }()
-	d.log.Info().Str("topic", cfg.KafkaTopic).Str("group", cfg.KafkaGroup).Msg("consuming")
-
-	var (
-		sourceErr, ingestErr         error
-		sourceStopped, ingestStopped bool
-	)
-	select {
-	case <-ctx.Done():
-	case sourceErr = <-sourceDone:
-		sourceStopped = true
-		d.die(fmt.Errorf("consumer stopped: %w", sourceErr))
-	case ingestErr = <-ingestDone:
-		ingestStopped = true
-		d.die(fmt.Errorf("pipeline stopped: %w", ingestErr))
-	}
-
-	// Stopping, in this order. Past SHUTDOWN_TIMEOUT the pipeline is
-	// abandoned: what it had not finished stays uncommitted and is consumed
-	// again at the next start.
-	deadline := time.AfterFunc(cfg.ShutdownTimeout, func() {
-		d.log.Error().Stringer("shutdown_timeout", cfg.ShutdownTimeout).
-			Int("messages_in_flight", inFlight.Len()).Int64("bytes_in_flight", inFlight.Bytes()).
-			Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted and is consumed again")
-		abandonWork()
-	})
-	defer deadline.Stop()
-	// 1. Stop reading from Kafka. Each partition waits up to DRAIN_TIMEOUT
-	//    for its messages in flight, then the session commits what was
-	//    marked and the source closes the pipeline's input.
-	d.log.Info().Msg("stopping consumer")
-	stopConsuming()
-	if !sourceStopped {
-		sourceErr = <-sourceDone
-	}
-	d.log.Info().Msg("consumer stopped")
-	// 2. The stages drain: the batcher flushes, the last batches are
-	//    written and acked, the dead-letter stage publishes what is left.
-	d.log.Info().Msg("draining the stages")
-	if !ingestStopped {
-		ingestErr = <-ingestDone
-	}
-	d.log.Info().Msg("stages drained")
-	// 3. The watchers: the stats sampler and the commit watch.
-	stopWatching()
-	watchers.Wait()
-	if sourceStopped || ingestStopped {
-		return nil // already reported as the reason orderd stopped
-	}
-	return errors.Join(sourceErr, ingestErr)
+	r.stats = &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
+	d.stats.set(r.stats)
+	return nil
 }
