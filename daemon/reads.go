@@ -53,45 +53,41 @@ func (l *late[T]) wait(ctx context.Context) (T, error) {
 	}
 }
 
+// use calls f with l's value, or fails with errNotReady until it is set:
+// each method below is one use, so that what HTTP reads through answers 503
+// "not connected yet" until orderd has connected, and then forwards.
+func use[T, R any](l *late[T], f func(T) (R, error)) (R, error) {
+	v, err := l.get()
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	return f(v)
+}
+
 // lateOrders is server.OrderReader once the read path exists.
 type lateOrders struct{ late[*storage.Orders] }
 
 func (l *lateOrders) Get(ctx context.Context, uid string) ([]byte, error) {
-	o, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return o.Get(ctx, uid)
+	return use(&l.late, func(o *storage.Orders) ([]byte, error) { return o.Get(ctx, uid) })
 }
 
 // lateLister is server.OrderLister once the store is connected.
 type lateLister struct{ late[storage.Store] }
 
 func (l *lateLister) ListOrders(ctx context.Context, before int64, limit int) ([]storage.OrderSummary, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.ListOrders(ctx, before, limit)
+	return use(&l.late, func(s storage.Store) ([]storage.OrderSummary, error) { return s.ListOrders(ctx, before, limit) })
 }
 
 func (l *lateLister) SearchOrders(ctx context.Context, f storage.OrderFilter, after storage.SearchCursor, limit int) ([]storage.OrderSummary, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.SearchOrders(ctx, f, after, limit)
+	return use(&l.late, func(s storage.Store) ([]storage.OrderSummary, error) { return s.SearchOrders(ctx, f, after, limit) })
 }
 
 // lateStats is server.StatsSource once everything is connected.
 type lateStats struct{ late[*statsSource] }
 
 func (l *lateStats) Stats(ctx context.Context) (server.Stats, error) {
-	s, err := l.get()
-	if err != nil {
-		return server.Stats{}, err
-	}
-	return s.Stats(ctx)
+	return use(&l.late, func(s *statsSource) (server.Stats, error) { return s.Stats(ctx) })
 }
 
 // deadLetters reads and redrives the dead-letter topic.
@@ -104,25 +100,13 @@ type deadLetters struct {
 type lateDLQ struct{ late[deadLetters] }
 
 func (l *lateDLQ) ListPage(ctx context.Context, f dlq.Filter) (dlq.Page, error) {
-	d, err := l.get()
-	if err != nil {
-		return dlq.Page{}, err
-	}
-	return d.ListPage(ctx, f)
+	return use(&l.late, func(d deadLetters) (dlq.Page, error) { return d.ListPage(ctx, f) })
 }
 
 func (l *lateDLQ) Get(ctx context.Context, ref dlq.Ref) (dlq.Record, error) {
-	d, err := l.get()
-	if err != nil {
-		return dlq.Record{}, err
-	}
-	return d.Reader.Get(ctx, ref)
+	return use(&l.late, func(d deadLetters) (dlq.Record, error) { return d.Reader.Get(ctx, ref) })
 }
 
 func (l *lateDLQ) Redrive(ctx context.Context, refs []dlq.Ref, payload []byte) ([]dlq.Redriven, error) {
-	d, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return d.Redrive(ctx, refs, payload)
+	return use(&l.late, func(d deadLetters) ([]dlq.Redriven, error) { return d.Redrive(ctx, refs, payload) })
 }
