@@ -2,10 +2,10 @@ package stages
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/storage"
@@ -22,8 +22,8 @@ type Metrics struct {
 
 	batchSize     prometheus.Histogram
 	batchDuration prometheus.Histogram
-	stored        [storage.Refused + 1]prometheus.Counter // by storage outcome; set for Inserted and Duplicate
-	deadLettered  map[dlq.Reason]prometheus.Counter
+	stored        [storage.Refused + 1]*counted // by storage outcome; set for Inserted and Duplicate
+	deadLettered  map[dlq.Reason]*counted
 	truncated     prometheus.Counter
 	retries       *prometheus.CounterVec
 	// commitFailures counts errors after which the partition's marked
@@ -31,7 +31,31 @@ type Metrics struct {
 	commitFailures prometheus.Counter
 
 	queues atomic.Pointer[[]queue]
+
+	lagsMu sync.Mutex
+	lags   map[int32]*lagGauge // the claimed partitions' lag, for Lag
 }
+
+// counted is a Prometheus counter that keeps its count in an atomic too,
+// which Inserted and DeadLettered read: the stats are the stages' own
+// counts, not values read back out of Prometheus.
+type counted struct {
+	prometheus.Counter
+	n atomic.Int64
+}
+
+func (c *counted) Inc() { c.Counter.Inc(); c.n.Add(1) }
+
+func (c *counted) Add(v float64) { c.Counter.Add(v); c.n.Add(int64(v)) }
+
+// lagGauge is a partition's lag gauge, keeping its value in an atomic too,
+// which Lag sums.
+type lagGauge struct {
+	prometheus.Gauge
+	v atomic.Int64
+}
+
+func (g *lagGauge) Set(v float64) { g.Gauge.Set(v); g.v.Store(int64(v)) }
 
 // queue is a channel in front of a stage, measured when scraped.
 type queue struct {
@@ -99,15 +123,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Orders the writer saved, by outcome: inserted (new) or duplicate (an identical redelivery).",
 	}, []string{"outcome"})
 	for _, o := range []storage.Outcome{storage.Inserted, storage.Duplicate} {
-		m.stored[o] = stored.WithLabelValues(o.String())
+		m.stored[o] = &counted{Counter: stored.WithLabelValues(o.String())}
 	}
 	dead := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orderd_dlq_records_total",
 		Help: "Messages published to the dead-letter topic, by reason.",
 	}, []string{"reason"})
-	m.deadLettered = map[dlq.Reason]prometheus.Counter{}
+	m.deadLettered = map[dlq.Reason]*counted{}
 	for _, r := range dlq.Reasons {
-		m.deadLettered[r] = dead.WithLabelValues(string(r))
+		m.deadLettered[r] = &counted{Counter: dead.WithLabelValues(string(r))}
 	}
 	m.commitFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderd_kafka_commit_failures_total",
@@ -165,47 +189,45 @@ func (m *Metrics) Retry(cause string) { m.retries.WithLabelValues(cause).Inc() }
 // partition returns the per-partition series of one claim.
 func (m *Metrics) partition(p int32) (consumed prometheus.Counter, lag prometheus.Gauge) {
 	label := strconv.FormatInt(int64(p), 10)
-	return m.consumed.WithLabelValues(label), m.lag.WithLabelValues(label)
+	g := &lagGauge{Gauge: m.lag.WithLabelValues(label)}
+	m.lagsMu.Lock()
+	defer m.lagsMu.Unlock()
+	if m.lags == nil {
+		m.lags = map[int32]*lagGauge{}
+	}
+	m.lags[p] = g
+	return m.consumed.WithLabelValues(label), g
 }
 
 // forgetPartition removes a released partition's lag, which this replica no
 // longer knows.
 func (m *Metrics) forgetPartition(p int32) {
 	m.lag.DeleteLabelValues(strconv.FormatInt(int64(p), 10))
+	m.lagsMu.Lock()
+	defer m.lagsMu.Unlock()
+	delete(m.lags, p)
 }
 
 // Inserted is how many new orders the writer has stored since start.
-func (m *Metrics) Inserted() int64 { return int64(counterValue(m.stored[storage.Inserted])) }
+func (m *Metrics) Inserted() int64 { return m.stored[storage.Inserted].n.Load() }
 
 // DeadLettered is how many messages were dead-lettered since start, by
 // reason.
 func (m *Metrics) DeadLettered() map[dlq.Reason]int64 {
 	out := make(map[dlq.Reason]int64, len(m.deadLettered))
 	for r, c := range m.deadLettered {
-		out[r] = int64(counterValue(c))
+		out[r] = c.n.Load()
 	}
 	return out
 }
 
 // Lag is the consumer lag summed over the partitions claimed now.
 func (m *Metrics) Lag() int64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { m.lag.Collect(ch); close(ch) }()
-	var sum float64
-	for metric := range ch {
-		var pb dto.Metric
-		if metric.Write(&pb) == nil && pb.Gauge != nil {
-			sum += pb.Gauge.GetValue()
-		}
+	m.lagsMu.Lock()
+	defer m.lagsMu.Unlock()
+	var sum int64
+	for _, g := range m.lags {
+		sum += g.v.Load()
 	}
-	return int64(sum)
-}
-
-// counterValue reads a counter's current value.
-func counterValue(c prometheus.Counter) float64 {
-	var pb dto.Metric
-	if c.Write(&pb) != nil || pb.Counter == nil {
-		return 0
-	}
-	return pb.Counter.GetValue()
+	return sum
 }
