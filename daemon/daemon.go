@@ -25,6 +25,7 @@ import (
 
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
 )
@@ -101,8 +102,12 @@ type daemon struct {
 	lister lateLister
 	stats  lateStats
 	dead   lateDLQ
-	// history is sampled by historyPart for the UI's charts.
+	// history is sampled by historyPart for the UI's charts and the
+	// ingest rate of GET /api/stats.
 	history *history
+	// httpMetrics are the HTTP server's, whose GET /order latency the
+	// history reads.
+	httpMetrics *server.Metrics
 }
 
 func newDaemon(cfg Config, log zerolog.Logger) *daemon {
@@ -117,6 +122,7 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 	d.writerHealth = d.health.Aggregate("writer", "writers", cfg.Writers)
 	d.dlqHealth = d.health.Component("dlq")
 	d.lifecycle = d.health.Component("lifecycle")
+	d.httpMetrics = server.NewMetrics(d.prom)
 	d.history = newHistory(d)
 	return d
 }

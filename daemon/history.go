@@ -5,9 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/orderd/orderd/server"
 )
 
@@ -20,12 +17,8 @@ const (
 	historyLen   = int(historySpan / historyEvery)
 )
 
-// orderRoute is the route label of GET /order/{id} in the HTTP request
-// histogram (see server.Metrics).
-const (
-	requestDuration = "orderd_http_request_duration_seconds"
-	orderRoute      = "order"
-)
+// orderRoute is the route of GET /order/{id} in server.Metrics.
+const orderRoute = "order"
 
 // counters is what one sample reads: counters since start, whose
 // differences over an interval make the rates of a history point.
@@ -44,6 +37,7 @@ type counters struct {
 // point is one sample of the history: the interval that ends at at.
 type point struct {
 	at           time.Time
+	secs         float64 // the interval's length
 	storedPerSec float64
 	lag          int64
 	deadPerSec   map[string]float64
@@ -80,7 +74,7 @@ func (d *daemon) readCounters() counters {
 		cs := orders.Stats().Cache
 		c.hits, c.misses, c.cacheOK = cs.Hits, cs.Misses, true
 	}
-	c.bounds, c.latency = routeBuckets(d.prom, orderRoute)
+	c.bounds, c.latency = d.httpMetrics.Latency(orderRoute)
 	return c
 }
 
@@ -100,7 +94,7 @@ func (h *history) sample() {
 // pointBetween is the history point of the interval from a to b.
 func pointBetween(a, b counters) point {
 	secs := b.at.Sub(a.at).Seconds()
-	p := point{at: b.at, lag: b.lag, deadPerSec: map[string]float64{}}
+	p := point{at: b.at, secs: secs, lag: b.lag, deadPerSec: map[string]float64{}}
 	if secs <= 0 {
 		return p
 	}
@@ -153,40 +147,24 @@ func quantile(q float64, bounds []float64, cumulative []uint64) *float64 {
 	return &v
 }
 
-// routeBuckets reads one route's request-duration histogram from reg:
-// upper bounds (the last +Inf) and cumulative counts; nil if the route has
-// no series yet.
-func routeBuckets(reg prometheus.Gatherer, route string) (bounds []float64, counts []uint64) {
-	families, err := reg.Gather()
-	if err != nil {
-		return nil, nil
-	}
-	for _, f := range families {
-		if f.GetName() != requestDuration {
-			continue
+// IngestRate is new orders stored per second over the newest points that
+// span window, or all there are, for GET /api/stats; 0 before the first.
+func (h *history) IngestRate(window time.Duration) float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var stored, secs float64
+	for i := 1; i <= historyLen && secs < window.Seconds(); i++ {
+		if i > h.next && !h.full {
+			break
 		}
-		for _, m := range f.GetMetric() {
-			if !hasLabel(m, "route", route) || m.GetHistogram() == nil {
-				continue
-			}
-			hist := m.GetHistogram()
-			for _, b := range hist.GetBucket() {
-				bounds = append(bounds, b.GetUpperBound())
-				counts = append(counts, b.GetCumulativeCount())
-			}
-			return append(bounds, math.Inf(1)), append(counts, hist.GetSampleCount())
-		}
+		p := h.ring[(h.next-i+historyLen)%historyLen]
+		stored += p.storedPerSec * p.secs
+		secs += p.secs
 	}
-	return nil, nil
-}
-
-func hasLabel(m *dto.Metric, name, value string) bool {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name && l.GetValue() == value {
-			return true
-		}
+	if secs == 0 {
+		return 0
 	}
-	return false
+	return stored / secs
 }
 
 // History implements server.HistorySource.

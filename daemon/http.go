@@ -42,7 +42,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				Ready:          []string{"warmup", "lifecycle"},
 				Loops:          d.loops,
 				LivenessStall:  d.cfg.LivenessStall,
-				Metrics:        server.NewMetrics(d.prom),
+				Metrics:        d.httpMetrics,
 				MetricsHandler: metricsHandler(d.prom),
 				AdminToken:     adminToken,
 				UI:             web.Static,

@@ -38,7 +38,6 @@ type ingestRun struct {
 	source   *stages.KafkaSource
 	ingest   *stages.Ingest
 	commits  *stages.CommitWatch
-	stats    *statsSource
 	src      chan stages.Message
 	inFlight *pipeline.InFlight
 }
@@ -50,8 +49,8 @@ type ingestRun struct {
 //     what was marked and the source closes the stages' input.
 //  2. stages: they drain; the batcher flushes, the last batches are written
 //     and acked, the dead-letter stage publishes what is left.
-//  3. watchers: the stats sampler and the commit watch, which read the
-//     pipeline's counters and marks, stop once it has drained.
+//  3. watchers: the commit watch, which reads the consumer's marks and
+//     errors, stops once the stages have drained.
 //
 // Past SHUTDOWN_TIMEOUT from the consumer's stop, what the stages have not
 // finished is abandoned: it stays uncommitted and is consumed again at the
@@ -64,7 +63,7 @@ func (d *daemon) pipelineParts() []part {
 }
 
 // watchersPart builds the pipeline once what it needs is there, then runs
-// the watchers until stopped.
+// the commit watch until stopped.
 func (r *ingestRun) watchersPart() part {
 	bg := newBackground()
 	return part{
@@ -76,10 +75,7 @@ func (r *ingestRun) watchersPart() part {
 				if err != nil {
 					return // stopped before Kafka, the store or the read path were reached
 				}
-				var watchers sync.WaitGroup
-				watchers.Go(func() { r.stats.sampleRate(ctx) })
-				watchers.Go(func() { r.commits.Run(ctx) })
-				watchers.Wait()
+				r.commits.Run(ctx)
 			})
 			return nil
 		},
@@ -250,7 +246,6 @@ func (r *ingestRun) build() error {
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
-	r.stats = &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
-	d.stats.set(r.stats)
+	d.stats.set(&statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight, history: d.history})
 	return nil
 }

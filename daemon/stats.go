@@ -14,8 +14,10 @@ import (
 	"github.com/orderd/orderd/storage"
 )
 
-// Stats refresh intervals: GET /api/stats is polled by every open UI, and
-// an exact count of orders and of the dead-letter topic costs a query each.
+// GET /api/stats is polled by every open UI, and an exact count of orders
+// and of the dead-letter topic costs a query each: they are counted again
+// at most every countEvery. The ingest rate is over rateWindow of the
+// history's samples.
 const (
 	countEvery = 2 * time.Second
 	rateWindow = 10 * time.Second
@@ -29,6 +31,7 @@ type statsSource struct {
 	metrics  *stages.Metrics
 	reader   *dlq.Reader
 	inFlight *pipeline.InFlight
+	history  *history // the one sampler of the stored orders, for the rate
 
 	// flight makes the callers that find the counts stale share one
 	// refresh: a flood of GET /api/stats costs a count query per
@@ -39,12 +42,6 @@ type statsSource struct {
 	countedAt time.Time
 	stored    int64
 	dlqTotal  int64
-	samples   []rateSample // newest last, spanning at most rateWindow
-}
-
-type rateSample struct {
-	at       time.Time
-	inserted int64
 }
 
 func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
@@ -60,7 +57,7 @@ func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
 	defer s.mu.Unlock()
 	out := server.Stats{
 		OrdersStored: s.stored,
-		IngestRate:   s.rate(),
+		IngestRate:   s.history.IngestRate(rateWindow),
 		DLQ:          server.DLQStats{Total: s.dlqTotal, ByReason: map[string]int64{}},
 		ConsumerLag:  s.metrics.Lag(),
 		InFlight:     s.inFlight.Len(),
@@ -91,34 +88,4 @@ func (s *statsSource) count(ctx context.Context) error {
 	s.stored, s.dlqTotal, s.countedAt = stored, total, time.Now()
 	s.mu.Unlock()
 	return nil
-}
-
-// sampleRate samples the writer's counter every second until ctx ends, so
-// that the first GET /api/stats already has a rate.
-func (s *statsSource) sampleRate(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		now := time.Now()
-		s.samples = append(s.samples, rateSample{at: now, inserted: s.metrics.Inserted()})
-		for len(s.samples) > 1 && now.Sub(s.samples[0].at) > rateWindow {
-			s.samples = s.samples[1:]
-		}
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// rate is new orders stored per second over the last rateWindow.
-func (s *statsSource) rate() float64 {
-	if len(s.samples) < 2 {
-		return 0
-	}
-	first, last := s.samples[0], s.samples[len(s.samples)-1]
-	return float64(last.inserted-first.inserted) / last.at.Sub(first.at).Seconds()
 }
