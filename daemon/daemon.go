@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/server"
@@ -104,7 +105,7 @@ type daemon struct {
 	dead   lateDLQ
 	// history is sampled by historyPart for the UI's charts and the
 	// ingest rate of GET /api/stats.
-	history *history
+	history *stats.Ring
 	// httpMetrics are the HTTP server's, whose GET /order latency the
 	// history reads.
 	httpMetrics *server.Metrics
@@ -123,7 +124,7 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 	d.dlqHealth = d.health.Component("dlq")
 	d.lifecycle = d.health.Component("lifecycle")
 	d.httpMetrics = server.NewMetrics(d.prom)
-	d.history = newHistory(d)
+	d.history = stats.NewRing(d.readCounters)
 	return d
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
 )
@@ -246,6 +247,6 @@ func (r *ingestRun) build() error {
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
-	d.stats.set(&statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight, history: d.history})
+	d.stats.set(&stats.Source{Store: store, Orders: orders, Metrics: d.metrics, Reader: dead.Reader, InFlight: inFlight, Ring: d.history})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/storage"
@@ -84,10 +85,10 @@ func (l *lateLister) SearchOrders(ctx context.Context, f storage.OrderFilter, af
 }
 
 // lateStats is server.StatsSource once everything is connected.
-type lateStats struct{ late[*statsSource] }
+type lateStats struct{ late[*stats.Source] }
 
 func (l *lateStats) Stats(ctx context.Context) (server.Stats, error) {
-	return use(&l.late, func(s *statsSource) (server.Stats, error) { return s.Stats(ctx) })
+	return use(&l.late, func(s *stats.Source) (server.Stats, error) { return s.Stats(ctx) })
 }
 
 // deadLetters reads and redrives the dead-letter topic.

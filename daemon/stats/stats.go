@@ -1,4 +1,4 @@
-package daemon
+package stats
 
 import (
 	"context"
@@ -23,15 +23,15 @@ const (
 	rateWindow = 10 * time.Second
 )
 
-// statsSource gathers GET /api/stats from the store, the read path, the
+// Source gathers GET /api/stats from the store, the read path, the
 // pipeline's metrics and the dead-letter topic.
-type statsSource struct {
-	store    storage.Store
-	orders   *storage.Orders
-	metrics  *stages.Metrics
-	reader   *dlq.Reader
-	inFlight *pipeline.InFlight
-	history  *history // the one sampler of the stored orders, for the rate
+type Source struct {
+	Store    storage.Store
+	Orders   *storage.Orders
+	Metrics  *stages.Metrics
+	Reader   *dlq.Reader
+	InFlight *pipeline.InFlight
+	Ring     *Ring // the one sampler of the stored orders, for the rate
 
 	// flight makes the callers that find the counts stale share one
 	// refresh: a flood of GET /api/stats costs a count query per
@@ -44,7 +44,7 @@ type statsSource struct {
 	dlqTotal  int64
 }
 
-func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
+func (s *Source) Stats(ctx context.Context) (server.Stats, error) {
 	s.mu.Lock()
 	stale := time.Since(s.countedAt) >= countEvery
 	s.mu.Unlock()
@@ -57,15 +57,15 @@ func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
 	defer s.mu.Unlock()
 	out := server.Stats{
 		OrdersStored: s.stored,
-		IngestRate:   s.history.IngestRate(rateWindow),
+		IngestRate:   s.Ring.IngestRate(rateWindow),
 		DLQ:          server.DLQStats{Total: s.dlqTotal, ByReason: map[string]int64{}},
-		ConsumerLag:  s.metrics.Lag(),
-		InFlight:     s.inFlight.Len(),
+		ConsumerLag:  s.Metrics.Lag(),
+		InFlight:     s.InFlight.Len(),
 	}
-	for reason, n := range s.metrics.DeadLettered() {
+	for reason, n := range s.Metrics.DeadLettered() {
 		out.DLQ.ByReason[string(reason)] = n
 	}
-	cs := s.orders.Stats().Cache
+	cs := s.Orders.Stats().Cache
 	out.Cache = server.CacheStats{Entries: cs.Entries, Hits: cs.Hits, Misses: cs.Misses}
 	if reads := cs.Hits + cs.Misses; reads > 0 {
 		ratio := float64(cs.Hits) / float64(reads)
@@ -75,12 +75,12 @@ func (s *statsSource) Stats(ctx context.Context) (server.Stats, error) {
 }
 
 // count refreshes the counts of stored orders and dead letters.
-func (s *statsSource) count(ctx context.Context) error {
-	stored, err := s.store.CountOrders(ctx)
+func (s *Source) count(ctx context.Context) error {
+	stored, err := s.Store.CountOrders(ctx)
 	if err != nil {
 		return err
 	}
-	total, err := s.reader.Size(ctx)
+	total, err := s.Reader.Size(ctx)
 	if err != nil {
 		return err
 	}
