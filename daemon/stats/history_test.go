@@ -74,3 +74,31 @@ func TestHistory_RingKeepsTheLastPoints(t *testing.T) {
 		t.Errorf("p99 %v with no requests, want null", *got.OrderP99Seconds[0])
 	}
 }
+
+// The ingest rate of GET /api/stats is over the newest points that span the
+// window, weighted by their intervals; nothing sampled yet reads 0.
+func TestRing_IngestRateOverTheWindow(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	inserted := []int64{0, 30, 60, 60, 60, 90}
+	n := 0
+	h := NewRing(func() Counters {
+		c := Counters{At: start.Add(time.Duration(n) * Every), Inserted: inserted[n]}
+		n++
+		return c
+	})
+	if r := h.IngestRate(10 * time.Second); r != 0 {
+		t.Errorf("rate before any point = %v, want 0", r)
+	}
+	h.Sample()
+	h.Sample()
+	if want := 30 / Every.Seconds(); h.IngestRate(10*time.Second) != want {
+		t.Errorf("rate over one point = %v, want %v", h.IngestRate(10*time.Second), want)
+	}
+	for range len(inserted) - 2 {
+		h.Sample()
+	}
+	// 10 s of 3 s points is the newest four: 30+0+0+30 orders in 12 s.
+	if r, want := h.IngestRate(10*time.Second), 60/(4*Every.Seconds()); r != want {
+		t.Errorf("rate over 10s = %v, want %v", r, want)
+	}
+}
