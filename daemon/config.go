@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/storage"
 )
@@ -159,7 +160,7 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 		fmt.Fprintf(usage, "orderd ingests orders from Kafka into PostgreSQL and serves them over HTTP.\n\n"+
 			"Usage: orderd [flags]\n\nEvery flag can also be set by its environment variable, e.g. -http-addr by HTTP_ADDR.\n\n")
 		fs.PrintDefaults()
-		printTracingUsage(usage)
+		telemetry.PrintUsage(usage)
 	}
 
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8081", "HTTP listen address")

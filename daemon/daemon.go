@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/daemon/stats"
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/server"
@@ -53,7 +54,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d := newDaemon(cfg, log)
-	if d.tracing, err = newTracing(ctx, getenv, d.prom, d.component("tracing")); err != nil {
+	if d.tracing, err = telemetry.New(ctx, getenv, d.prom, d.component("tracing")); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	if err := d.run(ctx); err != nil {
@@ -74,7 +75,7 @@ type daemon struct {
 	// fatal carries the first error that must stop orderd (see die).
 	fatal chan error
 	// tracing is OpenTelemetry's, on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
-	tracing *tracing
+	tracing *telemetry.Tracing
 	// origin names this process in its commit announcements, so that its
 	// own cost it nothing (see storage.Follower).
 	origin string

@@ -48,7 +48,7 @@ func (d *daemon) httpPart(adminToken string) part {
 				UI:             web.Static,
 				Log:            d.component("http"),
 				Closing:        &d.closing,
-				Tracer:         d.tracing.tracer(),
+				Tracer:         d.tracing.Tracer(),
 			})
 			if err != nil {
 				return err

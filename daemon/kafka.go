@@ -395,5 +395,5 @@ func (d *daemon) connectKafka(ctx context.Context) {
 	}
 	d.kafka.set(k)
 	reader := dlq.NewReader(k.admin, d.cfg.KafkaDLQTopic)
-	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.adminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.tracer())})
+	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.adminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.Tracer())})
 }

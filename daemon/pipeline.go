@@ -222,7 +222,7 @@ func (r *ingestRun) build() error {
 		}, d.backoff(), stages.IsClosed),
 		Log:     d.component("consumer"),
 		Metrics: d.metrics,
-		Tracing: d.tracing.stages(cfg.KafkaGroup),
+		Tracing: d.tracing.Stages(cfg.KafkaGroup),
 	}
 	r.ingest = &stages.Ingest{
 		Workers:         cfg.Workers,
@@ -232,7 +232,7 @@ func (r *ingestRun) build() error {
 		Writers:         cfg.Writers,
 		Writer: &stages.Writer{
 			Store: store, Health: d.writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.backoff(),
-			Tracing: d.tracing.stages(cfg.KafkaGroup),
+			Tracing: d.tracing.Stages(cfg.KafkaGroup),
 		},
 		Orders: orders,
 		DeadLetters: &stages.DeadLetters{

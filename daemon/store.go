@@ -52,7 +52,7 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 		Writers: d.cfg.Writers, Reads: d.cfg.ReadConcurrency,
 		Lists: d.cfg.ListConcurrency, ListWait: d.cfg.ListQueueTimeout,
 		WriteTimeout: d.cfg.WriteTimeout, Origin: d.origin,
-		Tracer: d.tracing.pgx(),
+		Tracer: d.tracing.Pgx(),
 	}
 	retry := (&stages.Report{Health: d.storeHealth, Log: log, Metrics: d.metrics}).Retry(stages.Work{
 		Cause:   stages.RetryConnect,

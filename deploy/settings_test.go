@@ -27,6 +27,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/daemon"
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/server"
@@ -40,7 +41,7 @@ func knownSettings() map[string]bool {
 		known[name] = true
 	}
 	// OpenTelemetry's standard variables (tracing).
-	for _, name := range daemon.TracingSettings() {
+	for _, name := range telemetry.Settings() {
 		known[name] = true
 	}
 	// The Go runtime's: the GC's soft memory limit (see memoryNeeds).
