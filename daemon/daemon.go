@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/config"
 	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/health"
@@ -37,7 +38,7 @@ import (
 // getenv reads the environment. It returns nil after a clean shutdown, and
 // only once every goroutine orderd started has ended.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := LoadConfig(args, getenv, stderr)
+	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -47,7 +48,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Probe != "" {
 		return probe(ctx, cfg.Probe)
 	}
-	log, err := newLogger(cfg, stdout)
+	log, err := config.NewLogger(cfg, stdout)
 	if err != nil {
 		return fmt.Errorf("configuration: LOG_LEVEL: %w", err)
 	}
@@ -66,7 +67,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // daemon is one orderd process: its parts, and what they share.
 type daemon struct {
-	cfg     Config
+	cfg     config.Config
 	log     zerolog.Logger
 	prom    *prometheus.Registry
 	metrics *stages.Metrics
@@ -112,7 +113,7 @@ type daemon struct {
 	httpMetrics *server.Metrics
 }
 
-func newDaemon(cfg Config, log zerolog.Logger) *daemon {
+func newDaemon(cfg config.Config, log zerolog.Logger) *daemon {
 	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), loops: new(health.Loops), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers, origin: newOrigin()}
 	d.metrics = stages.NewMetrics(d.prom)
 	d.kafkaHealth = &stages.Report{Health: d.health.Component("kafka"), Log: d.component("kafka"), Metrics: d.metrics}

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/orderd/orderd/daemon/config"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order/orderfake"
@@ -16,7 +17,7 @@ import (
 // demoMode is what -demo adds: an in-process Kafka cluster that sarama
 // reaches over real TCP, and a trickle of generated orders into it.
 type demoMode struct {
-	cfg     Config
+	cfg     config.Config
 	log     zerolog.Logger
 	cluster *kfake.Cluster
 	brokers []string
@@ -61,7 +62,7 @@ func (d *daemon) demoFeedPart() part {
 	}
 }
 
-func startDemo(cfg Config, log zerolog.Logger) (*demoMode, error) {
+func startDemo(cfg config.Config, log zerolog.Logger) (*demoMode, error) {
 	opts := []kfake.Opt{kfake.NumBrokers(1)}
 	if cfg.DemoKafkaPort != 0 {
 		opts = append(opts, kfake.Ports(cfg.DemoKafkaPort))

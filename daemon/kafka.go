@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/config"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/stages"
 )
@@ -51,7 +52,7 @@ func (k *kafkaClients) close() error {
 	return errors.Join(errs...)
 }
 
-func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClients, err error) {
+func openKafka(cfg config.Config, brokers []string, log zerolog.Logger) (_ *kafkaClients, err error) {
 	// A refused connection (a password, a certificate) is said in words,
 	// with the setting to check, on /health and in the log.
 	defer func() { err = cfg.Kafka.Explain(err) }()
@@ -145,7 +146,7 @@ func clientConfig(clientID string) *sarama.Config {
 // consumerBuffer is how many consumed messages sarama holds per partition.
 const consumerBuffer = 16
 
-func consumerConfig(cfg Config) *sarama.Config {
+func consumerConfig(cfg config.Config) *sarama.Config {
 	c := clientConfig("orderd")
 	// A new group starts at the oldest offset so that no order published
 	// before orderd first ran is skipped.
@@ -199,7 +200,7 @@ func dlqProducerConfig(maxRecordBytes int) *sarama.Config {
 // the dead-letter topic accepts any message the orders topic accepted, with
 // its headers added. It returns the dead-letter topic's effective
 // max.message.bytes.
-func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (int, error) {
+func ensureTopics(admin sarama.ClusterAdmin, cfg config.Config, log zerolog.Logger) (int, error) {
 	topics, err := admin.ListTopics()
 	if err != nil {
 		return 0, fmt.Errorf("list topics: %w", err)

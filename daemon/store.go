@@ -70,7 +70,7 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Info().Str("database_url", d.cfg.redactedDatabaseURL()).Msg("postgresql connected, migrations applied")
+	log.Info().Str("database_url", d.cfg.RedactedDatabaseURL()).Msg("postgresql connected, migrations applied")
 	return pg, nil
 }
 

@@ -1,4 +1,8 @@
-package daemon
+// Package config is orderd's one Config: its defaults, the flags and
+// environment variables that fill it, its validation, how it is logged with
+// its secrets masked, and the root logger it describes. It never imports the
+// daemon, the server or the stages: they are handed the Config.
+package config
 
 import (
 	"errors"
@@ -82,9 +86,9 @@ type Config struct {
 	DemoKafkaPort int     // 127.0.0.1 port of the demo's in-process Kafka; 0 picks a free one
 }
 
-// LoadConfig reads the flags in args (without the program name) over the
+// Load reads the flags in args (without the program name) over the
 // environment read through getenv, and validates the result.
-func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
 	fs := flags(&c, usage)
 	if err := fs.Parse(args); err != nil {
@@ -312,8 +316,8 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// redactedDatabaseURL is DATABASE_URL with its password masked, for logs.
-func (c Config) redactedDatabaseURL() string {
+// RedactedDatabaseURL is DATABASE_URL with its password masked, for logs.
+func (c Config) RedactedDatabaseURL() string {
 	if c.DatabaseURL == "" {
 		return ""
 	}
