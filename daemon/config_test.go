@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/kafkaclient"
 )
 
 func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
@@ -219,7 +220,7 @@ func TestConfigLog_NamesEverySetting(t *testing.T) {
 // rebalance must outlast a member's drain, whatever DRAIN_TIMEOUT is.
 func TestConsumerConfig_AJoinOutlastsItsRebalance(t *testing.T) {
 	for _, drain := range []time.Duration{time.Second, 5 * time.Second, 2 * time.Minute} {
-		c := consumerConfig(config.Config{DrainTimeout: drain, KafkaHeartbeat: time.Second, KafkaSession: 10 * time.Second})
+		c := kafkaclient.ConsumerConfig(config.Config{DrainTimeout: drain, KafkaHeartbeat: time.Second, KafkaSession: 10 * time.Second})
 		rebalance, read := c.Consumer.Group.Rebalance.Timeout, c.Net.ReadTimeout
 		if rebalance <= drain || read <= rebalance {
 			t.Errorf("DRAIN_TIMEOUT %s: rebalance %s, read %s; want drain < rebalance < read", drain, rebalance, read)

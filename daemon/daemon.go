@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/kafkaclient"
 	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/health"
@@ -95,7 +96,7 @@ type daemon struct {
 
 	// Connected or built by one part, used by later ones.
 	store    late[storage.Store]
-	kafka    late[*kafkaClients]
+	kafka    late[*kafkaclient.Clients]
 	httpAddr net.Addr
 	demo     *demoMode
 	brokers  []string

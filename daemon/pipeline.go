@@ -207,7 +207,7 @@ func (r *ingestRun) build() error {
 	}, func() float64 { return float64(inFlight.Bytes()) }))
 	marks := stages.NewMarks()
 	r.source = &stages.KafkaSource{
-		Group:        kafka.group,
+		Group:        kafka.Group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          r.src,
 		InFlight:     inFlight,
@@ -236,14 +236,14 @@ func (r *ingestRun) build() error {
 		},
 		Orders: orders,
 		DeadLetters: &stages.DeadLetters{
-			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.dlqMaxRecord, Health: d.dlqHealth,
+			Producer: kafka.DLQ, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.DLQMaxRecord, Health: d.dlqHealth,
 			Log: d.component("dlq"), Metrics: d.metrics, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
 	r.commits = &stages.CommitWatch{
-		Errors: kafka.group.Errors(), Committed: kafka.committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
+		Errors: kafka.Group.Errors(), Committed: kafka.Committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
