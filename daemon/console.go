@@ -3,6 +3,7 @@ package daemon
 import (
 	"time"
 
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/daemon/stats"
 )
 
@@ -15,7 +16,7 @@ func (d *daemon) readCounters() stats.Counters {
 	for r, n := range d.metrics.DeadLettered() {
 		c.Dead[string(r)] = n
 	}
-	if orders, err := d.reads.get(); err == nil {
+	if orders, err := d.reads.Late.Get(); err == nil {
 		cs := orders.Stats().Cache
 		c.Hits, c.Misses, c.CacheOK = cs.Hits, cs.Misses, true
 	}
@@ -26,12 +27,12 @@ func (d *daemon) readCounters() stats.Counters {
 // historyPart samples the history every stats.Every while orderd runs.
 // It reads only counters, so it may start before anything is connected:
 // what is not there yet reads as zero, or null.
-func (d *daemon) historyPart() part {
+func (d *daemon) historyPart() parts.Part {
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	return part{
-		name: "history",
-		start: func() error {
+	return parts.Part{
+		Name: "history",
+		Start: func() error {
 			go func() {
 				defer close(done)
 				t := time.NewTicker(stats.Every)
@@ -47,7 +48,7 @@ func (d *daemon) historyPart() part {
 			}()
 			return nil
 		},
-		stop: func() error {
+		Stop: func() error {
 			close(stop)
 			<-done
 			return nil

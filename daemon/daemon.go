@@ -25,6 +25,7 @@ import (
 
 	"github.com/orderd/orderd/daemon/config"
 	"github.com/orderd/orderd/daemon/kafkaclient"
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/health"
@@ -95,8 +96,8 @@ type daemon struct {
 	closing      atomic.Bool               // set with notReadyAt: HTTP answers say Connection: close
 
 	// Connected or built by one part, used by later ones.
-	store    late[storage.Store]
-	kafka    late[*kafkaclient.Clients]
+	store    parts.Late[storage.Store]
+	kafka    parts.Late[*kafkaclient.Clients]
 	httpAddr net.Addr
 	demo     *demoMode
 	brokers  []string
@@ -159,7 +160,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	parts := []part{
+	list := slices.Concat([]parts.Part{
 		d.tracingPart(),   // first, so it stops last: it flushes every part's spans
 		d.demoKafkaPart(), // the broker, in demo mode
 		d.storePart(),
@@ -168,14 +169,11 @@ func (d *daemon) run(ctx context.Context) error {
 		d.pprofPart(),
 		d.httpPart(adminToken),
 		d.historyPart(),
-	}
-	parts = append(parts, d.pipelineParts()...)
-	parts = append(parts,
+	}, d.pipelineParts(), []parts.Part{
 		d.demoFeedPart(),
 		d.readinessPart(),
-	)
-	parts = slices.DeleteFunc(parts, func(p part) bool { return p.start == nil }) // not configured
-	return runParts(ctx, d.log, parts, d.fatal, d.cfg.ShutdownTimeout+d.cfg.ShutdownGrace)
+	})
+	return parts.Run(ctx, d.log, list, d.fatal, d.cfg.ShutdownTimeout+d.cfg.ShutdownGrace)
 }
 
 // newOrigin names one run of orderd: random, since replicas in one pod
@@ -206,11 +204,11 @@ func (d *daemon) backoff() pipeline.Backoff {
 
 // readinessPart reports orderd ready once everything started, as far as it
 // is concerned, and not ready first thing when shutdown begins.
-func (d *daemon) readinessPart() part {
-	return part{
-		name:  "readiness",
-		start: func() error { d.lifecycle.OK(); return nil },
-		stop: func() error {
+func (d *daemon) readinessPart() parts.Part {
+	return parts.Part{
+		Name:  "readiness",
+		Start: func() error { d.lifecycle.OK(); return nil },
+		Stop: func() error {
 			d.lifecycle.Wait("shutting down: consuming stops, reads are served until HTTP stops")
 			// Clients move off their keep-alive connections while HTTP
 			// still serves: none is closed under a request later.

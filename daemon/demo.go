@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/feed"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/order/orderfake"
@@ -27,38 +28,38 @@ type demoMode struct {
 
 // demoKafkaPart runs the demo's in-process Kafka cluster, which every other
 // part uses as its broker; it stops last.
-func (d *daemon) demoKafkaPart() part {
+func (d *daemon) demoKafkaPart() parts.Part {
 	if !d.cfg.Demo {
-		return part{}
+		return parts.Part{}
 	}
-	return part{
-		name: "demo kafka",
-		start: func() (err error) {
+	return parts.Part{
+		Name: "demo kafka",
+		Start: func() (err error) {
 			if d.demo, err = startDemo(d.cfg, d.component("demo")); err != nil {
 				return err
 			}
 			d.brokers = d.demo.brokers
 			return nil
 		},
-		stop: func() error { d.demo.close(); return nil },
+		Stop: func() error { d.demo.close(); return nil },
 	}
 }
 
 // demoFeedPart publishes the demo's orders until stopped, which it is
 // before the pipeline stops consuming.
-func (d *daemon) demoFeedPart() part {
+func (d *daemon) demoFeedPart() parts.Part {
 	if !d.cfg.Demo {
-		return part{}
+		return parts.Part{}
 	}
-	bg := newBackground()
-	return part{
-		name: "demo feed",
-		start: func() error {
+	bg := parts.NewBackground()
+	return parts.Part{
+		Name: "demo feed",
+		Start: func() error {
 			d.demo.baseURL = browseURL(d.httpAddr)
-			bg.goRun(d.demo.feed)
+			bg.Go(d.demo.feed)
 			return nil
 		},
-		stop: func() error { bg.stop(); return nil },
+		Stop: func() error { bg.Stop(); return nil },
 	}
 }
 

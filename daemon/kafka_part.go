@@ -5,23 +5,24 @@ import (
 	"fmt"
 
 	"github.com/orderd/orderd/daemon/kafkaclient"
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/stages"
 )
 
 // kafkaPart connects to Kafka, retrying while it is unreachable; stopping
 // leaves the consumer group and closes the clients.
-func (d *daemon) kafkaPart() part {
-	bg := newBackground()
-	return part{
-		name: "kafka clients",
-		start: func() error {
-			bg.goRun(d.connectKafka)
+func (d *daemon) kafkaPart() parts.Part {
+	bg := parts.NewBackground()
+	return parts.Part{
+		Name: "kafka clients",
+		Start: func() error {
+			bg.Go(d.connectKafka)
 			return nil
 		},
-		stop: func() error {
-			bg.stop()
-			if k, err := d.kafka.get(); err == nil {
+		Stop: func() error {
+			bg.Stop()
+			if k, err := d.kafka.Get(); err == nil {
 				if err := k.Close(); err != nil {
 					// Leaving the group fails when the brokers are gone;
 					// the group then expires the member by itself, and
@@ -53,7 +54,7 @@ func (d *daemon) connectKafka(ctx context.Context) {
 	if err != nil {
 		return // stopped while connecting
 	}
-	d.kafka.set(k)
+	d.kafka.Set(k)
 	reader := dlq.NewReader(k.Admin, d.cfg.KafkaDLQTopic)
-	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.AdminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.Tracer())})
+	d.dead.Set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.AdminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.Tracer())})
 }

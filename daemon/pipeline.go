@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
@@ -56,21 +57,21 @@ type ingestRun struct {
 // Past SHUTDOWN_TIMEOUT from the consumer's stop, what the stages have not
 // finished is abandoned: it stays uncommitted and is consumed again at the
 // next start. A consumer or stages that stop by themselves stop orderd.
-func (d *daemon) pipelineParts() []part {
+func (d *daemon) pipelineParts() []parts.Part {
 	r := &ingestRun{d: d, built: make(chan struct{})}
 	r.work, r.abandon = context.WithCancel(context.Background())
 	r.consume, r.endConsume = context.WithCancel(r.work)
-	return []part{r.watchersPart(), r.stagesPart(), r.consumerPart()}
+	return []parts.Part{r.watchersPart(), r.stagesPart(), r.consumerPart()}
 }
 
 // watchersPart builds the pipeline once what it needs is there, then runs
 // the commit watch until stopped.
-func (r *ingestRun) watchersPart() part {
-	bg := newBackground()
-	return part{
-		name: "pipeline watchers",
-		start: func() error {
-			bg.goRun(func(ctx context.Context) {
+func (r *ingestRun) watchersPart() parts.Part {
+	bg := parts.NewBackground()
+	return parts.Part{
+		Name: "pipeline watchers",
+		Start: func() error {
+			bg.Go(func(ctx context.Context) {
 				err := r.build()
 				close(r.built)
 				if err != nil {
@@ -80,9 +81,9 @@ func (r *ingestRun) watchersPart() part {
 			})
 			return nil
 		},
-		stop: func() error {
+		Stop: func() error {
 			r.stopping() // already, unless the consumer never started
-			bg.stop()
+			bg.Stop()
 			r.abandon() // releases work's context; everything on it has ended
 			return nil
 		},
@@ -91,14 +92,14 @@ func (r *ingestRun) watchersPart() part {
 
 // stagesPart runs the stages on what the consumer reads. Once they have
 // drained, there is nothing left to abandon.
-func (r *ingestRun) stagesPart() part {
+func (r *ingestRun) stagesPart() parts.Part {
 	return r.runPart("stages", "pipeline stopped",
 		func() error { return r.ingest.Run(r.work, r.src) },
 		func() { r.deadline.Stop() })
 }
 
 // consumerPart consumes the orders topic into the stages.
-func (r *ingestRun) consumerPart() part {
+func (r *ingestRun) consumerPart() parts.Part {
 	return r.runPart("consumer", "consumer stopped", func() error {
 		cfg := r.d.cfg
 		r.d.log.Info().Str("topic", cfg.KafkaTopic).Str("group", cfg.KafkaGroup).Msg("consuming")
@@ -110,11 +111,11 @@ func (r *ingestRun) consumerPart() part {
 // if stopping began first). Its stop begins stopping the pipeline, waits for
 // run to return, then calls stopped. If run returns before stopping began,
 // orderd stops, with what as the reason.
-func (r *ingestRun) runPart(name, what string, run func() error, stopped func()) part {
+func (r *ingestRun) runPart(name, what string, run func() error, stopped func()) parts.Part {
 	done := make(chan error, 1)
-	return part{
-		name: name,
-		start: func() error {
+	return parts.Part{
+		Name: name,
+		Start: func() error {
 			go func() {
 				<-r.built
 				if r.source == nil {
@@ -125,7 +126,7 @@ func (r *ingestRun) runPart(name, what string, run func() error, stopped func())
 			}()
 			return nil
 		},
-		stop: func() error {
+		Stop: func() error {
 			r.stopping()
 			err := <-done
 			stopped()
@@ -177,19 +178,19 @@ func (r *ingestRun) stoppedBy(err error, what string) error {
 // began first.
 func (r *ingestRun) build() error {
 	d, ctx := r.d, r.consume
-	kafka, err := d.kafka.wait(ctx)
+	kafka, err := d.kafka.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	store, err := d.store.wait(ctx)
+	store, err := d.store.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	orders, err := d.reads.wait(ctx)
+	orders, err := d.reads.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	dead, err := d.dead.wait(ctx)
+	dead, err := d.dead.Wait(ctx)
 	if err != nil {
 		return err
 	}
@@ -247,6 +248,6 @@ func (r *ingestRun) build() error {
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
-	d.stats.set(&stats.Source{Store: store, Orders: orders, Metrics: d.metrics, Reader: dead.Reader, InFlight: inFlight, Ring: d.history})
+	d.stats.Set(&stats.Source{Store: store, Orders: orders, Metrics: d.metrics, Reader: dead.Reader, InFlight: inFlight, Ring: d.history})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
 )
@@ -12,24 +13,24 @@ import (
 // storePart connects to the store, retrying while it is unreachable, and
 // then checks it until stopped; stopping closes it. Its goroutine is the
 // store health component's only writer.
-func (d *daemon) storePart() part {
-	bg := newBackground()
-	return part{
-		name: "store",
-		start: func() error {
-			bg.goRun(func(ctx context.Context) {
+func (d *daemon) storePart() parts.Part {
+	bg := parts.NewBackground()
+	return parts.Part{
+		Name: "store",
+		Start: func() error {
+			bg.Go(func(ctx context.Context) {
 				s, err := d.openStore(ctx)
 				if err != nil {
 					return // stopped while connecting
 				}
-				d.store.set(s)
+				d.store.Set(s)
 				d.watchStore(ctx, s)
 			})
 			return nil
 		},
-		stop: func() error {
-			bg.stop()
-			if s, err := d.store.get(); err == nil {
+		Stop: func() error {
+			bg.Stop()
+			if s, err := d.store.Get(); err == nil {
 				s.Close()
 			}
 			return nil

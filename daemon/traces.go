@@ -3,16 +3,18 @@ package daemon
 import (
 	"context"
 	"time"
+
+	"github.com/orderd/orderd/daemon/parts"
 )
 
 // tracingPart logs whether tracing is on and, at shutdown, flushes the
 // spans still queued. It is the first part, so it stops last, after every
 // span has ended; the flush gets what is left of SHUTDOWN_TIMEOUT.
-func (d *daemon) tracingPart() part {
-	return part{
-		name:  "tracing",
-		start: func() error { d.tracing.Start(d.log); return nil },
-		stop: func() error {
+func (d *daemon) tracingPart() parts.Part {
+	return parts.Part{
+		Name:  "tracing",
+		Start: func() error { d.tracing.Start(d.log); return nil },
+		Stop: func() error {
 			ctx, cancel := context.WithDeadline(context.Background(), d.flushDeadline())
 			defer cancel()
 			return d.tracing.Stop(ctx)

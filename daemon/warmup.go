@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
 )
@@ -15,15 +16,15 @@ import (
 // loads every stored order into the cache before /health turns green. The
 // cache is made then, not before: it is sized from the store's estimate of
 // what it holds.
-func (d *daemon) readPathPart() part {
-	bg := newBackground()
+func (d *daemon) readPathPart() parts.Part {
+	bg := parts.NewBackground()
 	warmUp := newWarmUpMetrics(d.prom)
 	var cache *storage.Cache // set by bg's goroutine; read after bg.stop
-	return part{
-		name: "read path",
-		start: func() error {
-			bg.goRun(func(ctx context.Context) {
-				store, err := d.store.wait(ctx)
+	return parts.Part{
+		Name: "read path",
+		Start: func() error {
+			bg.Go(func(ctx context.Context) {
+				store, err := d.store.Wait(ctx)
 				if err != nil {
 					return
 				}
@@ -42,8 +43,8 @@ func (d *daemon) readPathPart() part {
 					ReadQueueTimeout:   d.cfg.ReadQueueTimeout,
 				})
 				d.prom.MustRegister(storage.NewCollector(orders))
-				d.lister.set(store)
-				d.reads.set(orders)
+				d.lister.Set(store)
+				d.reads.Set(orders)
 				// Listening first: what commits during the warm-up then
 				// reaches the cache too.
 				if err := d.fillFromCommits(ctx, bg, store, orders); err != nil {
@@ -53,8 +54,8 @@ func (d *daemon) readPathPart() part {
 			})
 			return nil
 		},
-		stop: func() error {
-			bg.stop()
+		Stop: func() error {
+			bg.Stop()
 			if cache == nil {
 				return nil
 			}
@@ -106,7 +107,7 @@ func (d *daemon) estimate(ctx context.Context, r *stages.Report, store storage.S
 // replicas' orders go to PostgreSQL meanwhile, and its first session that
 // does listen catches up from when it began. Without PostgreSQL (demo mode)
 // there are no other replicas.
-func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store storage.Store, orders *storage.Orders) error {
+func (d *daemon) fillFromCommits(ctx context.Context, bg *parts.Background, store storage.Store, orders *storage.Orders) error {
 	pg, ok := store.(*storage.Postgres)
 	if !ok {
 		d.fillHealth.OK()
@@ -115,7 +116,7 @@ func (d *daemon) fillFromCommits(ctx context.Context, bg *background, store stor
 	f := pg.Follow(orders, storage.FollowOptions{
 		Origin: d.origin, Window: catchUpWindow(d.cfg.WriteTimeout), Metrics: storage.NewFollowMetrics(d.prom),
 	})
-	bg.goRun(func(ctx context.Context) { d.follow(ctx, f) })
+	bg.Go(func(ctx context.Context) { d.follow(ctx, f) })
 	select {
 	case <-f.Tried():
 		return nil
