@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/demo"
 	"github.com/orderd/orderd/daemon/kafkaclient"
 	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/daemon/stats"
@@ -99,7 +100,7 @@ type daemon struct {
 	store    parts.Late[storage.Store]
 	kafka    parts.Late[*kafkaclient.Clients]
 	httpAddr net.Addr
-	demo     *demoMode
+	demo     *demo.Mode
 	brokers  []string
 
 	// What the HTTP server reads through, once it exists.
