@@ -2,12 +2,11 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderd/orderd/daemon/ingest"
 	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/pipeline"
@@ -19,186 +18,35 @@ import (
 // intervals.
 const commitGrace = 5 * time.Second
 
-// ingestRun is the ingest pipeline, shared by its three parts. It is built
-// once Kafka, the store, the read path and the dead-letter reader are there;
-// until then the parts wait, and stopping ends the wait.
-type ingestRun struct {
-	d *daemon
-
-	// work lives until the stages have drained; it is cancelled early
-	// only by SHUTDOWN_TIMEOUT (abandon). consume, within it, lives until
-	// the consumer stops, and bounds the wait for the pipeline's
-	// dependencies too: once stopping begins nothing is built any more.
-	work, consume        context.Context
-	abandon, endConsume  context.CancelFunc
-	stopOnce, reportOnce sync.Once
-	deadline             *time.Timer // SHUTDOWN_TIMEOUT, armed when stopping begins
-	reported             bool        // a source or stage stopped by itself and stopped orderd
-
-	built chan struct{} // closed once built, or once stopping began before it was
-	// Set before built closes; nil if stopping began first.
-	source   *stages.KafkaSource
-	ingest   *stages.Ingest
-	commits  *stages.CommitWatch
-	src      chan stages.Message
-	inFlight *pipeline.InFlight
-}
-
-// pipelineParts are the ingest pipeline as parts: the watchers, the stages
-// and the consumer, listed so that stopping goes in the reverse order:
-//  1. consumer: stop reading from Kafka. Each partition waits up to
-//     DRAIN_TIMEOUT for its messages in flight, then the session commits
-//     what was marked and the source closes the stages' input.
-//  2. stages: they drain; the batcher flushes, the last batches are written
-//     and acked, the dead-letter stage publishes what is left.
-//  3. watchers: the commit watch, which reads the consumer's marks and
-//     errors, stops once the stages have drained.
-//
-// Past SHUTDOWN_TIMEOUT from the consumer's stop, what the stages have not
-// finished is abandoned: it stays uncommitted and is consumed again at the
-// next start. A consumer or stages that stop by themselves stop orderd.
+// pipelineParts are the ingest pipeline's parts (see ingest.Parts).
 func (d *daemon) pipelineParts() []parts.Part {
-	r := &ingestRun{d: d, built: make(chan struct{})}
-	r.work, r.abandon = context.WithCancel(context.Background())
-	r.consume, r.endConsume = context.WithCancel(r.work)
-	return []parts.Part{r.watchersPart(), r.stagesPart(), r.consumerPart()}
+	return ingest.Parts(d.buildPipeline, d.die, d.log, d.cfg)
 }
 
-// watchersPart builds the pipeline once what it needs is there, then runs
-// the commit watch until stopped.
-func (r *ingestRun) watchersPart() parts.Part {
-	bg := parts.NewBackground()
-	return parts.Part{
-		Name: "pipeline watchers",
-		Start: func() error {
-			bg.Go(func(ctx context.Context) {
-				err := r.build()
-				close(r.built)
-				if err != nil {
-					return // stopped before Kafka, the store or the read path were reached
-				}
-				r.commits.Run(ctx)
-			})
-			return nil
-		},
-		Stop: func() error {
-			r.stopping() // already, unless the consumer never started
-			bg.Stop()
-			r.abandon() // releases work's context; everything on it has ended
-			return nil
-		},
-	}
-}
-
-// stagesPart runs the stages on what the consumer reads. Once they have
-// drained, there is nothing left to abandon.
-func (r *ingestRun) stagesPart() parts.Part {
-	return r.runPart("stages", "pipeline stopped",
-		func() error { return r.ingest.Run(r.work, r.src) },
-		func() { r.deadline.Stop() })
-}
-
-// consumerPart consumes the orders topic into the stages.
-func (r *ingestRun) consumerPart() parts.Part {
-	return r.runPart("consumer", "consumer stopped", func() error {
-		cfg := r.d.cfg
-		r.d.log.Info().Str("topic", cfg.KafkaTopic).Str("group", cfg.KafkaGroup).Msg("consuming")
-		return r.source.Run(r.consume)
-	}, func() {})
-}
-
-// runPart is a part that calls run once the pipeline is built (not at all
-// if stopping began first). Its stop begins stopping the pipeline, waits for
-// run to return, then calls stopped. If run returns before stopping began,
-// orderd stops, with what as the reason.
-func (r *ingestRun) runPart(name, what string, run func() error, stopped func()) parts.Part {
-	done := make(chan error, 1)
-	return parts.Part{
-		Name: name,
-		Start: func() error {
-			go func() {
-				<-r.built
-				if r.source == nil {
-					done <- nil
-					return
-				}
-				done <- r.stoppedBy(run(), what)
-			}()
-			return nil
-		},
-		Stop: func() error {
-			r.stopping()
-			err := <-done
-			stopped()
-			return err
-		},
-	}
-}
-
-// stopping begins stopping the pipeline, once: the consumer stops reading,
-// and SHUTDOWN_TIMEOUT starts counting.
-func (r *ingestRun) stopping() {
-	r.stopOnce.Do(func() {
-		cfg := r.d.cfg
-		r.deadline = time.AfterFunc(cfg.ShutdownTimeout, func() {
-			<-r.built // at once: building stops when consuming does
-			ev := r.d.log.Error().Stringer("shutdown_timeout", cfg.ShutdownTimeout)
-			if r.inFlight != nil {
-				ev = ev.Int("messages_in_flight", r.inFlight.Len()).Int64("bytes_in_flight", r.inFlight.Bytes())
-			}
-			ev.Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted and is consumed again")
-			r.abandon()
-		})
-		r.endConsume()
-	})
-}
-
-// stoppedBy is what the consumer's or the stages' stop returns, given
-// what their Run returned. Ending before stopping began stops orderd,
-// and the first to do so is its reason; it is not reported again.
-func (r *ingestRun) stoppedBy(err error, what string) error {
-	first := false
-	r.reportOnce.Do(func() {
-		if r.consume.Err() == nil {
-			r.reported, first = true, true
-		}
-	})
-	switch {
-	case first:
-		r.d.die(fmt.Errorf("%s: %w", what, err))
-		return nil
-	case r.reported:
-		return nil // already the reason orderd stops
-	}
-	return err
-}
-
-// build waits for Kafka, the store, the read path and the dead-letter
-// reader, then makes the pipeline of them. It fails only when stopping
-// began first.
-func (r *ingestRun) build() error {
-	d, ctx := r.d, r.consume
+// buildPipeline waits for Kafka, the store, the read path and the
+// dead-letter reader, then makes the pipeline of them. It fails only when
+// ctx ends first.
+func (d *daemon) buildPipeline(ctx context.Context) (*ingest.Pipeline, error) {
 	kafka, err := d.kafka.Wait(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := d.store.Wait(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	orders, err := d.reads.Wait(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dead, err := d.dead.Wait(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg := d.cfg
 
-	r.src = make(chan stages.Message, 256)
+	src := make(chan stages.Message, 256)
 	inFlight := pipeline.NewInFlight(cfg.MaxInFlight, int64(cfg.MaxInFlightMB)<<20)
-	r.inFlight = inFlight
 	d.prom.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "orderd_pipeline_in_flight",
 		Help: "Messages inside the pipeline; the consumer pauses at MAX_IN_FLIGHT.",
@@ -207,10 +55,10 @@ func (r *ingestRun) build() error {
 		Help: "Bytes of memory the messages inside the pipeline hold (raw, decoded, encoded); the consumer pauses at MAX_IN_FLIGHT_MB.",
 	}, func() float64 { return float64(inFlight.Bytes()) }))
 	marks := stages.NewMarks()
-	r.source = &stages.KafkaSource{
+	source := &stages.KafkaSource{
 		Group:        kafka.Group,
 		Topics:       []string{cfg.KafkaTopic},
-		Out:          r.src,
+		Out:          src,
 		InFlight:     inFlight,
 		Marks:        marks,
 		MaxAhead:     cfg.MaxPartitionAhead,
@@ -225,7 +73,7 @@ func (r *ingestRun) build() error {
 		Metrics: d.metrics,
 		Tracing: d.tracing.Stages(cfg.KafkaGroup),
 	}
-	r.ingest = &stages.Ingest{
+	ingested := &stages.Ingest{
 		Workers:         cfg.Workers,
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		BatchSize:       cfg.BatchSize,
@@ -243,11 +91,11 @@ func (r *ingestRun) build() error {
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
-	r.commits = &stages.CommitWatch{
+	commits := &stages.CommitWatch{
 		Errors: kafka.Group.Errors(), Committed: kafka.Committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
 	d.stats.Set(&stats.Source{Store: store, Orders: orders, Metrics: d.metrics, Reader: dead.Reader, InFlight: inFlight, Ring: d.history})
-	return nil
+	return &ingest.Pipeline{Source: source, Ingest: ingested, Commits: commits, Src: src, InFlight: inFlight}, nil
 }
