@@ -1,7 +1,11 @@
 // Package daemon is orderd as a process: it reads the configuration, connects
 // to Kafka and PostgreSQL (retrying while they are down), runs the ingest
-// pipeline and the HTTP server, and shuts them down in order. cmd/orderd's
-// main only calls Run; tests and the bench tool call it too.
+// pipeline and the HTTP server, and shuts them down in order. Its one job is
+// the wiring: each part of orderd, in the list that starts and stops them
+// (parts), built from its sub-packages: config, telemetry, kafkaclient,
+// warmup, ingest, stats and demo. cmd/orderd's main only calls Run; tests
+// and the bench tool call it too. Nothing of orderd's but those imports it,
+// and its sub-packages never import it.
 package daemon
 
 import (
