@@ -102,7 +102,6 @@ func (r *ingestRun) watchersPart() parts.Part {
 		Stop: func() error {
 			r.stopping() // already, unless the consumer never started
 			bg.Stop()
-			r.abandon() // releases work's context; everything on it has ended
 			return nil
 		},
 	}
@@ -113,7 +112,10 @@ func (r *ingestRun) watchersPart() parts.Part {
 func (r *ingestRun) stagesPart() parts.Part {
 	return r.runPart("stages", "pipeline stopped",
 		func() error { return r.p.Ingest.Run(r.work, r.p.Src) },
-		func() { r.deadline.Stop() })
+		func() {
+			r.deadline.Stop()
+			r.abandon() // releases work's context: everything on it has ended
+		})
 }
 
 // consumerPart consumes the orders topic into the stages.
