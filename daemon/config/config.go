@@ -1,7 +1,7 @@
 // Package config is orderd's one Config: its defaults, the flags and
 // environment variables that fill it, its validation, how it is logged with
 // its secrets masked, and the root logger it describes. It never imports the
-// daemon, the server or the stages: they are handed the Config.
+// daemon or the server: they are handed the Config.
 package config
 
 import (

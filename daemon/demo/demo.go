@@ -1,6 +1,6 @@
 // Package demo is what orderd -demo adds: an in-process Kafka cluster that
 // sarama reaches over real TCP, and a trickle of generated orders into it.
-// It never imports the daemon, the stages or storage.
+// It never imports the daemon or the server.
 package demo
 
 import (

@@ -3,7 +3,7 @@
 // list's reverse order: the consumer stops and commits, the stages drain,
 // the watchers stop; past SHUTDOWN_TIMEOUT what is unfinished is abandoned,
 // uncommitted. What the pipeline is made of is the daemon's to build. It
-// never imports the daemon, the server, sarama or pgx.
+// never imports the daemon or the server.
 package ingest
 
 import (

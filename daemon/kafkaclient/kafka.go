@@ -2,8 +2,8 @@
 // group, the dead-letter producer and the admin client, each configured for
 // what orderd promises (only marked offsets are committed, a dead letter is
 // never written twice, a rebalance outlasts a partition's drain), and makes
-// sure the topics exist with limits that fit. It never imports the daemon,
-// the stages or storage.
+// sure the topics exist with limits that fit. It never imports the daemon
+// or the server.
 package kafkaclient
 
 import (

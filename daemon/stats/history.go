@@ -2,8 +2,8 @@
 // /api/stats, counted from the store, the read path, the pipeline's own
 // counters and the dead-letter topic, and the ring of samples behind GET
 // /api/stats/history. It reads counters that their owners keep; it never
-// gathers the Prometheus registry, and never imports sarama, pgx or the
-// daemon that wires it.
+// gathers the Prometheus registry, and never imports the daemon that wires
+// it.
 package stats
 
 import (

@@ -2,7 +2,7 @@
 // provider and OTLP exporter set up from the standard OTEL_* variables, the
 // tracers handed to the stages, the HTTP server and the PostgreSQL pools,
 // and the counts of spans exported and dropped. It never imports the
-// daemon, the server or storage: they are handed what it makes.
+// daemon or the server: they are handed what it makes.
 package telemetry
 
 import (

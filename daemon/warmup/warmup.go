@@ -1,7 +1,7 @@
 // Package warmup loads every stored order into the cache before orderd
 // reports ready, sizing the cache from the store's estimate first, and says
 // what the cache holds: in the log, on the warmup health component and in
-// the warm-up metrics. It never imports the daemon, the server or sarama.
+// the warm-up metrics. It never imports the daemon or the server.
 package warmup
 
 import (
