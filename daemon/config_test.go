@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/kafkaclient"
 )
 
 func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
-	t.Parallel()
 	env := map[string]string{
 		"KAFKA_BROKERS": "k1:9092, k2:9092",
 		"DATABASE_URL":  "postgres://u:secret@db:5432/orders",
@@ -28,7 +30,7 @@ func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
 		"BATCH_LINGER":  "5ms",
 		"HTTP_ADDR":     ":9000",
 	}
-	c, err := LoadConfig([]string{"-http-addr", ":7000"}, func(k string) string { return env[k] }, io.Discard)
+	c, err := config.Load([]string{"-http-addr", ":7000"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
 	}
@@ -44,18 +46,17 @@ func TestLoadConfig_FlagsOverEnvironmentOverDefaults(t *testing.T) {
 	if c.KafkaTopic != "orders" || c.KafkaDLQTopic != "orders.dlq" || c.KafkaGroup != "orderd" || c.LogLevel != "info" {
 		t.Errorf("defaults: %+v", c)
 	}
-	if got := c.redactedDatabaseURL(); strings.Contains(got, "secret") {
+	if got := c.RedactedDatabaseURL(); strings.Contains(got, "secret") {
 		t.Errorf("redacted URL %q shows the password", got)
 	}
 }
 
 func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
-	t.Parallel()
 	f := func(env map[string]string, args []string, wantInError string) {
 		t.Helper()
-		_, err := LoadConfig(args, func(k string) string { return env[k] }, io.Discard)
+		_, err := config.Load(args, func(k string) string { return env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), wantInError) {
-			t.Errorf("LoadConfig(%v, %v) = %v; want an error mentioning %q", env, args, err, wantInError)
+			t.Errorf("config.Load(%v, %v) = %v; want an error mentioning %q", env, args, err, wantInError)
 		}
 	}
 	ok := map[string]string{"KAFKA_BROKERS": "k:9092", "DATABASE_URL": "postgres://db/orders"}
@@ -84,17 +85,15 @@ func TestLoadConfig_RejectsWhatCannotWork(t *testing.T) {
 }
 
 func TestLoadConfig_DemoNeedsNothing(t *testing.T) {
-	t.Parallel()
-	c, err := LoadConfig([]string{"-demo"}, func(string) string { return "" }, io.Discard)
+	c, err := config.Load([]string{"-demo"}, func(string) string { return "" }, io.Discard)
 	if err != nil || !c.Demo {
-		t.Fatalf("LoadConfig(-demo) = %+v, %v", c, err)
+		t.Fatalf("config.Load(-demo) = %+v, %v", c, err)
 	}
 }
 
 func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
-	t.Parallel()
 	var usage strings.Builder
-	_, err := LoadConfig([]string{"-h"}, func(string) string { return "" }, &usage)
+	_, err := config.Load([]string{"-h"}, func(string) string { return "" }, &usage)
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(usage.String(), "-kafka-brokers") {
 		t.Fatalf("-h: %v\n%s", err, usage.String())
 	}
@@ -102,7 +101,6 @@ func TestLoadConfig_HelpIsNotAnError(t *testing.T) {
 
 // orderd -probe URL exits 0 on a 2xx and 1 otherwise, and starts nothing.
 func TestProbe(t *testing.T) {
-	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/livez" {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -146,7 +144,6 @@ func TestProbe(t *testing.T) {
 // Every secret can come from a file instead (NAME_FILE): a trailing newline
 // is dropped, giving both is an error, and the value is never logged.
 func TestLoadConfig_SecretsFromFiles(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := dir + "/" + name
@@ -163,7 +160,7 @@ func TestLoadConfig_SecretsFromFiles(t *testing.T) {
 		"KAFKA_SASL_USERNAME":      "orderd",
 		"KAFKA_SASL_PASSWORD_FILE": write("kafka", "kafka-pw\r\n"),
 	}
-	cfg, err := LoadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +179,12 @@ func TestLoadConfig_SecretsFromFiles(t *testing.T) {
 	for _, both := range []string{"DATABASE_URL", "ADMIN_TOKEN", "KAFKA_SASL_PASSWORD"} {
 		env2 := maps.Clone(env)
 		env2[both] = "also given"
-		if _, err := LoadConfig(nil, func(k string) string { return env2[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "not both") {
+		if _, err := config.Load(nil, func(k string) string { return env2[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "not both") {
 			t.Errorf("%s and %s_FILE both set: %v, want an error saying not both", both, both, err)
 		}
 	}
 	env["ADMIN_TOKEN_FILE"] = dir + "/missing"
-	if _, err := LoadConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "ADMIN_TOKEN_FILE") {
+	if _, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "ADMIN_TOKEN_FILE") {
 		t.Errorf("a missing ADMIN_TOKEN_FILE: %v", err)
 	}
 }
@@ -195,10 +192,9 @@ func TestLoadConfig_SecretsFromFiles(t *testing.T) {
 // The start-up line names every setting, secrets masked, so that a log
 // says what orderd ran with.
 func TestConfigLog_NamesEverySetting(t *testing.T) {
-	t.Parallel()
 	var buf bytes.Buffer
 	log := zerolog.New(&buf)
-	log.Info().Object("config", Config{AdminToken: "secret-token-0123456789", DatabaseURL: "postgres://u:pw@db/o", Demo: true}).Msg("")
+	log.Info().Object("config", config.Config{AdminToken: "secret-token-0123456789", DatabaseURL: "postgres://u:pw@db/o", Demo: true}).Msg("")
 	var line struct{ Config map[string]any }
 	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
 		t.Fatal(err)
@@ -206,7 +202,7 @@ func TestConfigLog_NamesEverySetting(t *testing.T) {
 	// Secrets appear as whether they are set; a setting whose value is
 	// the other's file logs under its own name.
 	masked := map[string]string{"admin_token": "admin_api", "kafka_sasl_password": "kafka_sasl_password"}
-	for _, name := range Settings() {
+	for _, name := range config.Settings() {
 		key := strings.ToLower(name)
 		if m, ok := masked[key]; ok {
 			key = m
@@ -223,9 +219,8 @@ func TestConfigLog_NamesEverySetting(t *testing.T) {
 // A JoinGroup waits for the rebalance: the read must outlast it, and the
 // rebalance must outlast a member's drain, whatever DRAIN_TIMEOUT is.
 func TestConsumerConfig_AJoinOutlastsItsRebalance(t *testing.T) {
-	t.Parallel()
 	for _, drain := range []time.Duration{time.Second, 5 * time.Second, 2 * time.Minute} {
-		c := consumerConfig(Config{DrainTimeout: drain, KafkaHeartbeat: time.Second, KafkaSession: 10 * time.Second})
+		c := kafkaclient.ConsumerConfig(config.Config{DrainTimeout: drain, KafkaHeartbeat: time.Second, KafkaSession: 10 * time.Second})
 		rebalance, read := c.Consumer.Group.Rebalance.Timeout, c.Net.ReadTimeout
 		if rebalance <= drain || read <= rebalance {
 			t.Errorf("DRAIN_TIMEOUT %s: rebalance %s, read %s; want drain < rebalance < read", drain, rebalance, read)

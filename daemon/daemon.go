@@ -1,7 +1,11 @@
 // Package daemon is orderd as a process: it reads the configuration, connects
 // to Kafka and PostgreSQL (retrying while they are down), runs the ingest
-// pipeline and the HTTP server, and shuts them down in order. cmd/orderd's
-// main only calls Run; tests and the bench tool call it too.
+// pipeline and the HTTP server, and shuts them down in order. Its one job is
+// the wiring: each part of orderd, in the list that starts and stops them
+// (parts), built from its sub-packages: config, telemetry, kafkaclient,
+// warmup, ingest, stats and demo. cmd/orderd's main only calls Run; tests
+// and the bench tool call it too. Nothing of orderd's but those imports it,
+// and its sub-packages never import it.
 package daemon
 
 import (
@@ -23,8 +27,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/demo"
+	"github.com/orderd/orderd/daemon/kafkaclient"
+	"github.com/orderd/orderd/daemon/parts"
+	"github.com/orderd/orderd/daemon/stats"
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
+	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
 )
@@ -34,7 +45,7 @@ import (
 // getenv reads the environment. It returns nil after a clean shutdown, and
 // only once every goroutine orderd started has ended.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := LoadConfig(args, getenv, stderr)
+	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -44,14 +55,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Probe != "" {
 		return probe(ctx, cfg.Probe)
 	}
-	log, err := newLogger(cfg, stdout)
+	log, err := config.NewLogger(cfg, stdout)
 	if err != nil {
 		return fmt.Errorf("configuration: LOG_LEVEL: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d := newDaemon(cfg, log)
-	if d.tracing, err = newTracing(ctx, getenv, d.prom, d.component("tracing")); err != nil {
+	if d.tracing, err = telemetry.New(ctx, getenv, d.prom, d.component("tracing")); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	if err := d.run(ctx); err != nil {
@@ -63,7 +74,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // daemon is one orderd process: its parts, and what they share.
 type daemon struct {
-	cfg     Config
+	cfg     config.Config
 	log     zerolog.Logger
 	prom    *prometheus.Registry
 	metrics *stages.Metrics
@@ -72,7 +83,7 @@ type daemon struct {
 	// fatal carries the first error that must stop orderd (see die).
 	fatal chan error
 	// tracing is OpenTelemetry's, on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
-	tracing *tracing
+	tracing *telemetry.Tracing
 	// origin names this process in its commit announcements, so that its
 	// own cost it nothing (see follow.Follower).
 	origin string
@@ -90,10 +101,10 @@ type daemon struct {
 	closing      atomic.Bool               // set with notReadyAt: HTTP answers say Connection: close
 
 	// Connected or built by one part, used by later ones.
-	store    late[storage.Store]
-	kafka    late[*kafkaClients]
+	store    parts.Late[storage.Store]
+	kafka    parts.Late[*kafkaclient.Clients]
 	httpAddr net.Addr
-	demo     *demoMode
+	demo     *demo.Mode
 	brokers  []string
 
 	// What the HTTP server reads through, once it exists.
@@ -101,11 +112,15 @@ type daemon struct {
 	lister lateLister
 	stats  lateStats
 	dead   lateDLQ
-	// history is sampled by historyPart for the UI's charts.
-	history *history
+	// history is sampled by historyPart for the UI's charts and the
+	// ingest rate of GET /api/stats.
+	history *stats.Ring
+	// httpMetrics are the HTTP server's, whose GET /order latency the
+	// history reads.
+	httpMetrics *server.Metrics
 }
 
-func newDaemon(cfg Config, log zerolog.Logger) *daemon {
+func newDaemon(cfg config.Config, log zerolog.Logger) *daemon {
 	d := &daemon{cfg: cfg, log: log, prom: newRegistry(), health: health.New(), loops: new(health.Loops), fatal: make(chan error, 1), brokers: cfg.KafkaBrokers, origin: newOrigin()}
 	d.metrics = stages.NewMetrics(d.prom)
 	d.kafkaHealth = &health.Retries{Health: d.health.Component("kafka"), Log: d.component("kafka"), Metrics: d.metrics}
@@ -117,7 +132,8 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 	d.writerHealth = d.health.Aggregate("writer", "writers", cfg.Writers)
 	d.dlqHealth = d.health.Component("dlq")
 	d.lifecycle = d.health.Component("lifecycle")
-	d.history = newHistory(d)
+	d.httpMetrics = server.NewMetrics(d.prom)
+	d.history = stats.NewRing(d.readCounters)
 	return d
 }
 
@@ -132,10 +148,11 @@ func newDaemon(cfg Config, log zerolog.Logger) *daemon {
 //  1. readiness: /health reports not ready (lifecycle), so load balancers
 //     turn away; reads are still served.
 //  2. the demo stops publishing.
-//  3. pipeline: stop consuming; each partition waits up to DRAIN_TIMEOUT for
-//     its messages in flight and the session commits; the stages drain, the
-//     batcher flushes, the last dead letters are published. Past
-//     SHUTDOWN_TIMEOUT what is unfinished is abandoned, uncommitted.
+//  3. the pipeline (see pipelineParts): stop consuming; each partition waits
+//     up to DRAIN_TIMEOUT for its messages in flight and the session
+//     commits; the stages drain, the batcher flushes, the last dead letters
+//     are published; then the watchers stop. Past SHUTDOWN_TIMEOUT what is
+//     unfinished is abandoned, uncommitted.
 //  4. http and pprof stop: until here every read was served.
 //  5. the read path's warm-up, the cache, the Kafka clients (the group is
 //     left) and the store close, and the demo's Kafka last.
@@ -148,7 +165,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	parts := []part{
+	list := slices.Concat([]parts.Part{
 		d.tracingPart(),   // first, so it stops last: it flushes every part's spans
 		d.demoKafkaPart(), // the broker, in demo mode
 		d.storePart(),
@@ -157,12 +174,11 @@ func (d *daemon) run(ctx context.Context) error {
 		d.pprofPart(),
 		d.httpPart(adminToken),
 		d.historyPart(),
-		d.pipelinePart(),
+	}, d.pipelineParts(), []parts.Part{
 		d.demoFeedPart(),
 		d.readinessPart(),
-	}
-	parts = slices.DeleteFunc(parts, func(p part) bool { return p.start == nil }) // not configured
-	return runParts(ctx, d.log, parts, d.fatal, d.cfg.ShutdownTimeout+d.cfg.ShutdownGrace)
+	})
+	return parts.Run(ctx, d.log, list, d.fatal, d.cfg.ShutdownTimeout+d.cfg.ShutdownGrace)
 }
 
 // newOrigin names one run of orderd: random, since replicas in one pod
@@ -193,11 +209,11 @@ func (d *daemon) backoff() pipeline.Backoff {
 
 // readinessPart reports orderd ready once everything started, as far as it
 // is concerned, and not ready first thing when shutdown begins.
-func (d *daemon) readinessPart() part {
-	return part{
-		name:  "readiness",
-		start: func() error { d.lifecycle.OK(); return nil },
-		stop: func() error {
+func (d *daemon) readinessPart() parts.Part {
+	return parts.Part{
+		Name:  "readiness",
+		Start: func() error { d.lifecycle.OK(); return nil },
+		Stop: func() error {
 			d.lifecycle.Wait("shutting down: consuming stops, reads are served until HTTP stops")
 			// Clients move off their keep-alive connections while HTTP
 			// still serves: none is closed under a request later.

@@ -58,7 +58,7 @@ func startDaemon(t *testing.T, env map[string]string, args ...string) *daemonRun
 }
 
 // startDaemonIn is startDaemon with Run's context derived from parent, for
-// what a test passes that way (withTracerProvider).
+// what a test passes that way (telemetry.WithTracerProvider).
 func startDaemonIn(t *testing.T, parent context.Context, env map[string]string, args ...string) *daemonRun {
 	t.Helper()
 	addr := freeAddr(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/server"
 	"github.com/orderd/orderd/web"
 )
@@ -24,14 +25,14 @@ const httpShutdownTimeout = 5 * time.Second
 // PostgreSQL and Kafka are reached (what it reads through is set later: the
 // late* holders), and stops only after the pipeline, so reads are served
 // throughout shutdown.
-func (d *daemon) httpPart(adminToken string) part {
+func (d *daemon) httpPart(adminToken string) parts.Part {
 	var (
 		srv  *fasthttp.Server
 		done = make(chan struct{})
 	)
-	return part{
-		name: "http",
-		start: func() error {
+	return parts.Part{
+		Name: "http",
+		Start: func() error {
 			handler, err := server.NewServer(server.Deps{
 				Orders:         &d.reads,
 				List:           &d.lister,
@@ -42,13 +43,13 @@ func (d *daemon) httpPart(adminToken string) part {
 				Ready:          []string{"warmup", "lifecycle"},
 				Loops:          d.loops,
 				LivenessStall:  d.cfg.LivenessStall,
-				Metrics:        server.NewMetrics(d.prom),
+				Metrics:        d.httpMetrics,
 				MetricsHandler: metricsHandler(d.prom),
 				AdminToken:     adminToken,
 				UI:             web.Static,
 				Log:            d.component("http"),
 				Closing:        &d.closing,
-				Tracer:         d.tracing.tracer(),
+				Tracer:         d.tracing.Tracer(),
 			})
 			if err != nil {
 				return err
@@ -89,7 +90,7 @@ func (d *daemon) httpPart(adminToken string) part {
 			d.log.Info().Str("addr", ln.Addr().String()).Msg("http serving")
 			return nil
 		},
-		stop: func() error {
+		Stop: func() error {
 			// /readyz has said 503 since readiness stopped: go on serving
 			// until SHUTDOWN_GRACE has passed since, so that load
 			// balancers have stopped sending before the listener closes.
@@ -109,17 +110,17 @@ func (d *daemon) httpPart(adminToken string) part {
 
 // pprofPart serves net/http/pprof on PPROF_ADDR when it is set. It is opt-in
 // and on its own listener, so profiling is never exposed on the public port.
-func (d *daemon) pprofPart() part {
+func (d *daemon) pprofPart() parts.Part {
 	if d.cfg.PprofAddr == "" {
-		return part{}
+		return parts.Part{}
 	}
 	var (
 		srv  *http.Server
 		done = make(chan struct{})
 	)
-	return part{
-		name: "pprof",
-		start: func() error {
+	return parts.Part{
+		Name: "pprof",
+		Start: func() error {
 			ln, err := net.Listen("tcp", d.cfg.PprofAddr)
 			if err != nil {
 				return fmt.Errorf("listen on PPROF_ADDR %s: %w", d.cfg.PprofAddr, err)
@@ -140,7 +141,7 @@ func (d *daemon) pprofPart() part {
 			d.log.Info().Str("addr", ln.Addr().String()).Msg("pprof serving")
 			return nil
 		},
-		stop: func() error {
+		Stop: func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 			defer cancel()
 			err := srv.Shutdown(ctx)

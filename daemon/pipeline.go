@@ -2,13 +2,13 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderd/orderd/daemon/ingest"
+	"github.com/orderd/orderd/daemon/parts"
+	"github.com/orderd/orderd/daemon/stats"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/stages"
@@ -16,49 +16,35 @@ import (
 	"github.com/orderd/orderd/stages/deadletter"
 )
 
-// pipelinePart consumes the orders topic into the ingest pipeline once
-// Kafka, the store and the read path are there. Stopping it stops
-// consuming, drains and commits.
-func (d *daemon) pipelinePart() part {
-	bg := newBackground()
-	var stopErr error
-	return part{
-		name: "pipeline",
-		start: func() error {
-			bg.goRun(func(ctx context.Context) { stopErr = d.runPipeline(ctx) })
-			return nil
-		},
-		stop: func() error {
-			bg.stop()
-			return stopErr
-		},
-	}
-}
-
 // commitGrace is how long an offset marked for commit may take to reach the
 // broker before the commits component says they fail: five auto-commit
 // intervals.
 const commitGrace = 5 * time.Second
 
-// runPipeline runs the Kafka source and the stages until ctx ends or one of
-// them fails (which stops orderd), then stops them in order and returns what
-// went wrong while stopping.
-func (d *daemon) runPipeline(ctx context.Context) error {
-	kafka, err := d.kafka.wait(ctx)
+// pipelineParts are the ingest pipeline's parts (see ingest.Parts).
+func (d *daemon) pipelineParts() []parts.Part {
+	return ingest.Parts(d.buildPipeline, d.die, d.log, d.cfg)
+}
+
+// buildPipeline waits for Kafka, the store, the read path and the
+// dead-letter reader, then makes the pipeline of them. It fails only when
+// ctx ends first.
+func (d *daemon) buildPipeline(ctx context.Context) (*ingest.Pipeline, error) {
+	kafka, err := d.kafka.Wait(ctx)
 	if err != nil {
-		return nil // stopped before Kafka was reached
+		return nil, err
 	}
-	store, err := d.store.wait(ctx)
+	store, err := d.store.Wait(ctx)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	orders, err := d.reads.wait(ctx)
+	orders, err := d.reads.Wait(ctx)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	dead, err := d.dead.wait(ctx)
+	dead, err := d.dead.Wait(ctx)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	cfg := d.cfg
 
@@ -73,7 +59,7 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 	}, func() float64 { return float64(inFlight.Bytes()) }))
 	marks := consumer.NewMarks()
 	source := &consumer.KafkaSource{
-		Group:        kafka.group,
+		Group:        kafka.Group,
 		Topics:       []string{cfg.KafkaTopic},
 		Out:          src,
 		InFlight:     inFlight,
@@ -88,9 +74,9 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		}, d.backoff(), consumer.IsClosed),
 		Log:     d.component("consumer"),
 		Metrics: d.metrics,
-		Tracing: d.tracing.stages(cfg.KafkaGroup),
+		Tracing: d.tracing.Stages(cfg.KafkaGroup),
 	}
-	ingest := &stages.Ingest{
+	ingested := &stages.Ingest{
 		Workers:         cfg.Workers,
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		BatchSize:       cfg.BatchSize,
@@ -98,87 +84,21 @@ func (d *daemon) runPipeline(ctx context.Context) error {
 		Writers:         cfg.Writers,
 		Writer: &stages.Writer{
 			Store: store, Health: d.writerHealth, Log: d.component("writer"), Metrics: d.metrics, Retry: d.backoff(),
-			Tracing: d.tracing.stages(cfg.KafkaGroup),
+			Tracing: d.tracing.Stages(cfg.KafkaGroup),
 		},
 		Orders: orders,
 		DeadLetters: &deadletter.DeadLetters{
-			Producer: kafka.dlq, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.dlqMaxRecord, Health: d.dlqHealth,
+			Producer: kafka.DLQ, Topic: cfg.KafkaDLQTopic, MaxRecordBytes: kafka.DLQMaxRecord, Health: d.dlqHealth,
 			Log: d.component("dlq"), Metrics: d.metrics.DeadLetters, Retry: d.backoff(), MaxBatch: 256,
 		},
 		Metrics: d.metrics,
 		Loops:   d.loops,
 	}
 	commits := &consumer.CommitWatch{
-		Errors: kafka.group.Errors(), Committed: kafka.committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
+		Errors: kafka.Group.Errors(), Committed: kafka.Committed(cfg.KafkaGroup, cfg.KafkaTopic), Marks: marks,
 		Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, Grace: commitGrace,
 		Health: d.commits, Log: d.component("commits"), Metrics: d.metrics,
 	}
-	statsSrc := &statsSource{store: store, orders: orders, metrics: d.metrics, reader: dead.Reader, inFlight: inFlight}
-	// The watchers read the pipeline's counters and marks; they stop once
-	// it has drained.
-	var watchers sync.WaitGroup
-	watching, stopWatching := context.WithCancel(context.Background())
-	watchers.Go(func() { statsSrc.sampleRate(watching) })
-	watchers.Go(func() { commits.Run(watching) })
-	d.stats.set(statsSrc)
-
-	// work lives until the pipeline has drained; it is cancelled early only
-	// by SHUTDOWN_TIMEOUT. consume lives until stopping begins.
-	work, abandonWork := context.WithCancel(context.Background())
-	defer abandonWork()
-	consume, stopConsuming := context.WithCancel(work)
-	defer stopConsuming()
-	ingestDone := make(chan error, 1)
-	go func() { ingestDone <- ingest.Run(work, src) }()
-	sourceDone := make(chan error, 1)
-	go func() { sourceDone <- source.Run(consume) }()
-	d.log.Info().Str("topic", cfg.KafkaTopic).Str("group", cfg.KafkaGroup).Msg("consuming")
-
-	var (
-		sourceErr, ingestErr         error
-		sourceStopped, ingestStopped bool
-	)
-	select {
-	case <-ctx.Done():
-	case sourceErr = <-sourceDone:
-		sourceStopped = true
-		d.die(fmt.Errorf("consumer stopped: %w", sourceErr))
-	case ingestErr = <-ingestDone:
-		ingestStopped = true
-		d.die(fmt.Errorf("pipeline stopped: %w", ingestErr))
-	}
-
-	// Stopping, in this order. Past SHUTDOWN_TIMEOUT the pipeline is
-	// abandoned: what it had not finished stays uncommitted and is consumed
-	// again at the next start.
-	deadline := time.AfterFunc(cfg.ShutdownTimeout, func() {
-		d.log.Error().Stringer("shutdown_timeout", cfg.ShutdownTimeout).
-			Int("messages_in_flight", inFlight.Len()).Int64("bytes_in_flight", inFlight.Bytes()).
-			Msg("shutdown timed out; abandoning unfinished work, which stays uncommitted and is consumed again")
-		abandonWork()
-	})
-	defer deadline.Stop()
-	// 1. Stop reading from Kafka. Each partition waits up to DRAIN_TIMEOUT
-	//    for its messages in flight, then the session commits what was
-	//    marked and the source closes the pipeline's input.
-	d.log.Info().Msg("stopping consumer")
-	stopConsuming()
-	if !sourceStopped {
-		sourceErr = <-sourceDone
-	}
-	d.log.Info().Msg("consumer stopped")
-	// 2. The stages drain: the batcher flushes, the last batches are
-	//    written and acked, the dead-letter stage publishes what is left.
-	d.log.Info().Msg("draining the stages")
-	if !ingestStopped {
-		ingestErr = <-ingestDone
-	}
-	d.log.Info().Msg("stages drained")
-	// 3. The watchers: the stats sampler and the commit watch.
-	stopWatching()
-	watchers.Wait()
-	if sourceStopped || ingestStopped {
-		return nil // already reported as the reason orderd stopped
-	}
-	return errors.Join(sourceErr, ingestErr)
+	d.stats.Set(&stats.Source{Store: store, Orders: orders, Metrics: d.metrics, Reader: dead.Reader, InFlight: inFlight, Ring: d.history})
+	return &ingest.Pipeline{Source: source, Ingest: ingested, Commits: commits, Src: src, InFlight: inFlight}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
 	"github.com/orderd/orderd/storage"
@@ -14,24 +15,24 @@ import (
 // storePart connects to the store, retrying while it is unreachable, and
 // then checks it until stopped; stopping closes it. Its goroutine is the
 // store health component's only writer.
-func (d *daemon) storePart() part {
-	bg := newBackground()
-	return part{
-		name: "store",
-		start: func() error {
-			bg.goRun(func(ctx context.Context) {
+func (d *daemon) storePart() parts.Part {
+	bg := parts.NewBackground()
+	return parts.Part{
+		Name: "store",
+		Start: func() error {
+			bg.Go(func(ctx context.Context) {
 				s, err := d.openStore(ctx)
 				if err != nil {
 					return // stopped while connecting
 				}
-				d.store.set(s)
+				d.store.Set(s)
 				d.watchStore(ctx, s)
 			})
 			return nil
 		},
-		stop: func() error {
-			bg.stop()
-			if s, err := d.store.get(); err == nil {
+		Stop: func() error {
+			bg.Stop()
+			if s, err := d.store.Get(); err == nil {
 				s.Close()
 			}
 			return nil
@@ -54,7 +55,7 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 		Writers: d.cfg.Writers, Reads: d.cfg.ReadConcurrency,
 		Lists: d.cfg.ListConcurrency, ListWait: d.cfg.ListQueueTimeout,
 		WriteTimeout: d.cfg.WriteTimeout, Origin: d.origin,
-		Tracer: d.tracing.pgx(),
+		Tracer: d.tracing.Pgx(),
 	}
 	retry := (&health.Retries{Health: d.storeHealth, Log: log, Metrics: d.metrics}).Retry(health.Work{
 		Cause:   health.RetryConnect,
@@ -72,7 +73,7 @@ func (d *daemon) openStore(ctx context.Context) (storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Info().Str("database_url", d.cfg.redactedDatabaseURL()).Msg("postgresql connected, migrations applied")
+	log.Info().Str("database_url", d.cfg.RedactedDatabaseURL()).Msg("postgresql connected, migrations applied")
 	return pg, nil
 }
 

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -19,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
@@ -31,13 +30,12 @@ import (
 // and an HTTP read continues the reader's trace and says how the cache
 // answered.
 func TestTracing_FollowsOneOrder(t *testing.T) {
-	parallel(t, 1)
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	d := startDaemonIn(t, withTracerProvider(context.Background(), tp), map[string]string{
+	d := startDaemonIn(t, telemetry.WithTracerProvider(context.Background(), tp), map[string]string{
 		"KAFKA_BROKERS": strings.Join(brokers, ","),
 		"DATABASE_URL":  dbURL,
 		"LOG_LEVEL":     "debug", // the dead letter's line carries its trace id
@@ -297,59 +295,17 @@ func TestTracing_FollowsOneOrder(t *testing.T) {
 	}
 }
 
-// With no endpoint set, tracing is off: no exporter, no provider, and the
-// stages and handlers get nil. An endpoint turns it on.
-func TestTracing_OffWithoutEndpoint(t *testing.T) {
-	t.Parallel()
-	f := func(env map[string]string, on bool) {
-		t.Helper()
-		tr, err := newTracing(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry(), zerolog.Nop())
-		if err != nil {
-			t.Fatalf("%v: %v", env, err)
-		}
-		if got := tr.exporter != nil; got != on {
-			t.Errorf("%v: exporter created %v, want %v", env, got, on)
-		}
-		if got := tr.tracer() != nil || tr.stages("g") != nil || tr.pgx() != nil; got != on {
-			t.Errorf("%v: tracer handed out %v, want %v", env, got, on)
-		}
-		if tr.provider != nil {
-			_ = tr.provider.Shutdown(context.Background())
-		}
-	}
-	f(nil, false)
-	f(map[string]string{"OTEL_SERVICE_NAME": "orderd", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, false) // no endpoint
-	f(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, true)
-	f(map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, true)
-	f(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, true)
-}
-
 // orderd -h lists every tracing variable.
 func TestTracing_HelpListsTheVariables(t *testing.T) {
-	t.Parallel()
 	var out strings.Builder
 	if err := Run(context.Background(), []string{"-h"}, func(string) string { return "" }, io.Discard, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range TracingSettings() {
+	for _, name := range telemetry.Settings() {
 		if !strings.Contains(out.String(), "\n  "+name+"\n") {
 			t.Errorf("orderd -h does not list %s", name)
 		}
 	}
-}
-
-// Bad tracing settings stop orderd at start, saying which.
-func TestTracing_RefusesBadSettings(t *testing.T) {
-	t.Parallel()
-	f := func(env map[string]string, want string) {
-		t.Helper()
-		_, err := newTracing(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry(), zerolog.Nop())
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%v: error %v, want one naming %s", env, err, want)
-		}
-	}
-	f(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}, "OTEL_EXPORTER_OTLP_PROTOCOL")
-	f(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "jaeger:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT")
 }
 
 // A collector that accepts connections and never answers holds each export
@@ -357,11 +313,6 @@ func TestTracing_RefusesBadSettings(t *testing.T) {
 // while the first export is still hanging, and the spans it held are
 // counted as dropped once it fails.
 func TestTracing_CollectorDownDoesNotHoldIngest(t *testing.T) {
-	// Alone in a process: t.Setenv, for the SDK reads OTEL_BSP_* and
-	// OTEL_EXPORTER_OTLP_TIMEOUT from the process environment.
-	if !inOwnProcess(t, 1) {
-		return
-	}
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	collector := newSilentCollector(t)

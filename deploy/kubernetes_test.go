@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/orderd/orderd/daemon"
+	"github.com/orderd/orderd/daemon/config"
 )
 
 // manifests is what kustomize renders from one kustomization, each object
@@ -125,7 +125,7 @@ func TestKubernetes_SecuredKafkaOverlay(t *testing.T) {
 
 // checkKubernetes checks what the base and every overlay must keep, and
 // returns the configuration orderd runs with in it.
-func checkKubernetes(t *testing.T, dir string, m manifests) daemon.Config {
+func checkKubernetes(t *testing.T, dir string, m manifests) config.Config {
 	t.Helper()
 	d := m.deployments[0]
 	pod := d.Spec.Template.Spec

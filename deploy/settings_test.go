@@ -26,7 +26,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
-	"github.com/orderd/orderd/daemon"
+	"github.com/orderd/orderd/daemon/config"
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/health"
@@ -37,11 +38,11 @@ import (
 // knownSettings is every environment variable orderd reads.
 func knownSettings() map[string]bool {
 	known := map[string]bool{}
-	for _, name := range daemon.Settings() {
+	for _, name := range config.Settings() {
 		known[name] = true
 	}
 	// OpenTelemetry's standard variables (tracing).
-	for _, name := range daemon.TracingSettings() {
+	for _, name := range telemetry.Settings() {
 		known[name] = true
 	}
 	// The Go runtime's: the GC's soft memory limit (see memoryNeeds).
@@ -63,16 +64,16 @@ var saslMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
 
 // checkSettings fails the test unless env (a container's environment) holds
 // only settings orderd knows, with values orderd's own configuration loader
-// (daemon.LoadConfig, which validates them as at start) accepts. Each file a
+// (config.Load, which validates them as at start) accepts. Each file a
 // *_FILE setting names is replaced by a stand-in the test writes: a secret's
 // stand-in value, or a certificate and key for the KAFKA_TLS_* files. It
 // returns the configuration orderd would run with.
-func checkSettings(t *testing.T, where string, env map[string]string) daemon.Config {
+func checkSettings(t *testing.T, where string, env map[string]string) config.Config {
 	t.Helper()
 	known := knownSettings()
 	for name := range env {
 		if !known[name] {
-			t.Errorf("%s: %s is not a setting of orderd (daemon.Settings() and the pending ones); `orderd -h` lists them", where, name)
+			t.Errorf("%s: %s is not a setting of orderd (config.Settings() and the pending ones); `orderd -h` lists them", where, name)
 		}
 	}
 	if v, ok := env["KAFKA_SASL_MECHANISM"]; ok && v != "" && !slices.Contains(saslMechanisms, v) {
@@ -116,11 +117,11 @@ func checkSettings(t *testing.T, where string, env map[string]string) daemon.Con
 		}
 		stand[name] = path
 		// An orderd that does not read NAME_FILE yet gets the value itself.
-		if isSecret && !slices.Contains(daemon.Settings(), name) {
+		if isSecret && !slices.Contains(config.Settings(), name) {
 			stand[base] = content
 		}
 	}
-	cfg, err := daemon.LoadConfig(nil, func(name string) string { return stand[name] }, io.Discard)
+	cfg, err := config.Load(nil, func(name string) string { return stand[name] }, io.Discard)
 	if err != nil {
 		t.Fatalf("%s: orderd refuses this configuration: %v", where, err)
 	}
@@ -159,9 +160,9 @@ func testCertificate(t *testing.T) (cert, key string) {
 
 // defaults is orderd's configuration when nothing is set (with -demo, which
 // needs neither Kafka nor PostgreSQL).
-func defaults(t *testing.T) daemon.Config {
+func defaults(t *testing.T) config.Config {
 	t.Helper()
-	cfg, err := daemon.LoadConfig([]string{"-demo"}, func(string) string { return "" }, io.Discard)
+	cfg, err := config.Load([]string{"-demo"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func defaults(t *testing.T) daemon.Config {
 }
 
 // httpPort is the port of cfg's HTTP_ADDR.
-func httpPort(t *testing.T, cfg daemon.Config) int {
+func httpPort(t *testing.T, cfg config.Config) int {
 	t.Helper()
 	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
 	if err != nil {
@@ -185,7 +186,7 @@ func httpPort(t *testing.T, cfg daemon.Config) int {
 // stopTime is how long orderd may take to stop after SIGTERM, at most:
 // SHUTDOWN_GRACE of serving with /readyz at 503, then SHUTDOWN_TIMEOUT of
 // draining. Whatever stops it (a kubelet, docker compose) must wait longer.
-func stopTime(cfg daemon.Config) time.Duration { return cfg.ShutdownTimeout + cfg.ShutdownGrace }
+func stopTime(cfg config.Config) time.Duration { return cfg.ShutdownTimeout + cfg.ShutdownGrace }
 
 // What orderd's memory comes to, from docs/PERFORMANCE.md: after the
 // warm-up, RSS is 1.09-1.11x the cached JSON (the orders' JSON, at most
@@ -212,7 +213,7 @@ const (
 // garbage alone could take a replica past a limit set from them. A
 // deployment sets GOMEMLIMIT, between the peak and the limit, so that the GC
 // collects harder as the heap nears it instead.
-func memoryNeeds(cfg daemon.Config) (warm, peak float64) {
+func memoryNeeds(cfg config.Config) (warm, peak float64) {
 	cache, inFlight := float64(cfg.CacheSizeMB), float64(cfg.MaxInFlightMB)
 	return warmRatio*cache + inFlightRatio*inFlight + runtimeMiB,
 		peakRatio*cache + inFlightRatio*inFlight + runtimeMiB

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"math"
+	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +17,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	buckets  []float64 // duration's
+
+	latencyMu sync.Mutex
+	latency   map[string]*latency // by route, as duration's series
 }
 
 // NewMetrics creates the HTTP metrics and registers them with reg.
@@ -43,6 +50,7 @@ type routeMetrics struct {
 	requests *prometheus.CounterVec
 	byStatus map[int]prometheus.Counter // the statuses orderd answers
 	duration prometheus.Observer
+	latency  *latency
 	// exemplars spaces out the latency's exemplars (observeTraced).
 	exemplars *exemplarGate
 }
@@ -54,6 +62,7 @@ func (m *Metrics) route(route string) *routeMetrics {
 		byStatus:  map[int]prometheus.Counter{},
 		duration:  m.duration.WithLabelValues(route),
 		exemplars: newExemplarGate(m.buckets),
+		latency:   m.routeLatency(route),
 	}
 	for _, status := range []int{200, 400, 401, 404, 405, 500, 503} {
 		rm.byStatus[status] = m.requests.WithLabelValues(route, strconv.Itoa(status))
@@ -88,4 +97,53 @@ func (rm *routeMetrics) observe(status int, took time.Duration) {
 	}
 	c.Inc()
 	rm.duration.Observe(took.Seconds())
+	rm.latency.observe(took.Seconds())
+}
+
+// latency counts one route's request durations in duration's buckets,
+// which Latency reads: the UI's p99 comes from the server's own counts,
+// without gathering the registry.
+type latency struct {
+	bounds []float64       // upper bounds, the last +Inf
+	counts []atomic.Uint64 // per bucket, not cumulative
+}
+
+func (l *latency) observe(seconds float64) {
+	l.counts[sort.SearchFloat64s(l.bounds, seconds)].Add(1)
+}
+
+// routeLatency is route's latency, shared by every handler counted under
+// route.
+func (m *Metrics) routeLatency(route string) *latency {
+	m.latencyMu.Lock()
+	defer m.latencyMu.Unlock()
+	if l, ok := m.latency[route]; ok {
+		return l
+	}
+	bounds := append(append([]float64(nil), m.buckets...), math.Inf(1))
+	l := &latency{bounds: bounds, counts: make([]atomic.Uint64, len(bounds))}
+	if m.latency == nil {
+		m.latency = map[string]*latency{}
+	}
+	m.latency[route] = l
+	return l
+}
+
+// Latency is the durations of route's requests answered since start: the
+// buckets' upper bounds (the last +Inf) and cumulative counts, as in
+// orderd_http_request_duration_seconds. nil before route serves.
+func (m *Metrics) Latency(route string) (bounds []float64, cumulative []uint64) {
+	m.latencyMu.Lock()
+	l, ok := m.latency[route]
+	m.latencyMu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	cumulative = make([]uint64, len(l.counts))
+	var sum uint64
+	for i := range l.counts {
+		sum += l.counts[i].Load()
+		cumulative[i] = sum
+	}
+	return l.bounds, cumulative
 }

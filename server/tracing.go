@@ -116,6 +116,7 @@ func (rm *routeMetrics) observeTraced(status int, took time.Duration, span trace
 	}
 	c.Inc()
 	eo.ObserveWithExemplar(took.Seconds(), prometheus.Labels{"trace_id": sc.TraceID().String()})
+	rm.latency.observe(took.Seconds())
 }
 
 // requestHeaders reads a request's headers as a propagation carrier. Get

@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"io"
@@ -9,9 +9,9 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// newLogger builds the root logger: JSON lines on stdout, or human console
+// NewLogger builds the root logger: JSON lines on stdout, or human console
 // output when stdout is a terminal (LOG_FORMAT=auto) or LOG_FORMAT=console.
-func newLogger(c Config, stdout io.Writer) (zerolog.Logger, error) {
+func NewLogger(c Config, stdout io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(c.LogLevel)
 	if err != nil {
 		return zerolog.Logger{}, err
@@ -58,7 +58,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("kafka_sasl_username", c.Kafka.Username).
 		Bool("kafka_sasl_password", c.Kafka.Password != ""). // never its value
 		Str("kafka_sasl_password_file", c.Kafka.PasswordFile).
-		Str("database_url", c.redactedDatabaseURL()).
+		Str("database_url", c.RedactedDatabaseURL()).
 		Str("database_url_file", c.DatabaseURLFile).
 		Str("admin_token_file", c.AdminTokenFile).
 		Bool("admin_api", c.AdminToken != "").

@@ -1,7 +1,12 @@
-package daemon
+// Package kafkaclient opens orderd's connections to Kafka: the consumer
+// group, the dead-letter producer and the admin client, each configured for
+// what orderd promises (only marked offsets are committed, a dead letter is
+// never written twice, a rebalance outlasts a partition's drain), and makes
+// sure the topics exist with limits that fit. It never imports the daemon
+// or the server.
+package kafkaclient
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,49 +15,50 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/config"
 	"github.com/orderd/orderd/dlq"
-	"github.com/orderd/orderd/dlq/browse"
-	"github.com/orderd/orderd/health"
 )
 
 // defaultMaxMessageBytes is Kafka's default max.message.bytes, assumed when
 // the broker reports none for the topic.
 const defaultMaxMessageBytes = 1048588
 
-// kafkaClients are orderd's connections to Kafka.
-type kafkaClients struct {
-	group sarama.ConsumerGroup
-	dlq   sarama.SyncProducer
-	// dlqMaxRecord is the largest dead-letter record the producer sends
+// Clients are orderd's connections to Kafka.
+type Clients struct {
+	Group sarama.ConsumerGroup
+	DLQ   sarama.SyncProducer
+	// DLQMaxRecord is the largest dead-letter record the producer sends
 	// (deadletter.DeadLetters.MaxRecordBytes), from the dead-letter topic's
 	// effective max.message.bytes.
-	dlqMaxRecord int
-	// admin reads the dead-letter topic and redrives from it, for the
+	DLQMaxRecord int
+	// Admin reads the dead-letter topic and redrives from it, for the
 	// admin API; a client of its own, so inspection never slows ingest.
-	admin        sarama.Client
-	adminProduce sarama.SyncProducer
+	Admin        sarama.Client
+	AdminProduce sarama.SyncProducer
 }
 
-// close leaves the consumer group, then closes the producers and the admin
+// Close leaves the consumer group, then closes the producers and the admin
 // client: whichever of them were opened.
-func (k *kafkaClients) close() error {
+func (k *Clients) Close() error {
 	var errs []error
-	if k.group != nil {
-		errs = append(errs, k.group.Close())
+	if k.Group != nil {
+		errs = append(errs, k.Group.Close())
 	}
-	if k.dlq != nil {
-		errs = append(errs, k.dlq.Close())
+	if k.DLQ != nil {
+		errs = append(errs, k.DLQ.Close())
 	}
-	if k.adminProduce != nil {
-		errs = append(errs, k.adminProduce.Close())
+	if k.AdminProduce != nil {
+		errs = append(errs, k.AdminProduce.Close())
 	}
-	if k.admin != nil {
-		errs = append(errs, k.admin.Close())
+	if k.Admin != nil {
+		errs = append(errs, k.Admin.Close())
 	}
 	return errors.Join(errs...)
 }
 
-func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClients, err error) {
+// Open connects to brokers: it makes sure the topics exist, then opens
+// the clients. A refused connection is explained with the setting to check.
+func Open(cfg config.Config, brokers []string, log zerolog.Logger) (_ *Clients, err error) {
 	// A refused connection (a password, a certificate) is said in words,
 	// with the setting to check, on /health and in the log.
 	defer func() { err = cfg.Kafka.Explain(err) }()
@@ -77,36 +83,36 @@ func openKafka(cfg Config, brokers []string, log zerolog.Logger) (_ *kafkaClient
 	// The broker compares max.message.bytes with a whole record batch;
 	// sarama's MaxMessageBytes counts records (and also caps its batches),
 	// and must stay below its MaxRequestSize.
-	k := &kafkaClients{dlqMaxRecord: min(dlqLimit-dlq.BatchOverhead, int(sarama.MaxRequestSize)-dlq.HeaderRoom)}
+	k := &Clients{DLQMaxRecord: min(dlqLimit-dlq.BatchOverhead, int(sarama.MaxRequestSize)-dlq.HeaderRoom)}
 	defer func() {
 		if err != nil {
-			k.close() // what was opened before the failure; err says why
+			k.Close() // what was opened before the failure; err says why
 		}
 	}()
-	if k.dlq, err = sarama.NewSyncProducer(brokers, secured(dlqProducerConfig(k.dlqMaxRecord))); err != nil {
+	if k.DLQ, err = sarama.NewSyncProducer(brokers, secured(dlqProducerConfig(k.DLQMaxRecord))); err != nil {
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
 	adminCfg := secured(dlq.ClientConfig("orderd-admin"))
 	// A redriven record is as large as the dead letter it came from.
-	adminCfg.Producer.MaxMessageBytes = k.dlqMaxRecord
-	if k.admin, err = sarama.NewClient(brokers, adminCfg); err != nil {
+	adminCfg.Producer.MaxMessageBytes = k.DLQMaxRecord
+	if k.Admin, err = sarama.NewClient(brokers, adminCfg); err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
-	if k.adminProduce, err = sarama.NewSyncProducerFromClient(k.admin); err != nil {
+	if k.AdminProduce, err = sarama.NewSyncProducerFromClient(k.Admin); err != nil {
 		return nil, fmt.Errorf("redrive producer: %w", err)
 	}
-	if k.group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, secured(consumerConfig(cfg))); err != nil {
+	if k.Group, err = sarama.NewConsumerGroup(brokers, cfg.KafkaGroup, secured(ConsumerConfig(cfg))); err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.KafkaGroup, err)
 	}
 	return k, nil
 }
 
-// committed reads the group's committed offsets of topic's partitions, for
+// Committed reads the group's committed offsets of topic's partitions, for
 // the CommitWatch. It uses the admin client, so that a check never waits
 // behind the consumer's own requests.
-func (k *kafkaClients) committed(group, topic string) func(partitions []int32) (map[int32]int64, error) {
+func (k *Clients) Committed(group, topic string) func(partitions []int32) (map[int32]int64, error) {
 	return func(partitions []int32) (map[int32]int64, error) {
-		admin, err := sarama.NewClusterAdminFromClient(k.admin)
+		admin, err := sarama.NewClusterAdminFromClient(k.Admin)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +143,7 @@ func clientConfig(clientID string) *sarama.Config {
 	// settings they need; a topic auto-created by a metadata request would
 	// get the broker's defaults.
 	c.Metadata.AllowAutoTopicCreation = false
-	// Fail fast on an unreachable broker: connectKafka retries with backoff
+	// Fail fast on an unreachable broker: the daemon retries Open with backoff
 	// and reports the outage on /health meanwhile.
 	c.Net.DialTimeout = 5 * time.Second
 	return c
@@ -146,7 +152,8 @@ func clientConfig(clientID string) *sarama.Config {
 // consumerBuffer is how many consumed messages sarama holds per partition.
 const consumerBuffer = 16
 
-func consumerConfig(cfg Config) *sarama.Config {
+// ConsumerConfig is the consumer group's configuration.
+func ConsumerConfig(cfg config.Config) *sarama.Config {
 	c := clientConfig("orderd")
 	// A new group starts at the oldest offset so that no order published
 	// before orderd first ran is skipped.
@@ -200,7 +207,7 @@ func dlqProducerConfig(maxRecordBytes int) *sarama.Config {
 // the dead-letter topic accepts any message the orders topic accepted, with
 // its headers added. It returns the dead-letter topic's effective
 // max.message.bytes.
-func ensureTopics(admin sarama.ClusterAdmin, cfg Config, log zerolog.Logger) (int, error) {
+func ensureTopics(admin sarama.ClusterAdmin, cfg config.Config, log zerolog.Logger) (int, error) {
 	topics, err := admin.ListTopics()
 	if err != nil {
 		return 0, fmt.Errorf("list topics: %w", err)
@@ -348,53 +355,4 @@ func createTopic(admin sarama.ClusterAdmin, name string, detail *sarama.TopicDet
 		return fmt.Errorf("create topic %s: %w", name, err)
 	}
 	return nil
-}
-
-// kafkaPart connects to Kafka, retrying while it is unreachable; stopping
-// leaves the consumer group and closes the clients.
-func (d *daemon) kafkaPart() part {
-	bg := newBackground()
-	return part{
-		name: "kafka clients",
-		start: func() error {
-			bg.goRun(d.connectKafka)
-			return nil
-		},
-		stop: func() error {
-			bg.stop()
-			if k, err := d.kafka.get(); err == nil {
-				if err := k.close(); err != nil {
-					// Leaving the group fails when the brokers are gone;
-					// the group then expires the member by itself, and
-					// nothing of orderd's is left unfinished.
-					d.log.Warn().Err(err).Msg("closing the kafka clients")
-				}
-			}
-			return nil
-		},
-	}
-}
-
-// connectKafka connects to the brokers, retrying while they are
-// unreachable and reporting why on the kafka component, until it succeeds or
-// ctx ends.
-func (d *daemon) connectKafka(ctx context.Context) {
-	log := d.component("kafka")
-	retry := d.kafkaHealth.Retry(health.Work{
-		Cause:   health.RetryConnect,
-		What:    fmt.Sprintf("connect to kafka %v", d.brokers),
-		Failing: "kafka unavailable; retrying",
-		Healed:  "kafka reachable",
-	}, d.backoff(), nil)
-	var k *kafkaClients
-	err := retry.Do(ctx, func(context.Context) (err error) {
-		k, err = openKafka(d.cfg, d.brokers, log)
-		return err
-	})
-	if err != nil {
-		return // stopped while connecting
-	}
-	d.kafka.set(k)
-	reader := browse.NewReader(k.admin, d.cfg.KafkaDLQTopic)
-	d.dead.set(deadLetters{Reader: reader, Redriver: dlq.NewRedriver(reader, k.adminProduce, d.cfg.KafkaTopic).WithTracer(d.tracing.tracer())})
 }

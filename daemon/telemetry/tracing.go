@@ -1,4 +1,9 @@
-package daemon
+// Package telemetry is orderd's OpenTelemetry tracing: the tracer
+// provider and OTLP exporter set up from the standard OTEL_* variables, the
+// tracers handed to the stages, the HTTP server and the PostgreSQL pools,
+// and the counts of spans exported and dropped. It never imports the
+// daemon or the server: they are handed what it makes.
+package telemetry
 
 import (
 	"context"
@@ -7,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
@@ -25,10 +29,10 @@ import (
 	"github.com/orderd/orderd/stages"
 )
 
-// tracingSettings are the OpenTelemetry variables orderd reads, the
+// settings are the OpenTelemetry variables orderd reads, the
 // standard ones of every OpenTelemetry SDK. They are not flags: their names
 // and meanings are OpenTelemetry's, shared with the services around orderd.
-var tracingSettings = []struct{ name, usage string }{
+var settings = []struct{ name, usage string }{
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP collector base URL, e.g. http://jaeger:4318 (grpc: http://jaeger:4317); tracing is on only when this or the next is set"},
 	{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTLP URL for traces only, used as given (http/protobuf: include /v1/traces); wins over the one above"},
 	{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf (default), http/json or grpc; OTEL_EXPORTER_OTLP_TRACES_PROTOCOL wins over it"},
@@ -46,30 +50,30 @@ var tracingSettings = []struct{ name, usage string }{
 	{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "spans per export (default 512)"},
 }
 
-// TracingSettings returns the OpenTelemetry environment variables orderd
+// Settings returns the OpenTelemetry environment variables orderd
 // reads, for tools and tests that check a deployment sets only settings
 // orderd knows.
-func TracingSettings() []string {
-	names := make([]string, len(tracingSettings))
-	for i, s := range tracingSettings {
+func Settings() []string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
 		names[i] = s.name
 	}
 	return names
 }
 
-// printTracingUsage lists the tracing variables in orderd -h.
-func printTracingUsage(w io.Writer) {
+// PrintUsage lists the tracing variables in orderd -h.
+func PrintUsage(w io.Writer) {
 	fmt.Fprintf(w, "\nTracing (OpenTelemetry, off unless an endpoint is set; the standard variables, environment only):\n")
-	for _, s := range tracingSettings {
+	for _, s := range settings {
 		fmt.Fprintf(w, "  %s\n    \t%s\n", s.name, s.usage)
 	}
 }
 
-// tracing is orderd's OpenTelemetry tracing: on when an OTLP endpoint is
+// Tracing is orderd's OpenTelemetry tracing: on when an OTLP endpoint is
 // set, and then every consumed message, batch write, PostgreSQL call and
 // traced HTTP request has a span. Off, there is no provider and no
 // exporter: the stages and handlers get nil and test for it.
-type tracing struct {
+type Tracing struct {
 	// provider is nil when tracing is off.
 	provider *sdktrace.TracerProvider
 	// owned says orderd built provider, and shuts it down; a provider a
@@ -84,26 +88,26 @@ type tracing struct {
 // replaces the one OTEL_* describes: how tests trace into memory.
 type tracerProviderKey struct{}
 
-// withTracerProvider returns ctx telling Run to trace into tp.
-func withTracerProvider(ctx context.Context, tp *sdktrace.TracerProvider) context.Context {
+// WithTracerProvider returns ctx telling Run to trace into tp.
+func WithTracerProvider(ctx context.Context, tp *sdktrace.TracerProvider) context.Context {
 	return context.WithValue(ctx, tracerProviderKey{}, tp)
 }
 
-// newTracing sets tracing up from the OTEL_* variables read through getenv,
-// or from the provider ctx carries (withTracerProvider).
+// New sets tracing up from the OTEL_* variables read through getenv,
+// or from the provider ctx carries (WithTracerProvider).
 //
 // Only where spans go (the endpoint and protocol) decides whether tracing is
 // on, so it is read here through getenv. Everything else (sampler, batch
 // processor, resource, headers, timeout) the OpenTelemetry SDK and exporter
 // read from the process environment themselves, as every OpenTelemetry SDK
 // does, so they mean what they mean everywhere.
-func newTracing(ctx context.Context, getenv func(string) string, reg prometheus.Registerer, log zerolog.Logger) (*tracing, error) {
+func New(ctx context.Context, getenv func(string) string, reg prometheus.Registerer, log zerolog.Logger) (*Tracing, error) {
 	if tp, ok := ctx.Value(tracerProviderKey{}).(*sdktrace.TracerProvider); ok {
-		return &tracing{provider: tp, endpoint: "(injected)"}, nil
+		return &Tracing{provider: tp, endpoint: "(injected)"}, nil
 	}
 	endpoint, protocol, err := otlpTarget(getenv)
 	if err != nil || endpoint == "" {
-		return &tracing{}, err
+		return &Tracing{}, err
 	}
 	var exp sdktrace.SpanExporter
 	switch protocol {
@@ -138,7 +142,7 @@ func newTracing(ctx context.Context, getenv func(string) string, reg prometheus.
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithSpanProcessor(counting.ending(sdktrace.NewBatchSpanProcessor(counting))),
 		sdktrace.WithResource(res))
-	return &tracing{provider: tp, owned: true, endpoint: endpoint, protocol: protocol, exporter: counting}, nil
+	return &Tracing{provider: tp, owned: true, endpoint: endpoint, protocol: protocol, exporter: counting}, nil
 }
 
 // otlpTarget is the OTLP traces endpoint and protocol OTEL_* name, or ""
@@ -174,28 +178,28 @@ func otlpTarget(getenv func(string) string) (endpoint, protocol string, err erro
 	return endpoint, protocol, nil
 }
 
-// tracer is the tracer of orderd's own spans, nil when tracing is off.
-func (t *tracing) tracer() trace.Tracer {
+// Tracer is the tracer of orderd's own spans, nil when tracing is off.
+func (t *Tracing) Tracer() trace.Tracer {
 	if t == nil || t.provider == nil {
 		return nil
 	}
 	return t.provider.Tracer("github.com/orderd/orderd")
 }
 
-// stages is the pipeline's tracing, nil when off.
-func (t *tracing) stages(group string) *stages.Tracing {
-	if tr := t.tracer(); tr != nil {
+// Stages is the pipeline's tracing, nil when off.
+func (t *Tracing) Stages(group string) *stages.Tracing {
+	if tr := t.Tracer(); tr != nil {
 		return &stages.Tracing{Tracer: tr, Group: group}
 	}
 	return nil
 }
 
-// pgx traces the PostgreSQL pools' calls: otelpgx, with db.system.name
+// Pgx traces the PostgreSQL pools' calls: otelpgx, with db.system.name
 // postgresql and the statement, never the query's arguments (they are
 // customers' data; otelpgx leaves them out unless WithIncludeQueryParameters).
 // A call becomes a span only under a recording span: a batch write's, or a
 // traced request's read-through. nil when tracing is off.
-func (t *tracing) pgx() pgx.QueryTracer {
+func (t *Tracing) Pgx() pgx.QueryTracer {
 	if t == nil || t.provider == nil {
 		return nil
 	}
@@ -204,57 +208,38 @@ func (t *tracing) pgx() pgx.QueryTracer {
 		otelpgx.WithDisableConnectionDetailsInAttributes())
 }
 
-// tracingPart logs whether tracing is on and, at shutdown, flushes the
-// spans still queued. It is the first part, so it stops last, after every
-// span has ended; the flush gets what is left of SHUTDOWN_TIMEOUT.
-func (d *daemon) tracingPart() part {
-	t := d.tracing
+// Start says in log whether tracing is on and, when orderd exports the
+// spans itself, silences the SDK's own printing of failed exports, which
+// the exporter counts and logs once.
+func (t *Tracing) Start(log zerolog.Logger) {
 	if t == nil || t.provider == nil {
-		return part{
-			name: "tracing",
-			start: func() error {
-				d.log.Info().Msg("tracing off: set OTEL_EXPORTER_OTLP_ENDPOINT to export spans")
-				return nil
-			},
-			stop: func() error { return nil },
-		}
+		log.Info().Msg("tracing off: set OTEL_EXPORTER_OTLP_ENDPOINT to export spans")
+		return
 	}
-	return part{
-		name: "tracing",
-		start: func() error {
-			if t.exporter != nil {
-				// The SDK would print each failed export with the standard
-				// logger; countingExporter counts them and logs the first.
-				otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
-			}
-			d.log.Info().Str("endpoint", t.endpoint).Str("protocol", t.protocol).Msg("tracing on")
-			return nil
-		},
-		stop: func() error {
-			ctx, cancel := context.WithDeadline(context.Background(), d.flushDeadline())
-			defer cancel()
-			var err error
-			if t.owned {
-				err = t.provider.Shutdown(ctx)
-			} else {
-				err = t.provider.ForceFlush(ctx)
-			}
-			if err != nil {
-				return fmt.Errorf("flush spans within SHUTDOWN_TIMEOUT: %w", err)
-			}
-			return nil
-		},
+	if t.exporter != nil {
+		// The SDK would print each failed export with the standard
+		// logger; countingExporter counts them and logs the first.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 	}
+	log.Info().Str("endpoint", t.endpoint).Str("protocol", t.protocol).Msg("tracing on")
 }
 
-// flushDeadline is when SHUTDOWN_TIMEOUT ends, counted from when shutdown
-// began (readiness turned 503); from now if it never began.
-func (d *daemon) flushDeadline() time.Time {
-	began := time.Now()
-	if at := d.notReadyAt.Load(); at != nil {
-		began = *at
+// Stop exports the spans still queued, within ctx, and shuts the provider
+// down if orderd built it.
+func (t *Tracing) Stop(ctx context.Context) error {
+	if t == nil || t.provider == nil {
+		return nil
 	}
-	return began.Add(d.cfg.ShutdownTimeout)
+	var err error
+	if t.owned {
+		err = t.provider.Shutdown(ctx)
+	} else {
+		err = t.provider.ForceFlush(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("flush spans within SHUTDOWN_TIMEOUT: %w", err)
+	}
+	return nil
 }
 
 // countingExporter counts the spans ended, those exported and those

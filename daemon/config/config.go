@@ -1,4 +1,8 @@
-package daemon
+// Package config is orderd's one Config: its defaults, the flags and
+// environment variables that fill it, its validation, how it is logged with
+// its secrets masked, and the root logger it describes. It never imports the
+// daemon or the server: they are handed the Config.
+package config
 
 import (
 	"errors"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/kafkaauth"
 	"github.com/orderd/orderd/storage/postgres"
 )
@@ -81,9 +86,9 @@ type Config struct {
 	DemoKafkaPort int     // 127.0.0.1 port of the demo's in-process Kafka; 0 picks a free one
 }
 
-// LoadConfig reads the flags in args (without the program name) over the
+// Load reads the flags in args (without the program name) over the
 // environment read through getenv, and validates the result.
-func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
 	fs := flags(&c, usage)
 	if err := fs.Parse(args); err != nil {
@@ -159,7 +164,7 @@ func flags(c *Config, usage io.Writer) *flag.FlagSet {
 		fmt.Fprintf(usage, "orderd ingests orders from Kafka into PostgreSQL and serves them over HTTP.\n\n"+
 			"Usage: orderd [flags]\n\nEvery flag can also be set by its environment variable, e.g. -http-addr by HTTP_ADDR.\n\n")
 		fs.PrintDefaults()
-		printTracingUsage(usage)
+		telemetry.PrintUsage(usage)
 	}
 
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8081", "HTTP listen address")
@@ -311,8 +316,8 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// redactedDatabaseURL is DATABASE_URL with its password masked, for logs.
-func (c Config) redactedDatabaseURL() string {
+// RedactedDatabaseURL is DATABASE_URL with its password masked, for logs.
+func (c Config) RedactedDatabaseURL() string {
 	if c.DatabaseURL == "" {
 		return ""
 	}
