@@ -5,16 +5,15 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/orderd/orderd/storage/memory"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/orderd/orderd/storage"
 )
 
 // Latency counts a route's requests as the request histogram does,
 // whichever handler answered them (GET /order has a fast path and a routed
 // one): the same bounds, cumulative, +Inf last. A route not set up has none.
 func TestMetrics_LatencyCountsAsTheHistogram(t *testing.T) {
-	f := newFixture(t, storage.NewMemory())
+	f := newFixture(t, memory.New())
 	reg := prometheus.NewRegistry()
 	f.deps.Metrics = NewMetrics(reg)
 	f.rebuild(t)
