@@ -7,7 +7,7 @@ import (
 	"github.com/orderd/orderd/daemon/stats"
 )
 
-// orderRoute is the route of GET /order/{id} in server.Metrics.
+// orderRoute is the route of GET /order/{id} in instrument.Metrics.
 const orderRoute = "order"
 
 // readCounters reads the counters a history point is made of.

@@ -35,7 +35,7 @@ import (
 	"github.com/orderd/orderd/daemon/telemetry"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/pipeline"
-	"github.com/orderd/orderd/server"
+	"github.com/orderd/orderd/server/instrument"
 	"github.com/orderd/orderd/stages"
 	"github.com/orderd/orderd/storage"
 )
@@ -117,7 +117,7 @@ type daemon struct {
 	history *stats.Ring
 	// httpMetrics are the HTTP server's, whose GET /order latency the
 	// history reads.
-	httpMetrics *server.Metrics
+	httpMetrics *instrument.Metrics
 }
 
 func newDaemon(cfg config.Config, log zerolog.Logger) *daemon {
@@ -132,7 +132,7 @@ func newDaemon(cfg config.Config, log zerolog.Logger) *daemon {
 	d.writerHealth = d.health.Aggregate("writer", "writers", cfg.Writers)
 	d.dlqHealth = d.health.Component("dlq")
 	d.lifecycle = d.health.Component("lifecycle")
-	d.httpMetrics = server.NewMetrics(d.prom)
+	d.httpMetrics = instrument.NewMetrics(d.prom)
 	d.history = stats.NewRing(d.readCounters)
 	return d
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/dlq/browse"
+	"github.com/orderd/orderd/server/reply"
 )
 
 // DeadLetters is the dead-letter topic as the admin API sees it.
@@ -55,7 +56,7 @@ func requireAdmin(token string, h fasthttp.RequestHandler) fasthttp.RequestHandl
 		got := sha256.Sum256(presented)
 		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="orderd admin"`)
-			writeError(ctx, fasthttp.StatusUnauthorized, "missing or invalid admin token: send Authorization: Bearer <ADMIN_TOKEN>")
+			reply.Error(ctx, fasthttp.StatusUnauthorized, "missing or invalid admin token: send Authorization: Bearer <ADMIN_TOKEN>")
 			return
 		}
 		h(ctx)
@@ -65,7 +66,7 @@ func requireAdmin(token string, h fasthttp.RequestHandler) fasthttp.RequestHandl
 // handleAdminDisabled answers every admin route when ADMIN_TOKEN is not set.
 func handleAdminDisabled() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, fasthttp.StatusNotFound, "the admin API is disabled: start orderd with ADMIN_TOKEN set")
+		reply.Error(ctx, fasthttp.StatusNotFound, "the admin API is disabled: start orderd with ADMIN_TOKEN set")
 	}
 }
 
@@ -136,19 +137,19 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 		}
 		f := browse.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason")), Cursor: string(args.Peek("cursor")), Budget: dlqListBudget}
 		if f.Reason != "" && !f.Reason.Valid() {
-			writeError(ctx, fasthttp.StatusBadRequest, "invalid reason: want one of "+reasonList())
+			reply.Error(ctx, fasthttp.StatusBadRequest, "invalid reason: want one of "+reasonList())
 			return
 		}
 		if s := args.Peek("since"); len(s) > 0 {
 			since, err := time.ParseDuration(string(s))
 			if err != nil || since <= 0 {
-				writeError(ctx, fasthttp.StatusBadRequest, "invalid since: want a duration such as 90m or 24h")
+				reply.Error(ctx, fasthttp.StatusBadRequest, "invalid since: want a duration such as 90m or 24h")
 				return
 			}
 			f.Since = since
 		}
 		if !browse.ValidCursor(f.Cursor) {
-			writeError(ctx, fasthttp.StatusBadRequest, `invalid cursor: pass the "next" of an earlier answer unchanged, with the same reason and since`)
+			reply.Error(ctx, fasthttp.StatusBadRequest, `invalid cursor: pass the "next" of an earlier answer unchanged, with the same reason and since`)
 			return
 		}
 		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
@@ -168,7 +169,7 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			out.Records[i] = dlqRecord(r)
 			out.Records[i].Preview = r.Preview(previewBytes)
 		}
-		writeJSON(ctx, fasthttp.StatusOK, out)
+		reply.JSON(ctx, fasthttp.StatusOK, out)
 	}
 }
 
@@ -179,7 +180,7 @@ func handleShowDLQ(d DeadLetters) fasthttp.RequestHandler {
 		o, _ := ctx.UserValue("offset").(string)
 		ref, err := dlq.ParseRef(p + ":" + o)
 		if err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+			reply.Error(ctx, fasthttp.StatusBadRequest, err.Error())
 			return
 		}
 		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
@@ -195,7 +196,7 @@ func handleShowDLQ(d DeadLetters) fasthttp.RequestHandler {
 		out.Payload = &payload
 		out.PayloadBase64 = base64.StdEncoding.EncodeToString(rec.Value)
 		out.PayloadIsJSON = utf8.Valid(rec.Value) && json.Valid(rec.Value)
-		writeJSON(ctx, fasthttp.StatusOK, out)
+		reply.JSON(ctx, fasthttp.StatusOK, out)
 	}
 }
 
@@ -216,22 +217,22 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		body := ctx.PostBody()
 		if len(body) > maxAdminBody {
-			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
+			reply.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
 			return
 		}
 		var req redriveRequest
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, `invalid request body: want {"records":["PARTITION:OFFSET",...],"payload":"optional"}: `+err.Error())
+			reply.Error(ctx, fasthttp.StatusBadRequest, `invalid request body: want {"records":["PARTITION:OFFSET",...],"payload":"optional"}: `+err.Error())
 			return
 		}
 		switch {
 		case len(req.Records) == 0:
-			writeError(ctx, fasthttp.StatusBadRequest, "records: name 1 to "+strconv.Itoa(maxRedrive)+" records as PARTITION:OFFSET")
+			reply.Error(ctx, fasthttp.StatusBadRequest, "records: name 1 to "+strconv.Itoa(maxRedrive)+" records as PARTITION:OFFSET")
 			return
 		case len(req.Records) > maxRedrive:
-			writeError(ctx, fasthttp.StatusBadRequest, "records: a redrive takes at most "+strconv.Itoa(maxRedrive)+
+			reply.Error(ctx, fasthttp.StatusBadRequest, "records: a redrive takes at most "+strconv.Itoa(maxRedrive)+
 				" records, got "+strconv.Itoa(len(req.Records))+": send them in requests of "+strconv.Itoa(maxRedrive)+" or fewer")
 			return
 		}
@@ -239,7 +240,7 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 		for i, s := range req.Records {
 			ref, err := dlq.ParseRef(s)
 			if err != nil {
-				writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+				reply.Error(ctx, fasthttp.StatusBadRequest, err.Error())
 				return
 			}
 			refs[i] = ref
@@ -265,15 +266,15 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 			if errors.Is(err, dlq.ErrTruncated) {
 				out.Error += ` (the whole corrected message as "payload", with this record alone in "records")`
 			}
-			writeJSON(ctx, dlqErrorStatus(err), out)
+			reply.JSON(ctx, dlqErrorStatus(err), out)
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, out)
+		reply.JSON(ctx, fasthttp.StatusOK, out)
 	}
 }
 
 func writeDLQError(ctx *fasthttp.RequestCtx, err error) {
-	writeError(ctx, dlqErrorStatus(err), err.Error())
+	reply.Error(ctx, dlqErrorStatus(err), err.Error())
 }
 
 func dlqErrorStatus(err error) int {

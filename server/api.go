@@ -2,13 +2,13 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/server/reply"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -82,7 +82,7 @@ func handleListOrders(list OrderLister) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		q, qerr := parseOrderQuery(ctx.QueryArgs())
 		if qerr != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, qerr.msg)
+			reply.Error(ctx, fasthttp.StatusBadRequest, qerr.msg)
 			return
 		}
 		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
@@ -99,10 +99,10 @@ func handleListOrders(list OrderLister) fasthttp.RequestHandler {
 		switch {
 		case errors.Is(err, storage.ErrListBusy):
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "too many list requests at once; retry, or raise LIST_CONCURRENCY / LIST_QUEUE_TIMEOUT")
+			reply.Error(ctx, fasthttp.StatusServiceUnavailable, "too many list requests at once; retry, or raise LIST_CONCURRENCY / LIST_QUEUE_TIMEOUT")
 			return
 		case err != nil:
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "order store unavailable; retry later")
+			reply.Error(ctx, fasthttp.StatusServiceUnavailable, "order store unavailable; retry later")
 			return
 		}
 		body := orderListJSON{Orders: make([]orderSummaryJSON, len(orders))}
@@ -116,7 +116,7 @@ func handleListOrders(list OrderLister) fasthttp.RequestHandler {
 		if len(orders) == q.limit {
 			body.Next = q.nextCursor(orders[len(orders)-1])
 		}
-		writeJSON(ctx, fasthttp.StatusOK, body)
+		reply.JSON(ctx, fasthttp.StatusOK, body)
 	}
 }
 
@@ -130,11 +130,11 @@ func handleStats(src StatsSource) fasthttp.RequestHandler {
 			if errors.Is(err, storage.ErrListBusy) {
 				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
 			}
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "stats unavailable: "+err.Error())
+			reply.Error(ctx, fasthttp.StatusServiceUnavailable, "stats unavailable: "+err.Error())
 			return
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeJSON(ctx, fasthttp.StatusOK, st)
+		reply.JSON(ctx, fasthttp.StatusOK, st)
 	}
 }
 
@@ -146,18 +146,8 @@ func intArg(ctx *fasthttp.RequestCtx, raw []byte, def, lo, hi int, name string) 
 	}
 	n, err := strconv.Atoi(string(raw))
 	if err != nil || n < lo || n > hi {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid "+name+": want an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid "+name+": want an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
 		return 0, false
 	}
 	return n, true
-}
-
-// writeJSON answers status with v encoded as JSON.
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, "encode response: "+err.Error())
-		return
-	}
-	writeStatic(ctx, status, body)
 }

@@ -1,6 +1,9 @@
 package server
 
-import "github.com/valyala/fasthttp"
+import (
+	"github.com/orderd/orderd/server/reply"
+	"github.com/valyala/fasthttp"
+)
 
 // History is what GET /api/stats/history reports: the last minutes of the
 // flow, one sample every IntervalSeconds, oldest first, for the UI's
@@ -34,10 +37,10 @@ type HistorySource interface {
 func handleHistory(src HistorySource) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if src == nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "stats unavailable: this orderd keeps no history")
+			reply.Error(ctx, fasthttp.StatusServiceUnavailable, "stats unavailable: this orderd keeps no history")
 			return
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeJSON(ctx, fasthttp.StatusOK, src.History())
+		reply.JSON(ctx, fasthttp.StatusOK, src.History())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/orderd/orderd/server/instrument"
 	"github.com/orderd/orderd/storage/memory"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,7 +16,7 @@ import (
 func TestMetrics_LatencyCountsAsTheHistogram(t *testing.T) {
 	f := newFixture(t, memory.New())
 	reg := prometheus.NewRegistry()
-	f.deps.Metrics = NewMetrics(reg)
+	f.deps.Metrics = instrument.NewMetrics(reg)
 	f.rebuild(t)
 	if b, c := f.deps.Metrics.Latency("no-such-route"); b != nil || c != nil {
 		t.Errorf("Latency of an unknown route = %v, %v; want nil", b, c)

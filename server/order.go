@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/order"
+	"github.com/orderd/orderd/server/reply"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -30,7 +31,7 @@ func handleOrder(orders OrderReader) func(ctx *fasthttp.RequestCtx, id []byte, r
 		// this handler returns; the read path copies it before keeping it.
 		uid := unsafe.String(unsafe.SliceData(id), len(id))
 		if !order.ValidUID(uid) {
-			writeStatic(ctx, fasthttp.StatusBadRequest, bodyInvalidID)
+			reply.Static(ctx, fasthttp.StatusBadRequest, bodyInvalidID)
 			return
 		}
 		// Not ctx: a RequestCtx must not outlive the handler, and a read
@@ -39,24 +40,24 @@ func handleOrder(orders OrderReader) func(ctx *fasthttp.RequestCtx, id []byte, r
 		doc, err := orders.Get(reads, uid)
 		switch {
 		case err == nil:
-			ctx.SetContentType(contentTypeJSON)
+			ctx.SetContentType(reply.ContentTypeJSON)
 			// doc is a copy owned by this request, so the response may keep
 			// it without another copy.
 			ctx.Response.SetBodyRaw(doc)
 		case errors.Is(err, storage.ErrNotFound):
-			writeStatic(ctx, fasthttp.StatusNotFound, bodyNotFound)
+			reply.Static(ctx, fasthttp.StatusNotFound, bodyNotFound)
 		case errors.Is(err, storage.ErrBusy):
 			ctx.Response.Header.Set("Retry-After", "1")
-			writeStatic(ctx, fasthttp.StatusServiceUnavailable, bodyBusy)
+			reply.Static(ctx, fasthttp.StatusServiceUnavailable, bodyBusy)
 		default:
 			ctx.Response.Header.Set("Retry-After", "1")
-			writeStatic(ctx, fasthttp.StatusServiceUnavailable, bodyStoreDown)
+			reply.Static(ctx, fasthttp.StatusServiceUnavailable, bodyStoreDown)
 		}
 	}
 }
 
 func handleMissingID() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		writeStatic(ctx, fasthttp.StatusBadRequest, bodyMissingID)
+		reply.Static(ctx, fasthttp.StatusBadRequest, bodyMissingID)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/api"
+	"github.com/orderd/orderd/server/instrument"
+	"github.com/orderd/orderd/server/probes"
+	"github.com/orderd/orderd/server/reply"
 )
 
 // routes lists every route orderd serves, and returns the router too, whose
@@ -24,12 +27,12 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	tracing := newHTTPTracing(d.Tracer)
+	tracing := instrument.NewTracing(d.Tracer)
 	r := router.New()
 	// apiRoute registers an API route, counted under label and traced under its
 	// method and path; admin, one behind the admin token.
 	apiRoute := func(method, path, label string, h fasthttp.RequestHandler) {
-		r.Handle(method, path, m.traced(tracing, label, method, path, h))
+		r.Handle(method, path, m.Traced(tracing, label, method, path, h))
 	}
 	admin := func(method, path string, h fasthttp.RequestHandler) {
 		if d.AdminToken == "" {
@@ -41,13 +44,13 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	}
 	r.RedirectTrailingSlash = false // /order/ is a bad request, not a redirect
 	r.RedirectFixedPath = false     // an API answers what was asked: a path it cleaned up is a 404, not a 301
-	r.NotFound = m.instrument("unmatched", handleNoRoute())
-	r.MethodNotAllowed = m.instrument("unmatched", handleMethodNotAllowed())
+	r.NotFound = m.Instrument("unmatched", handleNoRoute())
+	r.MethodNotAllowed = m.Instrument("unmatched", handleMethodNotAllowed())
 	r.PanicHandler = handlePanic(d.Log)
 
 	getOrder := handleOrder(d.Orders)
-	r.GET("/", m.instrument("ui", handleUI(index)))
-	r.GET("/assets/{name}", m.instrument("ui", handleAsset(assets)))
+	r.GET("/", m.Instrument("ui", handleUI(index)))
+	r.GET("/assets/{name}", m.Instrument("ui", handleAsset(assets)))
 	apiRoute("GET", "/api/orders", "api_orders", handleListOrders(d.List))
 	apiRoute("GET", "/api/stats", "api_stats", handleStats(d.Stats))
 	apiRoute("GET", "/api/stats/history", "api_history", handleHistory(d.History))
@@ -56,26 +59,26 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	admin("POST", "/api/admin/dlq/redrive", handleRedriveDLQ(d.DLQ))
 	// Registered so that other methods get 405; every GET of it is taken
 	// by the fast path below.
-	r.GET("/order/{id}", m.instrument("order", func(ctx *fasthttp.RequestCtx) {
+	r.GET("/order/{id}", m.Instrument("order", func(ctx *fasthttp.RequestCtx) {
 		getOrder(ctx, orderIDFromPath(ctx.Path()), context.Background())
 	}))
-	r.GET("/order/", m.instrument("order", handleMissingID()))
-	r.GET("/health", m.instrument("health", handleHealth(d.Health)))
-	r.GET("/readyz", m.instrument("readyz", handleReady(d.Health, d.Ready)))
-	r.GET("/livez", m.instrument("livez", handleLive(d.Loops, d.LivenessStall, d.Log)))
-	r.GET("/openapi.yaml", m.instrument("openapi", handleOpenAPI(api.OpenAPI)))
+	r.GET("/order/", m.Instrument("order", handleMissingID()))
+	r.GET("/health", m.Instrument("health", probes.Health(d.Health)))
+	r.GET("/readyz", m.Instrument("readyz", probes.Ready(d.Health, d.Ready)))
+	r.GET("/livez", m.Instrument("livez", probes.Live(d.Loops, d.LivenessStall, d.Log)))
+	r.GET("/openapi.yaml", m.Instrument("openapi", handleOpenAPI(api.OpenAPI)))
 	if d.MetricsHandler != nil {
-		r.GET("/metrics", m.instrument("metrics", d.MetricsHandler))
+		r.GET("/metrics", m.Instrument("metrics", d.MetricsHandler))
 	}
 
 	// GET /order/{id} is the hot path and is matched before the router,
 	// which allocates three times per request for a path parameter. Other
 	// methods and paths go through the router, which answers 405 and 404.
-	order := m.route("order")
-	orderTraced := tracing.route("GET", "/order/{id}")
+	order := m.Route("order")
+	orderTraced := tracing.Route("GET", "/order/{id}")
 	// Refused before routing, so counted with what no route took.
-	getWithBody := m.instrument("unmatched", func(ctx *fasthttp.RequestCtx) {
-		writeStatic(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
+	getWithBody := m.Instrument("unmatched", func(ctx *fasthttp.RequestCtx) {
+		reply.Static(ctx, fasthttp.StatusBadRequest, bodyGetWithBody)
 	})
 	return func(ctx *fasthttp.RequestCtx) {
 		// Every response: a browser must never guess a content type, for
@@ -91,12 +94,12 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 				return
 			}
 			if id := orderIDFromPath(ctx.Path()); id != nil {
-				start := requestStart(ctx)
-				reads, span := tracing.start(ctx, orderTraced)
+				start := instrument.RequestStart(ctx)
+				reads, span := tracing.Start(ctx, orderTraced)
 				getOrder(ctx, id, reads)
 				status := ctx.Response.StatusCode()
-				order.observeTraced(status, time.Since(start), span)
-				end(span, status)
+				order.ObserveTraced(status, time.Since(start), span)
+				instrument.End(span, status)
 				return
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/server/instrument"
 )
 
 // OrderReader returns the JSON of one order as served, or an error wrapping
@@ -49,7 +50,7 @@ type Deps struct {
 	// /livez only shows that HTTP serves.
 	Loops         *health.Loops
 	LivenessStall time.Duration
-	Metrics       *Metrics
+	Metrics       *instrument.Metrics
 	// MetricsHandler serves GET /metrics; nil leaves the route out.
 	MetricsHandler fasthttp.RequestHandler
 	// AdminToken guards /api/admin/; empty disables the admin API.

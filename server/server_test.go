@@ -22,6 +22,8 @@ import (
 	"github.com/orderd/orderd/internal/testenv"
 	"github.com/orderd/orderd/order"
 	"github.com/orderd/orderd/order/orderfake"
+	"github.com/orderd/orderd/server/instrument"
+	"github.com/orderd/orderd/server/probes"
 	"github.com/orderd/orderd/storage"
 	"github.com/orderd/orderd/storage/memory"
 	"github.com/orderd/orderd/storage/reads"
@@ -90,7 +92,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 		Stats:   statsFunc(func(context.Context) (Stats, error) { return Stats{}, errors.New("no stats in this test") }),
 		DLQ:     noDLQ{},
 		Health:  reg,
-		Metrics: NewMetrics(prometheus.NewRegistry()),
+		Metrics: instrument.NewMetrics(prometheus.NewRegistry()),
 		UI:      testUI,
 		Log:     zerolog.Nop(),
 	}}
@@ -261,7 +263,7 @@ func TestHealth_503NamesTheFailingComponent(t *testing.T) {
 	if ctx.Response.StatusCode() != 503 {
 		t.Fatalf("status %d, want 503", ctx.Response.StatusCode())
 	}
-	var body healthBody
+	var body probes.Report
 	if err := json.Unmarshal(ctx.Response.Body(), &body); err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +282,7 @@ func TestHealth_503NamesTheFailingComponent(t *testing.T) {
 func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := newFixture(t, memory.New())
-	m := NewMetrics(reg)
-	f.deps.Metrics = m
+	f.deps.Metrics = instrument.NewMetrics(reg)
 	f.rebuild(t)
 	f.do(nil, "GET", "/order/b563feb7b2b84b6test")
 	f.do(nil, "GET", "/order/b563feb7b2b84b6test")
@@ -298,7 +299,7 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 		{"order", "200"}: 2, {"order", "404"}: 1, {"order", "400"}: 1,
 		{"unmatched", "404"}: 1, {"unmatched", "400"}: 1, {"health", "200"}: 1,
 	} {
-		if got := testutil.ToFloat64(m.requests.WithLabelValues(labels[0], labels[1])); got != want {
+		if got := requestsCounted(t, reg, labels[0], labels[1]); got != want {
 			t.Errorf("requests{route=%s,status=%s} = %v, want %v", labels[0], labels[1], got, want)
 		}
 	}
@@ -307,9 +308,34 @@ func TestMetrics_CountRequestsByRouteAndStatus(t *testing.T) {
 	// ui, api_orders, api_stats, api_history, admin, order, health,
 	// readyz, livez, openapi, unmatched (no /metrics: this server has no
 	// MetricsHandler).
-	if n := testutil.CollectAndCount(m.duration, "orderd_http_request_duration_seconds"); n != 11 {
-		t.Errorf("latency histograms for %d routes, want 11", n)
+	if n, err := testutil.GatherAndCount(reg, "orderd_http_request_duration_seconds"); err != nil || n != 11 {
+		t.Errorf("latency histograms for %d routes (%v), want 11", n, err)
 	}
+}
+
+// requestsCounted is orderd_http_requests_total{route,status} as reg
+// exposes it.
+func requestsCounted(t *testing.T, reg *prometheus.Registry, route, status string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	for _, f := range families {
+		if f.GetName() != "orderd_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["status"] == status {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func BenchmarkGetOrder_CacheHit(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"path"
 
+	"github.com/orderd/orderd/server/reply"
 	"github.com/valyala/fasthttp"
 )
 
@@ -79,7 +80,7 @@ func handleAsset(assets map[string]uiFile) fasthttp.RequestHandler {
 		name, _ := ctx.UserValue("name").(string)
 		f, ok := assets[name]
 		if !ok {
-			writeError(ctx, fasthttp.StatusNotFound, "no such asset: "+name)
+			reply.Error(ctx, fasthttp.StatusNotFound, "no such asset: "+name)
 			return
 		}
 		serveUIFile(ctx, f)

@@ -1,4 +1,4 @@
-package server
+package instrument
 
 import (
 	"math"
@@ -43,20 +43,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// routeMetrics are one route's series, bound up front so that answering a
+// RouteMetrics are one route's series, bound up front so that answering a
 // request costs two atomic adds and no label lookup.
-type routeMetrics struct {
+type RouteMetrics struct {
 	route    string
 	requests *prometheus.CounterVec
 	byStatus map[int]prometheus.Counter // the statuses orderd answers
 	duration prometheus.Observer
 	latency  *latency
-	// exemplars spaces out the latency's exemplars (observeTraced).
+	// exemplars spaces out the latency's exemplars (ObserveTraced).
 	exemplars *exemplarGate
 }
 
-func (m *Metrics) route(route string) *routeMetrics {
-	rm := &routeMetrics{
+func (m *Metrics) Route(route string) *RouteMetrics {
+	rm := &RouteMetrics{
 		route:     route,
 		requests:  m.requests,
 		byStatus:  map[int]prometheus.Counter{},
@@ -70,27 +70,27 @@ func (m *Metrics) route(route string) *routeMetrics {
 	return rm
 }
 
-// instrument counts and times h's requests under route.
-func (m *Metrics) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	rm := m.route(route)
+// Instrument counts and times h's requests under route.
+func (m *Metrics) Instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	rm := m.Route(route)
 	return func(ctx *fasthttp.RequestCtx) {
-		start := requestStart(ctx)
+		start := RequestStart(ctx)
 		h(ctx)
 		rm.observe(ctx.Response.StatusCode(), time.Since(start))
 	}
 }
 
-// requestStart is when fasthttp finished reading the request: it reads the
+// RequestStart is when fasthttp finished reading the request: it reads the
 // clock for every request anyway (RequestCtx.Time), so the latency costs
 // one clock read, not two.
-func requestStart(ctx *fasthttp.RequestCtx) time.Time {
+func RequestStart(ctx *fasthttp.RequestCtx) time.Time {
 	if t := ctx.Time(); !t.IsZero() {
 		return t
 	}
 	return time.Now()
 }
 
-func (rm *routeMetrics) observe(status int, took time.Duration) {
+func (rm *RouteMetrics) observe(status int, took time.Duration) {
 	c, ok := rm.byStatus[status]
 	if !ok {
 		c = rm.requests.WithLabelValues(rm.route, strconv.Itoa(status))

@@ -1,4 +1,4 @@
-package server
+package instrument
 
 import (
 	"context"
@@ -15,46 +15,46 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// httpTracing gives the traced routes a SERVER span each, continuing the
-// request's traceparent. A nil *httpTracing traces nothing: the hot path
+// Tracing gives the traced routes a SERVER span each, continuing the
+// request's traceparent. A nil *Tracing traces nothing: the hot path
 // then pays a nil test.
-type httpTracing struct {
+type Tracing struct {
 	tracer trace.Tracer
 }
 
-func newHTTPTracing(t trace.Tracer) *httpTracing {
+func NewTracing(t trace.Tracer) *Tracing {
 	if t == nil {
 		return nil
 	}
-	return &httpTracing{tracer: t}
+	return &Tracing{tracer: t}
 }
 
 // propagator reads W3C traceparent and tracestate.
 var propagator = propagation.TraceContext{}
 
-// tracedRoute is what every span of one route shares, built once: the
+// TracedRoute is what every span of one route shares, built once: the
 // hot path then allocates nothing for its name and start options.
-type tracedRoute struct {
+type TracedRoute struct {
 	name string
 	opts []trace.SpanStartOption
 }
 
-// route is the span template of requests to path (a path template, e.g.
+// Route is the span template of requests to path (a path template, e.g.
 // /order/{id}) with method, named "METHOD path". nil when tracing is off.
-func (t *httpTracing) route(method, path string) *tracedRoute {
+func (t *Tracing) Route(method, path string) *TracedRoute {
 	if t == nil {
 		return nil
 	}
-	return &tracedRoute{name: method + " " + path, opts: []trace.SpanStartOption{
+	return &TracedRoute{name: method + " " + path, opts: []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.HTTPRoute(path)),
 	}}
 }
 
-// start starts the span of a request to r, continuing its traceparent, and
+// Start starts the span of a request to r, continuing its traceparent, and
 // returns the context the handler's reads run in. With tracing off it
 // returns context.Background() and nil.
-func (t *httpTracing) start(ctx *fasthttp.RequestCtx, r *tracedRoute) (context.Context, trace.Span) {
+func (t *Tracing) Start(ctx *fasthttp.RequestCtx, r *TracedRoute) (context.Context, trace.Span) {
 	if t == nil {
 		return context.Background(), nil
 	}
@@ -62,10 +62,10 @@ func (t *httpTracing) start(ctx *fasthttp.RequestCtx, r *tracedRoute) (context.C
 	return t.tracer.Start(parent, r.name, r.opts...)
 }
 
-// end records the response's status on span and ends it. A 5xx is the
+// End records the response's status on span and ends it. A 5xx is the
 // server's failure; a 4xx is the client's, so the span is not marked failed
 // for it (OpenTelemetry's HTTP conventions for a SERVER span).
-func end(span trace.Span, status int) {
+func End(span trace.Span, status int) {
 	if span == nil {
 		return
 	}
@@ -76,30 +76,30 @@ func end(span trace.Span, status int) {
 	span.End()
 }
 
-// traced counts, times and traces h's requests under route (the metrics'
-// label) and path (the span's route). It is instrument, plus the span.
-func (m *Metrics) traced(t *httpTracing, route, method, path string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+// Traced counts, times and traces h's requests under route (the metrics'
+// label) and path (the span's route). It is Instrument, plus the span.
+func (m *Metrics) Traced(t *Tracing, route, method, path string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	if t == nil {
-		return m.instrument(route, h)
+		return m.Instrument(route, h)
 	}
-	rm := m.route(route)
-	tr := t.route(method, path)
+	rm := m.Route(route)
+	tr := t.Route(method, path)
 	return func(ctx *fasthttp.RequestCtx) {
-		start := requestStart(ctx)
-		_, span := t.start(ctx, tr)
+		start := RequestStart(ctx)
+		_, span := t.Start(ctx, tr)
 		h(ctx)
 		status := ctx.Response.StatusCode()
-		rm.observeTraced(status, time.Since(start), span)
-		end(span, status)
+		rm.ObserveTraced(status, time.Since(start), span)
+		End(span, status)
 	}
 }
 
-// observeTraced is observe, with the span's trace id as the latency's
+// ObserveTraced is observe, with the span's trace id as the latency's
 // exemplar when the span is sampled and its bucket's exemplar is older than
 // exemplarEvery. A bucket shows only its latest exemplar, and making one
 // costs a dozen allocations: a busy bucket takes one a second, a rare one
 // (the slow requests worth a look) every time.
-func (rm *routeMetrics) observeTraced(status int, took time.Duration, span trace.Span) {
+func (rm *RouteMetrics) ObserveTraced(status int, took time.Duration, span trace.Span) {
 	if span == nil {
 		rm.observe(status, took)
 		return

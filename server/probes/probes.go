@@ -1,4 +1,10 @@
-package server
+// Package probes answers the orchestrator's and the operator's questions:
+// GET /health (every component, 503 naming those not OK), GET /readyz (only
+// what serving needs: a replica that serves from its cache is ready while
+// Kafka or PostgreSQL is away) and GET /livez (503 only for a loop stuck on
+// one piece of work, never for an outage). It reads health's registry and
+// loops, and never imports the stores, the stages or Kafka.
+package probes
 
 import (
 	"slices"
@@ -8,23 +14,26 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/server/reply"
 )
 
-type healthBody struct {
+// Report is the body of GET /health and /readyz.
+type Report struct {
 	Status     string                     `json:"status"`
 	Failing    []string                   `json:"failing,omitempty"`
-	Components map[string]componentHealth `json:"components"`
+	Components map[string]ComponentReport `json:"components"`
 }
 
-type componentHealth struct {
+// ComponentReport is one component in a Report.
+type ComponentReport struct {
 	Status string    `json:"status"`
 	Detail string    `json:"detail,omitempty"`
 	Since  time.Time `json:"since"`
 }
 
-// handleHealth serves GET /health: 200 when every component is OK, 503
+// Health serves GET /health: 200 when every component is OK, 503
 // naming the ones that are not otherwise.
-func handleHealth(reg *health.Registry) fasthttp.RequestHandler {
+func Health(reg *health.Registry) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		body, ok := report(reg, func(string) bool { return true })
 		status := fasthttp.StatusOK
@@ -33,16 +42,16 @@ func handleHealth(reg *health.Registry) fasthttp.RequestHandler {
 			body.Status, status = "unavailable", fasthttp.StatusServiceUnavailable
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeJSON(ctx, status, body)
+		reply.JSON(ctx, status, body)
 	}
 }
 
-// handleReady serves GET /readyz: 200 while every component of ready is OK
+// Ready serves GET /readyz: 200 while every component of ready is OK
 // (for orderd: the cache warm-up has finished and it is not shutting down),
 // 503 naming them otherwise. Kafka and PostgreSQL are not among them: a
 // replica whose cache can answer reads is ready while they are away, and an
 // orchestrator that turned it away would only lose those reads.
-func handleReady(reg *health.Registry, ready []string) fasthttp.RequestHandler {
+func Ready(reg *health.Registry, ready []string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		body, ok := report(reg, func(name string) bool { return slices.Contains(ready, name) })
 		status := fasthttp.StatusOK
@@ -51,21 +60,21 @@ func handleReady(reg *health.Registry, ready []string) fasthttp.RequestHandler {
 			body.Status, status = "not ready", fasthttp.StatusServiceUnavailable
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
-		writeJSON(ctx, status, body)
+		reply.JSON(ctx, status, body)
 	}
 }
 
 // report is the state of reg's components that include accepts, and
 // whether all of them are OK; the caller sets Status.
-func report(reg *health.Registry, include func(name string) bool) (healthBody, bool) {
+func report(reg *health.Registry, include func(name string) bool) (Report, bool) {
 	rep := reg.Report()
-	body := healthBody{Components: make(map[string]componentHealth, len(rep.Components))}
+	body := Report{Components: make(map[string]ComponentReport, len(rep.Components))}
 	ok := true
 	for _, c := range rep.Components {
 		if !include(c.Name) {
 			continue
 		}
-		ch := componentHealth{Status: "ok", Detail: c.Detail, Since: c.Since.UTC()}
+		ch := ComponentReport{Status: "ok", Detail: c.Detail, Since: c.Since.UTC()}
 		if !c.OK {
 			ch.Status = "unavailable"
 			body.Failing = append(body.Failing, c.Name)
@@ -89,7 +98,7 @@ type stuckLoop struct {
 	BusyFor string `json:"busy_for"`
 }
 
-// handleLive serves GET /livez: 200 while orderd's own loops are alive, 503
+// Live serves GET /livez: 200 while orderd's own loops are alive, 503
 // naming those busy with one piece of work for longer than stall (see
 // health.Loops), which only a restart ends. It checks no dependency: an
 // orchestrator restarts a container that fails it, and restarting orderd
@@ -97,12 +106,12 @@ type stuckLoop struct {
 // a loop waiting out an outage is not stuck. A loop that ends with an error
 // ends the process instead. Each 503 is logged, so that the restart that
 // follows has its reason in the log.
-func handleLive(loops *health.Loops, stall time.Duration, log zerolog.Logger) fasthttp.RequestHandler {
+func Live(loops *health.Loops, stall time.Duration, log zerolog.Logger) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		stuck := loops.Stuck(time.Now(), stall)
 		if len(stuck) == 0 {
-			writeStatic(ctx, fasthttp.StatusOK, bodyAlive)
+			reply.Static(ctx, fasthttp.StatusOK, bodyAlive)
 			return
 		}
 		body := stuckBody{Status: "stuck"}
@@ -112,6 +121,6 @@ func handleLive(loops *health.Loops, stall time.Duration, log zerolog.Logger) fa
 			names[i] = s.Name
 		}
 		log.Error().Strs("loops", names).Stringer("limit", stall).Msg("loops busy with one piece of work past LIVENESS_STALL: /livez answers 503 so that the process is restarted")
-		writeJSON(ctx, fasthttp.StatusServiceUnavailable, body)
+		reply.JSON(ctx, fasthttp.StatusServiceUnavailable, body)
 	}
 }
