@@ -32,6 +32,7 @@ import (
 	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/health"
 	"github.com/orderd/orderd/server"
+	"github.com/orderd/orderd/server/instrument"
 	"github.com/orderd/orderd/storage"
 )
 
@@ -269,7 +270,7 @@ func newOrderd(t *testing.T) *orderd {
 		DLQ:            noDLQ{},
 		Health:         reg,
 		Ready:          readyComponents,
-		Metrics:        server.NewMetrics(prometheus.NewRegistry()),
+		Metrics:        instrument.NewMetrics(prometheus.NewRegistry()),
 		MetricsHandler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("# no metrics in this test\n") },
 		UI:             fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>orderd</title>")}},
 		Log:            zerolog.Nop(),

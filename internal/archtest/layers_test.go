@@ -61,6 +61,10 @@ var nevers = []never{
 		"stages move messages; they serve nothing"},
 	{"dlq/...", all([]string{"stages/...", "storage/...", "server/...", "daemon/...", "pipeline/..."}, postgres, http, cache),
 		"the dead-letter format and its tools speak only Kafka"},
+	{"server/instrument", []string{module + "/..."}, "instrumenting a route knows routes and status codes, never orders, stores or Kafka"},
+	{"server/reply", []string{module + "/..."}, "writing a JSON answer needs nothing of orderd's"},
+	{"server/probes", all([]string{"storage/...", "stages/...", "dlq/...", "daemon/..."}, kafka, postgres, cache),
+		"the probes read health's registry: readiness is decided from the components, never by calling a store"},
 	{"web/...", []string{module + "/..."}, "the UI's files are embedded as they are; they depend on nothing"},
 	{"...", testing_, "no shipped package carries test-only code"},
 }

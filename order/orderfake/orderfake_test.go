@@ -122,6 +122,9 @@ func TestGenerator_Deterministic(t *testing.T) {
 }
 
 func TestGenerator_UIDsDistinctAcrossSeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a hundred thousand generated orders: skipped under -short")
+	}
 	seen := make(map[string]bool)
 	for seed := range uint64(20) {
 		g := orderfake.New(seed)
