@@ -95,6 +95,10 @@ func testSettings(addr string, env map[string]string) map[string]string {
 		// request would get the busy 503 in a test that is not about it.
 		"READ_QUEUE_TIMEOUT": "5s",
 		"LIST_QUEUE_TIMEOUT": "5s",
+		// Half the default: the tests' reads are few, and PostgreSQL's
+		// connections are what bounds how many daemons run at once (see
+		// maxInstances).
+		"READ_CONCURRENCY": "4",
 	}
 	maps.Copy(full, env)
 	return full

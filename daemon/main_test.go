@@ -27,14 +27,15 @@ import (
 const defaultParallel = 8
 
 // maxInstances is how many orderd instances the parallel tests run at
-// once, in-process or as child processes. At its default pools one
-// instance holds at most 2×WRITERS + READ_CONCURRENCY + LIST_CONCURRENCY +
-// 3 (bulk) = 17 connections, plus its commit listener and, while it
-// starts, its migrations' connection: 19; a test adds at most 2 of its
-// own (a query, a database created or dropped). Four instances are then at
-// most 4 × 21 = 84 of PostgreSQL's 100 (max_connections, 3 of them kept
-// for superusers), which leaves room for the package go test runs beside
-// this one, whose tests open one pool at a time.
+// once, in-process or as child processes. With the tests' pools (see
+// testSettings: READ_CONCURRENCY 4) one instance holds at most 2×WRITERS +
+// READ_CONCURRENCY + LIST_CONCURRENCY + 3 (bulk) = 13 connections, plus its
+// commit listener and, while it starts, its migrations' connection: 15; a
+// test adds at most 2 of its own (a query, a database created or dropped).
+// Five instances are then at most 5 × 17 = 85 of PostgreSQL's 100
+// (max_connections, 3 of them kept for superusers), which leaves room for
+// the package go test runs beside this one, whose tests open one pool at a
+// time. A test that sets a larger pool of its own takes more than one unit.
 //
 // Under -race the cores bound them first: each instance costs several
 // times the CPU, and with four at once on two cores the tests' one-minute
@@ -43,7 +44,7 @@ var maxInstances = func() int64 {
 	if raceEnabled {
 		return 2
 	}
-	return 4
+	return 5
 }()
 
 // instances holds one unit per orderd instance a parallel test runs.
