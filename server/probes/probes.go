@@ -34,16 +34,7 @@ type ComponentReport struct {
 // Health serves GET /health: 200 when every component is OK, 503
 // naming the ones that are not otherwise.
 func Health(reg *health.Registry) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		body, ok := report(reg, func(string) bool { return true })
-		status := fasthttp.StatusOK
-		body.Status = "ok"
-		if !ok {
-			body.Status, status = "unavailable", fasthttp.StatusServiceUnavailable
-		}
-		ctx.Response.Header.Set("Cache-Control", "no-store")
-		reply.JSON(ctx, status, body)
-	}
+	return answer(reg, func(string) bool { return true }, "ok", "unavailable")
 }
 
 // Ready serves GET /readyz: 200 while every component of ready is OK
@@ -52,12 +43,18 @@ func Health(reg *health.Registry) fasthttp.RequestHandler {
 // replica whose cache can answer reads is ready while they are away, and an
 // orchestrator that turned it away would only lose those reads.
 func Ready(reg *health.Registry, ready []string) fasthttp.RequestHandler {
+	return answer(reg, func(name string) bool { return slices.Contains(ready, name) }, "ready", "not ready")
+}
+
+// answer reports the components include picks: 200 with status ok when
+// every one is OK, 503 with status failed naming those that are not.
+func answer(reg *health.Registry, include func(name string) bool, ok, failed string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		body, ok := report(reg, func(name string) bool { return slices.Contains(ready, name) })
+		body, healthy := report(reg, include)
 		status := fasthttp.StatusOK
-		body.Status = "ready"
-		if !ok {
-			body.Status, status = "not ready", fasthttp.StatusServiceUnavailable
+		body.Status = ok
+		if !healthy {
+			body.Status, status = failed, fasthttp.StatusServiceUnavailable
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		reply.JSON(ctx, status, body)
