@@ -22,9 +22,7 @@ import (
 // buffers, the runtime), at a small bound and a large one, however large
 // the backlog. Once PostgreSQL is back everything is stored.
 func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
-	// Each bound is its own orderd process, whose RSS is its own: the two
-	// run side by side.
-	parallel(t, 2)
+	parallel(t, 1)
 	// Orders of 900 items of their own: every byte is content the decoder
 	// keeps, about 200 KB of JSON each.
 	gen := orderfake.New(500)
@@ -38,7 +36,6 @@ func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
 	}
 	for _, boundMB := range []int{16, 128} {
 		t.Run(fmt.Sprintf("MAX_IN_FLIGHT_MB=%d", boundMB), func(t *testing.T) {
-			t.Parallel()
 			boundMemory(t, recs, backlog, boundMB)
 		})
 	}
