@@ -134,7 +134,10 @@ func TestDLQList_TableColumns(t *testing.T) {
 
 	// Reaching -limit says there may be more, with the cursor to go on,
 	// on stderr, away from the table.
-	_, stderr, _ = orderctl(t, env, "dlq", "ls", "-limit", "2")
+	_, stderr, err = orderctl(t, env, "dlq", "ls", "-limit", "2")
+	if err != nil {
+		t.Fatalf("dlq ls -limit 2: %v, stderr %q", err, stderr)
+	}
 	if !regexp.MustCompile(`^listed the newest 2; there may be more: continue with -cursor 1[A-Za-z0-9_-]+\n$`).MatchString(stderr) {
 		t.Errorf("stderr at the limit: %q", stderr)
 	}
