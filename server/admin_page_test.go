@@ -132,9 +132,7 @@ func TestAdmin_ListSaysPartialAndTrimmed(t *testing.T) {
 // Redriving 500 dead letters of a topic of 100,000 through the admin API
 // ends well within the request's timeout: one pass per partition, one send.
 func TestAdmin_Redrives500OfAHundredThousandInTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a hundred thousand records: skipped under -short")
-	}
+	testenv.SkipIfShort(t, "a hundred thousand records")
 	const total, every = 100_000, 200 // one in 200 is invalid_order: 500
 	now := time.Now().Add(-time.Hour)
 	recs := make([]*kgo.Record, total)

@@ -116,9 +116,7 @@ func hundredThousand(t *testing.T) (brokers []string, cluster *kfake.Cluster, en
 // and the cursors it prints lead to every match; dlq redrive -reason
 // pages by itself, and publishes 500 dead letters well within -timeout.
 func TestDLQ_AHundredThousand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a hundred thousand records: skipped under -short")
-	}
+	testenv.SkipIfShort(t, "a hundred thousand records")
 	brokers, cluster, env, conflicts := hundredThousand(t)
 
 	// A slow broker: every fetch waits 100ms, so that reading all 100,000

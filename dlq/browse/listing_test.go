@@ -167,9 +167,7 @@ func listAll(t *testing.T, r *Reader, f Filter, check func(page Page, took time.
 // A listing of limit N is the N newest over all partitions, and says there
 // are more.
 func TestReader_ListsExactlyTheNewestNOfAHundredThousand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a hundred thousand records: skipped under -short")
-	}
+	testenv.SkipIfShort(t, "a hundred thousand records")
 	r := NewReader(saramaClient(t, big(t)), "orders.dlq")
 	newest := newestFirst(func(int) bool { return true })
 	f := func(limit int) {
@@ -374,9 +372,7 @@ func TestReader_TrimmedWhileListing(t *testing.T) {
 // Get reads a record whole, Size counts what the topic holds, and both say
 // when a record is gone.
 func TestReader_GetAndSizeOfAHundredThousand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a hundred thousand records: skipped under -short")
-	}
+	testenv.SkipIfShort(t, "a hundred thousand records")
 	r := NewReader(saramaClient(t, big(t)), "orders.dlq")
 	rec, err := r.Get(context.Background(), dlq.Ref{Partition: 1, Offset: 16_000})
 	if err != nil || bigIndex(rec) != 48_001 || string(rec.Value) != `{"n":48001}` || rec.Previewed() {
