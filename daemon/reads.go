@@ -55,7 +55,7 @@ type deadLetters struct {
 	*dlq.Redriver
 }
 
-// lateDLQ is server.DeadLetters once Kafka is connected.
+// lateDLQ is admin.DeadLetters once Kafka is connected.
 type lateDLQ struct{ parts.Late[deadLetters] }
 
 func (l *lateDLQ) ListPage(ctx context.Context, f browse.Filter) (browse.Page, error) {

@@ -17,12 +17,13 @@ import (
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/internal/testenv"
+	"github.com/orderd/orderd/server/admin"
 	"github.com/orderd/orderd/storage/memory"
 )
 
 // dlqPage is GET /api/admin/dlq's answer.
 type dlqPage struct {
-	Records []dlqRecordJSON  `json:"records"`
+	Records []admin.Record   `json:"records"`
 	Next    string           `json:"next"`
 	Partial bool             `json:"partial"`
 	Trimmed []browse.Trimmed `json:"trimmed"`
@@ -169,7 +170,7 @@ func TestAdmin_Redrives500OfAHundredThousandInTime(t *testing.T) {
 	took := time.Since(start)
 	t.Logf("redrove 500 in %s", took)
 	var out struct {
-		Redriven []redrivenJSON `json:"redriven"`
+		Redriven []admin.Redriven `json:"redriven"`
 	}
 	if err := json.Unmarshal(ctx.Response.Body(), &out); err != nil || ctx.Response.StatusCode() != 200 || len(out.Redriven) != 500 {
 		t.Fatalf("redrive: %d %.300s", ctx.Response.StatusCode(), ctx.Response.Body())

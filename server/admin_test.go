@@ -16,6 +16,7 @@ import (
 	"github.com/orderd/orderd/dlq"
 	"github.com/orderd/orderd/dlq/browse"
 	"github.com/orderd/orderd/internal/testenv"
+	"github.com/orderd/orderd/server/admin"
 	"github.com/orderd/orderd/storage/memory"
 )
 
@@ -126,7 +127,7 @@ func TestAdmin_ListShowRedrive(t *testing.T) {
 
 	ctx := f.admin("GET", "/api/admin/dlq?reason=invalid_order&limit=10&since=8760h", auth, "")
 	var list struct {
-		Records []dlqRecordJSON `json:"records"`
+		Records []admin.Record `json:"records"`
 	}
 	if err := json.Unmarshal(ctx.Response.Body(), &list); err != nil || ctx.Response.StatusCode() != 200 {
 		t.Fatalf("list: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
@@ -149,7 +150,7 @@ func TestAdmin_ListShowRedrive(t *testing.T) {
 	}
 
 	ctx = f.admin("GET", "/api/admin/dlq/0/0", auth, "")
-	var shown dlqRecordJSON
+	var shown admin.Record
 	if err := json.Unmarshal(ctx.Response.Body(), &shown); err != nil || shown.Payload == nil || *shown.Payload != secretPayload ||
 		!shown.PayloadIsJSON || len(shown.Headers) != 6 || shown.PayloadBase64 == "" {
 		t.Fatalf("show: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
@@ -189,7 +190,7 @@ func TestAdmin_BadRequests(t *testing.T) {
 	check("GET", "/api/admin/dlq/9/0", "", 404, "not found")
 	check("GET", "/api/admin/dlq/x/0", "", 400, "PARTITION:OFFSET")
 	check("POST", "/api/admin/dlq/redrive", `{"records":[]}`, 400, "records")
-	tooMany, _ := json.Marshal(map[string]any{"records": slices.Repeat([]string{"0:0"}, maxRedrive+1)})
+	tooMany, _ := json.Marshal(map[string]any{"records": slices.Repeat([]string{"0:0"}, admin.MaxRedrive+1)})
 	check("POST", "/api/admin/dlq/redrive", string(tooMany), 400, "at most 500 records, got 501")
 	check("POST", "/api/admin/dlq/redrive", `{"records":["0-0"]}`, 400, "PARTITION:OFFSET")
 	check("POST", "/api/admin/dlq/redrive", `{"recs":["0:0"]}`, 400, "invalid request body")
@@ -224,7 +225,7 @@ func TestAdmin_TruncatedRecordShowsItsOriginal(t *testing.T) {
 	f, _ := adminFixtureWith(t, rec)
 	auth := "Bearer " + adminToken
 	sum := sha256.Sum256(original)
-	check := func(what string, r dlqRecordJSON) {
+	check := func(what string, r admin.Record) {
 		t.Helper()
 		if !r.Truncated || r.OriginalBytes != int64(len(original)) || r.OriginalSHA256 != hex.EncodeToString(sum[:]) {
 			t.Errorf("%s: truncated %v, original %d bytes, sha256 %q; want true, %d, %x",
@@ -234,7 +235,7 @@ func TestAdmin_TruncatedRecordShowsItsOriginal(t *testing.T) {
 
 	ctx := f.admin("GET", "/api/admin/dlq", auth, "")
 	var list struct {
-		Records []dlqRecordJSON `json:"records"`
+		Records []admin.Record `json:"records"`
 	}
 	if err := json.Unmarshal(ctx.Response.Body(), &list); err != nil || len(list.Records) != 1 {
 		t.Fatalf("list: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
@@ -242,7 +243,7 @@ func TestAdmin_TruncatedRecordShowsItsOriginal(t *testing.T) {
 	check("listed", list.Records[0])
 
 	ctx = f.admin("GET", "/api/admin/dlq/0/0", auth, "")
-	var shown dlqRecordJSON
+	var shown admin.Record
 	if err := json.Unmarshal(ctx.Response.Body(), &shown); err != nil || shown.Payload == nil {
 		t.Fatalf("show: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -136,18 +135,4 @@ func handleStats(src StatsSource) fasthttp.RequestHandler {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		reply.JSON(ctx, fasthttp.StatusOK, st)
 	}
-}
-
-// intArg parses an optional integer query argument within [lo, hi]; on a bad
-// value it answers 400 naming the argument and returns false.
-func intArg(ctx *fasthttp.RequestCtx, raw []byte, def, lo, hi int, name string) (int, bool) {
-	if len(raw) == 0 {
-		return def, true
-	}
-	n, err := strconv.Atoi(string(raw))
-	if err != nil || n < lo || n > hi {
-		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid "+name+": want an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
-		return 0, false
-	}
-	return n, true
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderd/orderd/api"
+	"github.com/orderd/orderd/server/admin"
 	"github.com/orderd/orderd/server/instrument"
 	"github.com/orderd/orderd/server/probes"
 	"github.com/orderd/orderd/server/reply"
@@ -30,15 +31,15 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	tracing := instrument.NewTracing(d.Tracer)
 	r := router.New()
 	// apiRoute registers an API route, counted under label and traced under its
-	// method and path; admin, one behind the admin token.
+	// method and path; adminRoute, one behind the admin token.
 	apiRoute := func(method, path, label string, h fasthttp.RequestHandler) {
 		r.Handle(method, path, m.Traced(tracing, label, method, path, h))
 	}
-	admin := func(method, path string, h fasthttp.RequestHandler) {
+	adminRoute := func(method, path string, h fasthttp.RequestHandler) {
 		if d.AdminToken == "" {
-			h = handleAdminDisabled()
+			h = admin.Disabled()
 		} else {
-			h = requireAdmin(d.AdminToken, h)
+			h = admin.RequireToken(d.AdminToken, h)
 		}
 		apiRoute(method, path, "admin", h)
 	}
@@ -54,9 +55,9 @@ func routes(d Deps) (fasthttp.RequestHandler, *router.Router, error) {
 	apiRoute("GET", "/api/orders", "api_orders", handleListOrders(d.List))
 	apiRoute("GET", "/api/stats", "api_stats", handleStats(d.Stats))
 	apiRoute("GET", "/api/stats/history", "api_history", handleHistory(d.History))
-	admin("GET", "/api/admin/dlq", handleListDLQ(d.DLQ))
-	admin("GET", "/api/admin/dlq/{partition}/{offset}", handleShowDLQ(d.DLQ))
-	admin("POST", "/api/admin/dlq/redrive", handleRedriveDLQ(d.DLQ))
+	adminRoute("GET", "/api/admin/dlq", admin.List(d.DLQ, apiTimeout))
+	adminRoute("GET", "/api/admin/dlq/{partition}/{offset}", admin.Show(d.DLQ, apiTimeout))
+	adminRoute("POST", "/api/admin/dlq/redrive", admin.Redrive(d.DLQ, apiTimeout))
 	// Registered so that other methods get 405; every GET of it is taken
 	// by the fast path below.
 	r.GET("/order/{id}", m.Instrument("order", func(ctx *fasthttp.RequestCtx) {

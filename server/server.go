@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderd/orderd/health"
+	"github.com/orderd/orderd/server/admin"
 	"github.com/orderd/orderd/server/instrument"
 )
 
@@ -40,7 +41,7 @@ type Deps struct {
 	// History serves the UI's charts; nil, GET /api/stats/history
 	// answers 503.
 	History HistorySource
-	DLQ     DeadLetters
+	DLQ     admin.DeadLetters
 	Health  *health.Registry
 	// Ready names the components GET /readyz requires; the others (Kafka,
 	// PostgreSQL) only show on /health.

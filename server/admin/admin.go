@@ -1,4 +1,10 @@
-package server
+// Package admin is the operator's API over the dead-letter topic, behind
+// the admin token: GET /api/admin/dlq lists dead letters page by page, GET
+// /api/admin/dlq/{partition}/{offset} shows one, POST
+// /api/admin/dlq/redrive publishes them to the orders topic again. It
+// reads and redrives through DeadLetters (dlq and dlq/browse speak to
+// Kafka), and never imports the stores, the stages or the daemon.
+package admin
 
 import (
 	"bytes"
@@ -33,23 +39,24 @@ const (
 	defaultDLQLimit = 50
 	maxDLQLimit     = 500
 	// dlqListBudget is how long a listing reads before it answers with
-	// what it found, "partial" and a "next" cursor: half of apiTimeout,
+	// what it found, "partial" and a "next" cursor: half of the server's
+	// API timeout (the timeout the handlers are made with),
 	// so that a filter matching little of a long topic still answers.
 	dlqListBudget = browse.DefaultBudget
-	// maxRedrive is the most records one redrive request names: they are
+	// MaxRedrive is the most records one redrive request names: they are
 	// read in one pass per partition and sent together, well within
-	// apiTimeout (TestAdmin_Redrives500OfAHundredThousandInTime logs
+	// the API timeout (TestAdmin_Redrives500OfAHundredThousandInTime logs
 	// what 500 take: 216 ms here).
-	maxRedrive   = 500
+	MaxRedrive   = 500
 	maxAdminBody = 4 << 20 // a redrive request body
 	previewBytes = 120     // payload shown in a listing
 )
 
-// requireAdmin lets a request through only with "Authorization: Bearer
+// RequireToken lets a request through only with "Authorization: Bearer
 // <token>". Both sides are hashed before the constant-time comparison, so
 // neither the token's bytes nor its length leak through timing. A refusal
 // carries no payload bytes.
-func requireAdmin(token string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+func RequireToken(token string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	want := sha256.Sum256([]byte(token))
 	return func(ctx *fasthttp.RequestCtx) {
 		presented, ok := bytes.CutPrefix(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
@@ -63,14 +70,15 @@ func requireAdmin(token string, h fasthttp.RequestHandler) fasthttp.RequestHandl
 	}
 }
 
-// handleAdminDisabled answers every admin route when ADMIN_TOKEN is not set.
-func handleAdminDisabled() fasthttp.RequestHandler {
+// Disabled answers every admin route when ADMIN_TOKEN is not set.
+func Disabled() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		reply.Error(ctx, fasthttp.StatusNotFound, "the admin API is disabled: start orderd with ADMIN_TOKEN set")
 	}
 }
 
-type dlqRecordJSON struct {
+// Record is one dead letter as the admin API answers it.
+type Record struct {
 	Ref             string     `json:"ref"`
 	Partition       int32      `json:"partition"`
 	Offset          int64      `json:"offset"`
@@ -100,8 +108,8 @@ type dlqRecordJSON struct {
 	PayloadIsJSON bool         `json:"payload_is_json,omitempty"`
 }
 
-func dlqRecord(r dlq.Record) dlqRecordJSON {
-	out := dlqRecordJSON{
+func dlqRecord(r dlq.Record) Record {
+	out := Record{
 		Ref: r.Ref(), Partition: r.Partition, Offset: r.Offset, Reason: r.Reason, Error: r.Error,
 		SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
 		Key: strings.ToValidUTF8(string(r.Key), "\uFFFD"),
@@ -119,7 +127,7 @@ func dlqRecord(r dlq.Record) dlqRecordJSON {
 	return out
 }
 
-// handleListDLQ serves GET
+// List serves GET
 // /api/admin/dlq?reason=CODE&limit=N&since=DURATION&cursor=CURSOR.
 //
 // It answers {"records": [...]} newest first (by when Kafka appended
@@ -128,7 +136,7 @@ func dlqRecord(r dlq.Record) dlqRecordJSON {
 // stopped at its time budget (dlqListBudget) rather than at limit; and
 // "trimmed": [{"partition", "oldest"}] for partitions retention trimmed
 // while they were being listed.
-func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
+func List(d DeadLetters, timeout time.Duration) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		args := ctx.QueryArgs()
 		limit, ok := intArg(ctx, args.Peek("limit"), defaultDLQLimit, 1, maxDLQLimit, "limit")
@@ -152,7 +160,7 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			reply.Error(ctx, fasthttp.StatusBadRequest, `invalid cursor: pass the "next" of an earlier answer unchanged, with the same reason and since`)
 			return
 		}
-		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		reqCtx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		page, err := d.ListPage(reqCtx, f)
 		if err != nil {
@@ -160,11 +168,11 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 			return
 		}
 		out := struct {
-			Records []dlqRecordJSON  `json:"records"`
+			Records []Record         `json:"records"`
 			Next    string           `json:"next,omitempty"`
 			Partial bool             `json:"partial,omitempty"`
 			Trimmed []browse.Trimmed `json:"trimmed,omitempty"`
-		}{Records: make([]dlqRecordJSON, len(page.Records)), Next: page.Next, Partial: page.Partial, Trimmed: page.Trimmed}
+		}{Records: make([]Record, len(page.Records)), Next: page.Next, Partial: page.Partial, Trimmed: page.Trimmed}
 		for i, r := range page.Records {
 			out.Records[i] = dlqRecord(r)
 			out.Records[i].Preview = r.Preview(previewBytes)
@@ -173,8 +181,8 @@ func handleListDLQ(d DeadLetters) fasthttp.RequestHandler {
 	}
 }
 
-// handleShowDLQ serves GET /api/admin/dlq/{partition}/{offset}.
-func handleShowDLQ(d DeadLetters) fasthttp.RequestHandler {
+// Show serves GET /api/admin/dlq/{partition}/{offset}.
+func Show(d DeadLetters, timeout time.Duration) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		p, _ := ctx.UserValue("partition").(string)
 		o, _ := ctx.UserValue("offset").(string)
@@ -183,7 +191,7 @@ func handleShowDLQ(d DeadLetters) fasthttp.RequestHandler {
 			reply.Error(ctx, fasthttp.StatusBadRequest, err.Error())
 			return
 		}
-		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		reqCtx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		rec, err := d.Get(reqCtx, ref)
 		if err != nil {
@@ -205,15 +213,16 @@ type redriveRequest struct {
 	Payload *string  `json:"payload"`
 }
 
-type redrivenJSON struct {
+// Redriven is one record a redrive published: from where, to where.
+type Redriven struct {
 	From      string `json:"from"`
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
 	Offset    int64  `json:"offset"`
 }
 
-// handleRedriveDLQ serves POST /api/admin/dlq/redrive.
-func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
+// Redrive serves POST /api/admin/dlq/redrive.
+func Redrive(d DeadLetters, timeout time.Duration) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		body := ctx.PostBody()
 		if len(body) > maxAdminBody {
@@ -229,11 +238,11 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 		}
 		switch {
 		case len(req.Records) == 0:
-			reply.Error(ctx, fasthttp.StatusBadRequest, "records: name 1 to "+strconv.Itoa(maxRedrive)+" records as PARTITION:OFFSET")
+			reply.Error(ctx, fasthttp.StatusBadRequest, "records: name 1 to "+strconv.Itoa(MaxRedrive)+" records as PARTITION:OFFSET")
 			return
-		case len(req.Records) > maxRedrive:
-			reply.Error(ctx, fasthttp.StatusBadRequest, "records: a redrive takes at most "+strconv.Itoa(maxRedrive)+
-				" records, got "+strconv.Itoa(len(req.Records))+": send them in requests of "+strconv.Itoa(maxRedrive)+" or fewer")
+		case len(req.Records) > MaxRedrive:
+			reply.Error(ctx, fasthttp.StatusBadRequest, "records: a redrive takes at most "+strconv.Itoa(MaxRedrive)+
+				" records, got "+strconv.Itoa(len(req.Records))+": send them in requests of "+strconv.Itoa(MaxRedrive)+" or fewer")
 			return
 		}
 		refs := make([]dlq.Ref, len(req.Records))
@@ -249,15 +258,15 @@ func handleRedriveDLQ(d DeadLetters) fasthttp.RequestHandler {
 		if req.Payload != nil {
 			payload = []byte(*req.Payload)
 		}
-		reqCtx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		reqCtx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		done, err := d.Redrive(reqCtx, refs, payload)
 		out := struct {
-			Redriven []redrivenJSON `json:"redriven"`
-			Error    string         `json:"error,omitempty"`
-		}{Redriven: make([]redrivenJSON, len(done))}
+			Redriven []Redriven `json:"redriven"`
+			Error    string     `json:"error,omitempty"`
+		}{Redriven: make([]Redriven, len(done))}
 		for i, r := range done {
-			out.Redriven[i] = redrivenJSON{From: r.From.String(), Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+			out.Redriven[i] = Redriven{From: r.From.String(), Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 		}
 		if err != nil {
 			// Say what was redriven before the failure, so a retry can
@@ -296,4 +305,18 @@ func reasonList() string {
 		s[i] = string(r)
 	}
 	return strings.Join(s, ", ")
+}
+
+// intArg parses an optional integer query argument within [lo, hi]; on a bad
+// value it answers 400 naming the argument and returns false.
+func intArg(ctx *fasthttp.RequestCtx, raw []byte, def, lo, hi int, name string) (int, bool) {
+	if len(raw) == 0 {
+		return def, true
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < lo || n > hi {
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid "+name+": want an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+		return 0, false
+	}
+	return n, true
 }
