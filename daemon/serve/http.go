@@ -1,4 +1,10 @@
-package daemon
+// Package serve runs orderd's listeners as two of its parts: the HTTP
+// server of the API, the UI and the probes, with every one of fasthttp's
+// limits set from the Config and a shutdown that serves on through
+// SHUTDOWN_GRACE; and the opt-in pprof listener. What is answered is
+// package server's, and what it reads through the daemon's to hand it. It
+// never imports the daemon.
+package serve
 
 import (
 	"context"
@@ -7,25 +13,41 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderd/orderd/daemon/config"
 	"github.com/orderd/orderd/daemon/parts"
 	"github.com/orderd/orderd/server"
-	"github.com/orderd/orderd/web"
 )
 
 // httpShutdownTimeout bounds how long stopping HTTP waits for requests in
 // progress.
 const httpShutdownTimeout = 5 * time.Second
 
-// httpPart serves the API, the UI, /health and /metrics. It starts before
-// PostgreSQL and Kafka are reached (what it reads through is set later: the
-// late* holders), and stops only after the pipeline, so reads are served
-// throughout shutdown.
-func (d *daemon) httpPart(adminToken string) parts.Part {
+// HTTP is the server of the API, the UI, /health and /metrics, and what its
+// part needs.
+type HTTP struct {
+	Config config.Config
+	// Deps are the handler's: server.NewServer makes it when the part
+	// starts.
+	Deps server.Deps
+	// Log is orderd's root logger; fasthttp's own lines go to Deps.Log.
+	Log zerolog.Logger
+	// Die stops orderd when serving stops by itself.
+	Die func(error)
+	// NotReadyAt is when the readiness part turned not ready.
+	NotReadyAt *atomic.Pointer[time.Time]
+	// Listening is told the listener's address once it is open.
+	Listening func(net.Addr)
+}
+
+// Part serves. It starts before PostgreSQL and Kafka are reached, and stops
+// only after the pipeline, so reads are served throughout shutdown.
+func (h HTTP) Part() parts.Part {
 	var (
 		srv  *fasthttp.Server
 		done = make(chan struct{})
@@ -33,28 +55,11 @@ func (d *daemon) httpPart(adminToken string) parts.Part {
 	return parts.Part{
 		Name: "http",
 		Start: func() error {
-			handler, err := server.NewServer(server.Deps{
-				Orders:         &d.reads,
-				List:           &d.lister,
-				Stats:          &d.stats,
-				History:        d.history,
-				DLQ:            &d.dead,
-				Health:         d.health,
-				Ready:          []string{"warmup", "lifecycle"},
-				Loops:          d.loops,
-				LivenessStall:  d.cfg.LivenessStall,
-				Metrics:        d.httpMetrics,
-				MetricsHandler: metricsHandler(d.prom),
-				AdminToken:     adminToken,
-				UI:             web.Static,
-				Log:            d.component("http"),
-				Closing:        &d.closing,
-				Tracer:         d.tracing.Tracer(),
-			})
+			handler, err := server.NewServer(h.Deps)
 			if err != nil {
 				return err
 			}
-			cfg := d.cfg
+			cfg := h.Config
 			srv = &fasthttp.Server{
 				Handler: handler,
 				Name:    "orderd",
@@ -74,28 +79,28 @@ func (d *daemon) httpPart(adminToken string) parts.Part {
 				CloseOnShutdown:       true,
 				ErrorHandler:          server.HandleRequestError,
 				SecureErrorLogMessage: true,
-				Logger:                debugPrintf{d.component("http")},
+				Logger:                debugPrintf{h.Deps.Log},
 			}
-			ln, err := net.Listen("tcp", d.cfg.HTTPAddr)
+			ln, err := net.Listen("tcp", cfg.HTTPAddr)
 			if err != nil {
-				return fmt.Errorf("listen on HTTP_ADDR %s: %w", d.cfg.HTTPAddr, err)
+				return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 			}
-			d.httpAddr = ln.Addr()
+			h.Listening(ln.Addr())
 			go func() {
 				defer close(done)
 				if err := srv.Serve(ln); err != nil {
-					d.die(fmt.Errorf("http server stopped: %w", err))
+					h.Die(fmt.Errorf("http server stopped: %w", err))
 				}
 			}()
-			d.log.Info().Str("addr", ln.Addr().String()).Msg("http serving")
+			h.Log.Info().Str("addr", ln.Addr().String()).Msg("http serving")
 			return nil
 		},
 		Stop: func() error {
 			// /readyz has said 503 since readiness stopped: go on serving
 			// until SHUTDOWN_GRACE has passed since, so that load
 			// balancers have stopped sending before the listener closes.
-			if at := d.notReadyAt.Load(); at != nil {
-				time.Sleep(time.Until(at.Add(d.cfg.ShutdownGrace)))
+			if at := h.NotReadyAt.Load(); at != nil {
+				time.Sleep(time.Until(at.Add(h.Config.ShutdownGrace)))
 			}
 			// Closes the listener, lets requests in progress finish and
 			// closes idle connections.
@@ -108,10 +113,11 @@ func (d *daemon) httpPart(adminToken string) parts.Part {
 	}
 }
 
-// pprofPart serves net/http/pprof on PPROF_ADDR when it is set. It is opt-in
-// and on its own listener, so profiling is never exposed on the public port.
-func (d *daemon) pprofPart() parts.Part {
-	if d.cfg.PprofAddr == "" {
+// Pprof serves net/http/pprof on addr (PPROF_ADDR) when it is set. It is
+// opt-in and on its own listener, so profiling is never exposed on the
+// public port.
+func Pprof(addr string, log zerolog.Logger, die func(error)) parts.Part {
+	if addr == "" {
 		return parts.Part{}
 	}
 	var (
@@ -121,9 +127,9 @@ func (d *daemon) pprofPart() parts.Part {
 	return parts.Part{
 		Name: "pprof",
 		Start: func() error {
-			ln, err := net.Listen("tcp", d.cfg.PprofAddr)
+			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("listen on PPROF_ADDR %s: %w", d.cfg.PprofAddr, err)
+				return fmt.Errorf("listen on PPROF_ADDR %s: %w", addr, err)
 			}
 			mux := http.NewServeMux()
 			mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -135,10 +141,10 @@ func (d *daemon) pprofPart() parts.Part {
 			go func() {
 				defer close(done)
 				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-					d.die(fmt.Errorf("pprof server stopped: %w", err))
+					die(fmt.Errorf("pprof server stopped: %w", err))
 				}
 			}()
-			d.log.Info().Str("addr", ln.Addr().String()).Msg("pprof serving")
+			log.Info().Str("addr", ln.Addr().String()).Msg("pprof serving")
 			return nil
 		},
 		Stop: func() error {
