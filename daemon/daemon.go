@@ -3,7 +3,7 @@
 // pipeline and the HTTP server, and shuts them down in order. Its one job is
 // the wiring: each part of orderd, in the list that starts and stops them
 // (parts), built from its sub-packages: config, telemetry, kafkaclient,
-// warmup, ingest, stats and demo. cmd/orderd's main only calls Run; tests
+// warmup, ingest, stats, serve and demo. cmd/orderd's main only calls Run; tests
 // and the bench tool call it too. Nothing of orderd's but those imports it,
 // and its sub-packages never import it.
 package daemon

@@ -1,8 +1,8 @@
 // Package server is orderd's HTTP face: GET /order/{order_uid} served from
 // the cache in front of PostgreSQL, the read API behind the web UI, the admin
-// API for dead letters, /health, /metrics, the UI itself and the API's
-// description (/openapi.yaml, from package api). NewServer returns the
-// handler; every route is listed in routes.go.
+// API for dead letters (server/admin), /health, /metrics, the UI itself and
+// the API's description (/openapi.yaml, from package api). NewServer returns
+// the handler; every route is listed in routes.go.
 //
 // fasthttp reuses the request context and every byte slice it hands out once
 // a handler returns: nothing here keeps them, and the read path copies an id

@@ -63,8 +63,12 @@ var nevers = []never{
 		"the dead-letter format and its tools speak only Kafka"},
 	{"server/instrument", []string{module + "/..."}, "instrumenting a route knows routes and status codes, never orders, stores or Kafka"},
 	{"server/reply", []string{module + "/..."}, "writing a JSON answer needs nothing of orderd's"},
+	{"server/admin", all([]string{"storage/...", "stages/...", "health/...", "pipeline/..."}, postgres, cache, logging, metrics),
+		"the admin API reads and redrives dead letters through its interface: it knows the dead-letter format, never the orders' store; its routes are counted and traced by the server"},
 	{"server/probes", all([]string{"storage/...", "stages/...", "dlq/...", "daemon/..."}, kafka, postgres, cache),
 		"the probes read health's registry: readiness is decided from the components, never by calling a store"},
+	{"daemon/serve", []string{"daemon/ingest", "daemon/warmup", "daemon/stats", "daemon/kafkaclient", "daemon/demo", "stages/consumer", "storage/follow", "storage/memory"},
+		"serving knows the Config and the server's handler; what it reads through, and the parts that fill it, are the daemon's to hand it"},
 	{"web/...", []string{module + "/..."}, "the UI's files are embedded as they are; they depend on nothing"},
 	{"...", testing_, "no shipped package carries test-only code"},
 }
