@@ -22,7 +22,7 @@ import (
 // buffers, the runtime), at a small bound and a large one, however large
 // the backlog. Once PostgreSQL is back everything is stored.
 func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
-	parallel(t, 1)
+	schedule(t, load{instances: 1, long: true})
 	// Orders of 900 items of their own: every byte is content the decoder
 	// keeps, about 200 KB of JSON each.
 	gen := orderfake.New(500)

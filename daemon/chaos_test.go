@@ -39,7 +39,7 @@ type chaosFault struct {
 // -chaos.seeds=N replays it. CI runs a few fixed seeds as well as fresh
 // ones, for longer (.ci/run).
 func TestChaos(t *testing.T) {
-	parallel(t, 3)
+	schedule(t, load{instances: 3, long: true})
 	for _, s := range strings.Split(*chaosSeeds, ",") {
 		seed, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 		if err != nil {

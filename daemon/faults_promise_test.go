@@ -28,7 +28,7 @@ func seedFor(t *testing.T) uint64 {
 // binary: the next process takes over from the last commit, and nothing is
 // lost or stored twice.
 func TestFault_KillNineMidIngest(t *testing.T) {
-	parallel(t, 1)
+	schedule(t, load{instances: 1, heavy: true})
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	env := map[string]string{"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dbURL}
@@ -169,7 +169,7 @@ func TestFault_BrokerMisbehaving(t *testing.T) {
 // PostgreSQL's connections are cut while a batch's transaction is open,
 // five times over: each cut batch is rolled back and saved again, once.
 func TestFault_PostgresCutMidTransaction(t *testing.T) {
-	parallel(t, 1)
+	schedule(t, load{instances: 1, heavy: true})
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
@@ -205,16 +205,17 @@ func TestFault_PostgresCutMidTransaction(t *testing.T) {
 // a quarter of an hour later; without the session timeout the retries would
 // wait for the abandoned transactions' locks as long.
 func TestFault_PostgresVanishesMidTransaction(t *testing.T) {
-	// Serial: its margin is CPU time. A write times out after 2 s and
-	// /livez must not call the writer stuck, which it does after 3 s
-	// without progress; with other tests' daemons on the same cores the
-	// second between them is not always there.
+	parallel(t, 1)
+	// A write times out after 2 s and /livez must not call the writer
+	// stuck, which it does after 6 s without progress: a write that hung
+	// instead would be called stuck. With only a second between the two,
+	// other tests' daemons on the same cores sometimes took it.
 	brokers, _ := testenv.Kafka(t)
 	dbURL := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, dbURL)
 	d := startDaemon(t, map[string]string{
 		"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": proxiedURL,
-		"RETRY_MAX_BACKOFF": "200ms", "BATCH_SIZE": "500", "WRITE_TIMEOUT": "2s", "LIVENESS_STALL": "3s",
+		"RETRY_MAX_BACKOFF": "200ms", "BATCH_SIZE": "500", "WRITE_TIMEOUT": "2s", "LIVENESS_STALL": "6s",
 	})
 	d.waitHealthy(t)
 	w := newWorkload(seedFor(t), 10_000, 0.01, 0.01, 0.005)
@@ -345,7 +346,7 @@ func TestFault_PostgresRefusesConnectionsFor20s(t *testing.T) {
 // is SIGKILLed and one SIGTERMed mid-ingest, and both are started again:
 // every order is stored once, and every replica serves every order.
 func TestFault_ThreeReplicas(t *testing.T) {
-	parallel(t, 3)
+	schedule(t, load{instances: 3, heavy: true})
 	brokers, _ := testenv.KafkaWith(t, kfake.SeedTopics(6, "orders"))
 	dbURL := testenv.Postgres(t)
 	env := map[string]string{

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -13,70 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/orderd/orderd/internal/testenv"
 )
 
-// defaultParallel is -test.parallel when the command line does not set it.
-// go test's own default is GOMAXPROCS, which suits tests that keep a core
-// busy; these mostly wait on timers, brokers and PostgreSQL (a fault held
-// for seconds, an outage's length, a session timeout), so two at a time on
-// a 2-core machine would leave the machine idle through most of the run.
-// What bounds them instead is PostgreSQL's connections: see instances.
-const defaultParallel = 8
-
-// maxInstances is how many orderd instances the parallel tests run at
-// once, in-process or as child processes. With the tests' pools (see
-// testSettings: READ_CONCURRENCY 4) one instance holds at most 2×WRITERS +
-// READ_CONCURRENCY + LIST_CONCURRENCY + 3 (bulk) = 13 connections, plus its
-// commit listener and, while it starts, its migrations' connection: 15; a
-// test adds at most 2 of its own (a query, a database created or dropped).
-// Five instances are then at most 5 × 17 = 85 of PostgreSQL's 100
-// (max_connections, 3 of them kept for superusers), which leaves room for
-// the package go test runs beside this one, whose tests open one pool at a
-// time. A test that sets a larger pool of its own takes more than one unit.
-//
-// Under -race the cores bound them first: each instance costs several
-// times the CPU, so the tests wait on the cores, not on timers. With four
-// at once the tests' one-minute waits were missed; with two the package
-// took 698 s here against about 620 s one at a time, and loaded the
-// machine for the packages go test runs beside it. So one.
-var maxInstances = func() int64 {
-	if raceEnabled {
-		return 1
-	}
-	return 5
-}()
-
-// instances holds one unit per orderd instance a parallel test runs.
-var instances = semaphore.NewWeighted(maxInstances)
-
-// parallel runs t beside the other parallel tests once n of the
-// maxInstances are free, for a test that runs at most n orderd instances
-// at once. Every such instance needs PostgreSQL, so under -short, with n
-// above 0, t skips before its setup (a workload, certificates) costs
-// anything. Tests that touch what the whole process shares stay serial, and
-// go test runs them all before any parallel one starts: a SIGTERM to the
-// test process (which every in-process Run would take as its own), a
-// goroutine-leak check, or t.Setenv for the OpenTelemetry SDK, which reads
-// the process environment.
-func parallel(t *testing.T, n int64) {
-	t.Helper()
-	if n > 0 {
-		testenv.SkipIfShort(t, "PostgreSQL")
-	}
-	t.Parallel()
-	// A test of more instances than that (three replicas, under -race)
-	// waits for all of them.
-	n = min(n, maxInstances)
-	if err := instances.Acquire(context.Background(), n); err != nil {
-		t.Fatalf("wait for %d of %d orderd instances: %v", n, maxInstances, err)
-	}
-	// Registered first, so it runs last: after the test's daemons have
-	// stopped and its database is dropped.
-	t.Cleanup(func() { instances.Release(n) })
-}
+// defaultParallel is -test.parallel when the command line does not set it:
+// enough for every parallel test to be waiting in schedule at once, which
+// bounds them (PostgreSQL's connections, and the cores under -race) and
+// starts the longest first. go test's own default, GOMAXPROCS, suits tests
+// that keep a core busy; these mostly wait on timers, brokers and
+// PostgreSQL (a fault held for seconds, an outage's length, a session
+// timeout), and it would pick which ones start first by chance.
+const defaultParallel = 64
 
 // TestMain raises -test.parallel's default (see defaultParallel) and
 // removes what the tests shared: the orderd binaries the process tests

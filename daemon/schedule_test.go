@@ -1,0 +1,145 @@
+package daemon
+
+import (
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/orderd/orderd/internal/testenv"
+)
+
+// maxInstances is how many orderd instances the parallel tests run at
+// once, in-process or as child processes. With the tests' pools (see
+// testSettings: READ_CONCURRENCY 4) one instance holds at most 2×WRITERS +
+// READ_CONCURRENCY + LIST_CONCURRENCY + 3 (bulk) = 13 connections, plus its
+// commit listener and, while it starts, its migrations' connection: 15; a
+// test adds at most 2 of its own (a query, a database created or dropped).
+// Five instances are then at most 5 × 17 = 85 of PostgreSQL's 100
+// (max_connections, 3 of them kept for superusers), which leaves room for
+// the package go test runs beside this one, whose tests open one pool at a
+// time. A test that sets a larger pool of its own takes more than one unit.
+const maxInstances = 5
+
+// raceSlots is how many parallel tests run at once under -race, where the
+// race detector makes the test process's own work (its brokers, producers
+// and in-process daemons) cost several times the CPU. Most tests still
+// spend most of their time waiting on a fault's length or a timer: one at
+// a time left the cores 60 to 90% idle through them. A test whose own
+// workload keeps the cores busy takes every slot (load.heavy): run beside
+// others it made their one-minute waits miss.
+const raceSlots = 3
+
+// load is what a parallel test needs while it runs.
+type load struct {
+	instances int64 // orderd instances it runs at once
+	heavy     bool  // under -race its own workload keeps both cores busy: it runs alone
+	long      bool  // among the package's longest: it starts before the tests waiting with it
+}
+
+// rank orders the waiting tests: under -race the heavy ones first, since
+// each runs alone and one waiting behind a long test would hold back every
+// test behind it; then the long ones, so that the run does not end waiting
+// for one of them.
+func (l load) rank() int {
+	r := 0
+	if l.long {
+		r++
+	}
+	if l.heavy && raceEnabled {
+		r += 2
+	}
+	return r
+}
+
+// parallel runs t beside the other parallel tests once n orderd instances
+// are free (see schedule).
+func parallel(t *testing.T, n int64) {
+	t.Helper()
+	schedule(t, load{instances: n})
+}
+
+// schedule runs t beside the other parallel tests once what l needs is
+// free. Every orderd instance needs PostgreSQL, so under -short, with
+// instances above 0, t skips before its setup (a workload, certificates)
+// costs anything. Tests that touch what the whole process shares stay
+// serial, and go test runs them all before any parallel one starts: a
+// SIGTERM to the test process (which every in-process Run would take as
+// its own), a goroutine-leak check, or t.Setenv for the OpenTelemetry SDK,
+// which reads the process environment.
+func schedule(t *testing.T, l load) {
+	t.Helper()
+	if l.instances > 0 {
+		testenv.SkipIfShort(t, "PostgreSQL")
+	}
+	if l.instances > maxInstances {
+		t.Fatalf("a test of %d orderd instances, more than the %d that run at once", l.instances, maxInstances)
+	}
+	t.Parallel()
+	need := [2]int64{1, l.instances}
+	if !raceEnabled {
+		need[0] = 0
+	} else if l.heavy {
+		need[0] = raceSlots
+	}
+	tests.acquire(need, l.rank())
+	// Registered before the test's own cleanups, so it runs after them:
+	// after its daemons have stopped and its database is dropped.
+	t.Cleanup(func() { tests.release(need) })
+}
+
+// tests is what the parallel tests share: the race slots and the orderd
+// instances.
+var tests = &gate{free: [2]int64{raceSlots, maxInstances}}
+
+// gate hands out race slots and orderd instances to tests in turn: by
+// rank, then in the order they asked. A test at the head that does not
+// fit waits, and nobody passes it, so that a test that needs everything is
+// not starved by small ones.
+type gate struct {
+	mu      sync.Mutex
+	free    [2]int64
+	waiting []*waiter
+}
+
+type waiter struct {
+	need  [2]int64
+	rank  int
+	ready chan struct{}
+}
+
+func (g *gate) acquire(need [2]int64, rank int) {
+	w := &waiter{need: need, rank: rank, ready: make(chan struct{})}
+	g.mu.Lock()
+	// Behind every waiting test of its rank or above.
+	i := slices.IndexFunc(g.waiting, func(o *waiter) bool { return o.rank < rank })
+	if i < 0 {
+		i = len(g.waiting)
+	}
+	g.waiting = slices.Insert(g.waiting, i, w)
+	g.grant()
+	g.mu.Unlock()
+	<-w.ready
+}
+
+func (g *gate) release(need [2]int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k := range need {
+		g.free[k] += need[k]
+	}
+	g.grant()
+}
+
+// grant lets the waiting tests at the head in while what they need is free.
+func (g *gate) grant() {
+	for len(g.waiting) > 0 {
+		w := g.waiting[0]
+		if w.need[0] > g.free[0] || w.need[1] > g.free[1] {
+			return
+		}
+		g.free[0] -= w.need[0]
+		g.free[1] -= w.need[1]
+		g.waiting = g.waiting[1:]
+		close(w.ready)
+	}
+}
