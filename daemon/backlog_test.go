@@ -14,8 +14,9 @@ import (
 	"github.com/orderd/orderd/order/orderfake"
 )
 
-// With PostgreSQL cut and some 500 MB of 900-item orders waiting in Kafka,
-// orderd takes in MAX_IN_FLIGHT_MB of them, each counted at what it holds
+// With PostgreSQL cut and some 320 MB of 900-item orders waiting in Kafka
+// (two and a half times the larger bound, so that the consumer must pause
+// at either), orderd takes in MAX_IN_FLIGHT_MB of them, each counted at what it holds
 // (its bytes, the decoded order, its canonical JSON), and pauses. Its memory
 // grows by at most twice the bound (Go's collector lets the heap reach twice
 // what is live) plus 64 MiB for what lies outside the bound (sarama's
@@ -28,7 +29,7 @@ func TestInFlightBytesBoundMemoryWhileTheStoreIsDown(t *testing.T) {
 	gen := orderfake.New(500)
 	var recs []*kgo.Record
 	backlog := 0
-	for i := 0; backlog < 500<<20; i++ {
+	for i := 0; backlog < 320<<20; i++ {
 		o := gen.OrderWithItems(900)
 		doc := order.AppendJSON(nil, &o)
 		recs = append(recs, &kgo.Record{Topic: "orders", Partition: int32(i % 3), Key: []byte(o.OrderUID), Value: doc})
@@ -90,7 +91,7 @@ func boundMemory(t *testing.T, recs []*kgo.Record, backlog, boundMB int) {
 	}
 
 	proxy.Restore()
-	// 500 MiB of orders to decode and write, on cores the parallel tests
+	// 320 MiB of orders to decode and write, on cores the parallel tests
 	// share: a minute is not always enough, and nothing here is about speed.
 	testenv.Eventually(t, 3*time.Minute, "every order stored once PostgreSQL is back", func() bool {
 		return queryInt(t, dbURL, "SELECT count(*) FROM orders") == len(recs)
