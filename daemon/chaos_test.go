@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,10 +16,36 @@ import (
 	"github.com/orderd/orderd/internal/testenv"
 )
 
+// The flags' defaults come from ORDERD_CHAOS_DURATION and
+// ORDERD_CHAOS_SEEDS when they are set: go test ./... passes a flag to
+// every package's test binary, and only this one knows these, so a run of
+// the whole module (CI's) sets them through the environment instead.
 var (
-	chaosDuration = flag.Duration("chaos.duration", 20*time.Second, "how long TestChaos injects faults, at least: it goes on until it has injected each kind of fault once")
-	chaosSeeds    = flag.String("chaos.seeds", "0", "comma-separated seeds of TestChaos's workload and fault schedule, one run each; 0 draws a fresh one")
+	chaosDuration = flag.Duration("chaos.duration", envDuration("ORDERD_CHAOS_DURATION", 20*time.Second), "how long TestChaos injects faults, at least: it goes on until it has injected each kind of fault once (default from ORDERD_CHAOS_DURATION)")
+	chaosSeeds    = flag.String("chaos.seeds", envString("ORDERD_CHAOS_SEEDS", "0"), "comma-separated seeds of TestChaos's workload and fault schedule, one run each; 0 draws a fresh one (default from ORDERD_CHAOS_SEEDS)")
 )
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// envDuration is name's duration, or def when it is unset. A value that is
+// not a duration stops the test binary: a CI run that meant to run longer
+// must not quietly run the default.
+func envDuration(name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		panic(fmt.Sprintf("%s=%q: %v", name, v, err))
+	}
+	return d
+}
 
 // chaosFault is one fault TestChaos injected, and how long orderd took to
 // be healthy everywhere again once it ended.
