@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/orderd/orderd/internal/testenv"
 )
@@ -81,7 +82,9 @@ func schedule(t *testing.T, l load) {
 	} else if l.heavy {
 		need[0] = raceSlots
 	}
+	asked := time.Now()
 	tests.acquire(need, l.rank())
+	t.Logf("its turn came after %s (race slots %d, orderd instances %d)", time.Since(asked).Round(time.Millisecond), need[0], need[1])
 	// Registered before the test's own cleanups, so it runs after them:
 	// after its daemons have stopped and its database is dropped.
 	t.Cleanup(func() { tests.release(need) })
@@ -91,6 +94,12 @@ func schedule(t *testing.T, l load) {
 // instances.
 var tests = &gate{free: [2]int64{raceSlots, maxInstances}}
 
+// gather is how long the gate waits after the first test asks before it
+// lets any in. go test releases every parallel test at once when the serial
+// ones have ended, and they ask within milliseconds; without the wait the
+// first few to ask would start whatever their rank.
+const gather = 250 * time.Millisecond
+
 // gate hands out race slots and orderd instances to tests in turn: by
 // rank, then in the order they asked. A test at the head that does not
 // fit waits, and nobody passes it, so that a test that needs everything is
@@ -99,6 +108,8 @@ type gate struct {
 	mu      sync.Mutex
 	free    [2]int64
 	waiting []*waiter
+	open    bool        // gather has passed since the first test asked
+	opening *time.Timer // set at the first ask
 }
 
 type waiter struct {
@@ -116,6 +127,14 @@ func (g *gate) acquire(need [2]int64, rank int) {
 		i = len(g.waiting)
 	}
 	g.waiting = slices.Insert(g.waiting, i, w)
+	if g.opening == nil {
+		g.opening = time.AfterFunc(gather, func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.open = true
+			g.grant()
+		})
+	}
 	g.grant()
 	g.mu.Unlock()
 	<-w.ready
@@ -132,7 +151,7 @@ func (g *gate) release(need [2]int64) {
 
 // grant lets the waiting tests at the head in while what they need is free.
 func (g *gate) grant() {
-	for len(g.waiting) > 0 {
+	for g.open && len(g.waiting) > 0 {
 		w := g.waiting[0]
 		if w.need[0] > g.free[0] || w.need[1] > g.free[1] {
 			return
