@@ -119,8 +119,15 @@ type waiter struct {
 }
 
 func (g *gate) acquire(need [2]int64, rank int) {
+	<-g.ask(need, rank).ready
+}
+
+// ask puts a test in the queue and lets in whoever's turn it is; the
+// test's turn has come when the waiter's ready is closed.
+func (g *gate) ask(need [2]int64, rank int) *waiter {
 	w := &waiter{need: need, rank: rank, ready: make(chan struct{})}
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	// Behind every waiting test of its rank or above.
 	i := slices.IndexFunc(g.waiting, func(o *waiter) bool { return o.rank < rank })
 	if i < 0 {
@@ -136,8 +143,7 @@ func (g *gate) acquire(need [2]int64, rank int) {
 		})
 	}
 	g.grant()
-	g.mu.Unlock()
-	<-w.ready
+	return w
 }
 
 func (g *gate) release(need [2]int64) {
@@ -160,5 +166,53 @@ func (g *gate) grant() {
 		g.free[1] -= w.need[1]
 		g.waiting = g.waiting[1:]
 		close(w.ready)
+	}
+}
+
+// The gate's order, on a gate that never opens by itself: rank first, then
+// the order of asking, and a head that does not fit holds back even the
+// tests behind it that would.
+func TestGate_RankThenAskingOrderAndNobodyPassesTheHead(t *testing.T) {
+	g := &gate{free: [2]int64{3, 5}, opening: time.NewTimer(time.Hour)}
+	t.Cleanup(func() { g.opening.Stop() })
+	in := func(w *waiter) bool {
+		select {
+		case <-w.ready:
+			return true
+		default:
+			return false
+		}
+	}
+	light := g.ask([2]int64{1, 1}, 0)
+	long := g.ask([2]int64{1, 2}, 1)
+	heavy := g.ask([2]int64{3, 1}, 2)
+	light2 := g.ask([2]int64{1, 1}, 0)
+	if in(light) || in(long) || in(heavy) || in(light2) {
+		t.Fatal("a test was let in before the gate opened")
+	}
+	g.mu.Lock()
+	g.open = true
+	g.grant()
+	g.mu.Unlock()
+	if !in(heavy) || in(long) || in(light) || in(light2) {
+		t.Fatalf("opened: heavy %v, long %v, light %v %v; want the heavy one alone", in(heavy), in(long), in(light), in(light2))
+	}
+
+	g.release(heavy.need)
+	if !in(long) || !in(light) || !in(light2) {
+		t.Fatalf("the heavy one done: long %v, light %v %v; want all three in", in(long), in(light), in(light2))
+	}
+	// Free now: no slot, 1 instance. A second heavy one waits at the head
+	// for every slot; a light one behind it that would fit waits too.
+	g.release(light.need)
+	heavy2 := g.ask([2]int64{3, 1}, 2)
+	light3 := g.ask([2]int64{1, 1}, 0)
+	if in(heavy2) || in(light3) {
+		t.Fatalf("heavy %v, light %v with one slot free: want both waiting, the light one behind the heavy one", in(heavy2), in(light3))
+	}
+	g.release(long.need)
+	g.release(light2.need)
+	if !in(heavy2) || in(light3) {
+		t.Fatalf("every slot free: heavy %v, light %v; want the heavy one in, alone", in(heavy2), in(light3))
 	}
 }
