@@ -38,11 +38,6 @@ type DeadLetters interface {
 const (
 	defaultDLQLimit = 50
 	maxDLQLimit     = 500
-	// dlqListBudget is how long a listing reads before it answers with
-	// what it found, "partial" and a "next" cursor: half of the server's
-	// API timeout (the timeout the handlers are made with),
-	// so that a filter matching little of a long topic still answers.
-	dlqListBudget = browse.DefaultBudget
 	// MaxRedrive is the most records one redrive request names: they are
 	// read in one pass per partition and sent together, well within
 	// the API timeout (TestAdmin_Redrives500OfAHundredThousandInTime logs
@@ -133,7 +128,8 @@ func dlqRecord(r dlq.Record) Record {
 // It answers {"records": [...]} newest first (by when Kafka appended
 // them), with "next": a cursor for the query's next page (the same reason
 // and since, cursor=NEXT) when it stopped early; "partial": true when it
-// stopped at its time budget (dlqListBudget) rather than at limit; and
+// stopped at its time budget (half of timeout, so that a filter matching
+// little of a long topic still answers) rather than at limit; and
 // "trimmed": [{"partition", "oldest"}] for partitions retention trimmed
 // while they were being listed.
 func List(d DeadLetters, timeout time.Duration) fasthttp.RequestHandler {
@@ -143,7 +139,7 @@ func List(d DeadLetters, timeout time.Duration) fasthttp.RequestHandler {
 		if !ok {
 			return
 		}
-		f := browse.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason")), Cursor: string(args.Peek("cursor")), Budget: dlqListBudget}
+		f := browse.Filter{Limit: limit, Reason: dlq.Reason(args.Peek("reason")), Cursor: string(args.Peek("cursor")), Budget: timeout / 2}
 		if f.Reason != "" && !f.Reason.Valid() {
 			reply.Error(ctx, fasthttp.StatusBadRequest, "invalid reason: want one of "+reasonList())
 			return
