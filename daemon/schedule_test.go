@@ -76,15 +76,16 @@ func schedule(t *testing.T, l load) {
 		t.Fatalf("a test of %d orderd instances, more than the %d that run at once", l.instances, maxInstances)
 	}
 	t.Parallel()
-	need := [2]int64{1, l.instances}
-	if !raceEnabled {
-		need[0] = 0
-	} else if l.heavy {
-		need[0] = raceSlots
+	need := units{instances: l.instances}
+	switch {
+	case raceEnabled && l.heavy:
+		need.slots = raceSlots
+	case raceEnabled:
+		need.slots = 1
 	}
 	asked := time.Now()
 	tests.acquire(need, l.rank())
-	t.Logf("its turn came after %s (race slots %d, orderd instances %d)", time.Since(asked).Round(time.Millisecond), need[0], need[1])
+	t.Logf("its turn came after %s (race slots %d, orderd instances %d)", time.Since(asked).Round(time.Millisecond), need.slots, need.instances)
 	// Registered before the test's own cleanups, so it runs after them:
 	// after its daemons have stopped and its database is dropped.
 	t.Cleanup(func() { tests.release(need) })
@@ -92,7 +93,12 @@ func schedule(t *testing.T, l load) {
 
 // tests is what the parallel tests share: the race slots and the orderd
 // instances.
-var tests = &gate{free: [2]int64{raceSlots, maxInstances}}
+var tests = &gate{free: units{slots: raceSlots, instances: maxInstances}}
+
+// units is what the gate hands out.
+type units struct{ slots, instances int64 }
+
+func (u units) fit(free units) bool { return u.slots <= free.slots && u.instances <= free.instances }
 
 // gather is how long the gate waits after the first test asks before it
 // lets any in. go test releases every parallel test at once when the serial
@@ -106,25 +112,25 @@ const gather = 250 * time.Millisecond
 // not starved by small ones.
 type gate struct {
 	mu      sync.Mutex
-	free    [2]int64
+	free    units
 	waiting []*waiter
 	open    bool        // gather has passed since the first test asked
 	opening *time.Timer // set at the first ask
 }
 
 type waiter struct {
-	need  [2]int64
+	need  units
 	rank  int
 	ready chan struct{}
 }
 
-func (g *gate) acquire(need [2]int64, rank int) {
+func (g *gate) acquire(need units, rank int) {
 	<-g.ask(need, rank).ready
 }
 
 // ask puts a test in the queue and lets in whoever's turn it is; the
 // test's turn has come when the waiter's ready is closed.
-func (g *gate) ask(need [2]int64, rank int) *waiter {
+func (g *gate) ask(need units, rank int) *waiter {
 	w := &waiter{need: need, rank: rank, ready: make(chan struct{})}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -146,12 +152,11 @@ func (g *gate) ask(need [2]int64, rank int) *waiter {
 	return w
 }
 
-func (g *gate) release(need [2]int64) {
+func (g *gate) release(need units) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for k := range need {
-		g.free[k] += need[k]
-	}
+	g.free.slots += need.slots
+	g.free.instances += need.instances
 	g.grant()
 }
 
@@ -159,11 +164,11 @@ func (g *gate) release(need [2]int64) {
 func (g *gate) grant() {
 	for g.open && len(g.waiting) > 0 {
 		w := g.waiting[0]
-		if w.need[0] > g.free[0] || w.need[1] > g.free[1] {
+		if !w.need.fit(g.free) {
 			return
 		}
-		g.free[0] -= w.need[0]
-		g.free[1] -= w.need[1]
+		g.free.slots -= w.need.slots
+		g.free.instances -= w.need.instances
 		g.waiting = g.waiting[1:]
 		close(w.ready)
 	}
@@ -173,7 +178,7 @@ func (g *gate) grant() {
 // the order of asking, and a head that does not fit holds back even the
 // tests behind it that would.
 func TestGate_RankThenAskingOrderAndNobodyPassesTheHead(t *testing.T) {
-	g := &gate{free: [2]int64{3, 5}, opening: time.NewTimer(time.Hour)}
+	g := &gate{free: units{slots: 3, instances: 5}, opening: time.NewTimer(time.Hour)}
 	t.Cleanup(func() { g.opening.Stop() })
 	in := func(w *waiter) bool {
 		select {
@@ -183,10 +188,10 @@ func TestGate_RankThenAskingOrderAndNobodyPassesTheHead(t *testing.T) {
 			return false
 		}
 	}
-	light := g.ask([2]int64{1, 1}, 0)
-	long := g.ask([2]int64{1, 2}, 1)
-	heavy := g.ask([2]int64{3, 1}, 2)
-	light2 := g.ask([2]int64{1, 1}, 0)
+	light := g.ask(units{1, 1}, 0)
+	long := g.ask(units{1, 2}, 1)
+	heavy := g.ask(units{3, 1}, 2)
+	light2 := g.ask(units{1, 1}, 0)
 	if in(light) || in(long) || in(heavy) || in(light2) {
 		t.Fatal("a test was let in before the gate opened")
 	}
@@ -205,8 +210,8 @@ func TestGate_RankThenAskingOrderAndNobodyPassesTheHead(t *testing.T) {
 	// Free now: no slot, 1 instance. A second heavy one waits at the head
 	// for every slot; a light one behind it that would fit waits too.
 	g.release(light.need)
-	heavy2 := g.ask([2]int64{3, 1}, 2)
-	light3 := g.ask([2]int64{1, 1}, 0)
+	heavy2 := g.ask(units{3, 1}, 2)
+	light3 := g.ask(units{1, 1}, 0)
 	if in(heavy2) || in(light3) {
 		t.Fatalf("heavy %v, light %v with one slot free: want both waiting, the light one behind the heavy one", in(heavy2), in(light3))
 	}
