@@ -197,16 +197,21 @@ func silentBroker(t *testing.T) string {
 }
 
 func TestRun_TimeoutBoundsTheWholeCommand(t *testing.T) {
+	// Each request may take a third of -timeout. At 1 s that was 333 ms, and
+	// under -race, beside the daemon's tests on both cores, a ListOffsets
+	// once outlasted it and closed the broker under the other requests
+	// ("broker not connected") before the fetch this test stalls was sent.
+	const timeout = 3 * time.Second
 	f := func(env map[string]string, want string, args ...string) {
 		t.Helper()
 		start := time.Now()
-		_, _, err := orderctl(t, env, append([]string{"-timeout", "1s"}, args...)...)
+		_, _, err := orderctl(t, env, append([]string{"-timeout", timeout.String()}, args...)...)
 		took := time.Since(start)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: %v, want %q", args, err, want)
 		}
-		if took > 3*time.Second {
-			t.Errorf("%v: took %s with -timeout 1s", args, took)
+		if took > 3*timeout {
+			t.Errorf("%v: took %s with -timeout %s", args, took, timeout)
 		}
 		t.Logf("%v: failed in %s: %v", args, took.Round(time.Millisecond), err)
 	}
