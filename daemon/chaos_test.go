@@ -81,7 +81,7 @@ func TestChaos(t *testing.T) {
 }
 
 func chaos(t *testing.T, seed uint64) {
-	// Three replicas of smaller pools than the tests' (9 connections each,
+	// Three replicas of smaller pools than the tests' (10 connections each,
 	// see maxInstances): with their test's own, two instances' worth. Their
 	// writes come at 400 orders a second, well within one writer.
 	schedule(t, load{instances: 2, long: true})

@@ -13,9 +13,10 @@ import (
 // once, in-process or as child processes. With the tests' pools (see
 // testSettings: READ_CONCURRENCY 4) one instance holds at most 2×WRITERS +
 // READ_CONCURRENCY + LIST_CONCURRENCY + 3 (bulk) = 13 connections, plus its
-// commit listener and, while it starts, its migrations' connection: 15; a
+// commit listener, while it starts its migrations' connection, and while it
+// ends an abandoned write transaction the connection that ends it: 16; a
 // test adds at most 2 of its own (a query, a database created or dropped).
-// Five instances are then at most 5 × 17 = 85 of PostgreSQL's 100
+// Five instances are then at most 5 × 18 = 90 of PostgreSQL's 100
 // (max_connections, 3 of them kept for superusers), which leaves room for
 // the package go test runs beside this one, whose tests open one pool at a
 // time. A test that sets a larger pool of its own takes more than one unit.

@@ -3,6 +3,8 @@ package writes
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,43 +42,143 @@ func backendOf(conn *pgconn.PgConn) (backend, bool) {
 	return backend{pid: conn.PID(), start: start}, ok
 }
 
-// endAbandonedLater runs endAbandoned in a goroutine of its own, which
-// Close waits for. Once Close has begun it does nothing: the pools are
-// going, and with them the means to end anything.
-func (w *Writer) endAbandonedLater(parent context.Context, b backend) {
-	w.endingMu.Lock()
-	defer w.endingMu.Unlock()
-	if w.closed {
-		return
-	}
-	w.ending.Add(1)
-	go func() {
-		defer w.ending.Done()
-		w.endAbandoned(parent, b)
-	}()
+// The tries at ending abandoned transactions back off from endRetryMin to
+// endRetryMax while none gets through. A try that gets no answer waits out
+// its own timeout first; one that finds PostgreSQL refusing connections
+// fails at once, and the backoff is what spaces them.
+const (
+	endRetryMin = 100 * time.Millisecond
+	endRetryMax = time.Second
+)
+
+// abandonment is what a Writer keeps to end the server processes of the
+// transactions WRITE_TIMEOUT abandoned (see endAbandoned).
+type abandonment struct {
+	mu      sync.Mutex
+	pending []backend // abandoned and not ended yet
+	running bool      // the goroutine that ends them (endLoop) runs
+	closed  bool
+	wake    chan struct{} // one slot: pending has more
+	closing chan struct{} // closed by Close
+	done    sync.WaitGroup
 }
 
-// endAbandoned ends the server process of a write transaction that
-// WRITE_TIMEOUT abandoned, and with it the row locks the retry of its batch
-// would wait for.
+func newAbandonment() abandonment {
+	return abandonment{wake: make(chan struct{}, 1), closing: make(chan struct{})}
+}
+
+// endAbandonedLater has b ended by a goroutine of the Writer's own, which
+// tries until a try gets through and which Close waits for. Once Close has
+// begun it does nothing: the pools are going, and with them the means to
+// end anything.
+func (w *Writer) endAbandonedLater(parent context.Context, b backend) {
+	a := &w.abandoned
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return
+	}
+	a.pending = append(a.pending, b)
+	if !a.running {
+		a.running = true
+		a.done.Add(1)
+		go w.endLoop(context.WithoutCancel(parent))
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// endLoop ends the pending processes, and tries again, backing off, until
+// a try gets through: the outage that made a write time out may still be
+// on when it is abandoned, while its session lives on and holds the row
+// locks the batch's retry waits for. Nothing else ends that session before
+// TCP gives up. Close ends the loop after one last try.
+func (w *Writer) endLoop(ctx context.Context) {
+	a := &w.abandoned
+	defer a.done.Done()
+	for {
+		select {
+		case <-a.wake:
+		case <-a.closing:
+			_ = w.endPending(ctx)
+			return
+		}
+		for wait := endRetryMin; w.endPending(ctx) != nil; wait = min(2*wait, endRetryMax) {
+			select {
+			case <-time.After(wait):
+			case <-a.closing:
+				return
+			}
+		}
+	}
+}
+
+// endPending runs one try at ending every pending process, and forgets
+// them once it got through.
+func (w *Writer) endPending(ctx context.Context) error {
+	a := &w.abandoned
+	a.mu.Lock()
+	pending := a.pending[:len(a.pending):len(a.pending)]
+	a.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := w.endAbandoned(ctx, pending...); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.pending = slices.Clone(a.pending[len(pending):]) // those abandoned meanwhile stay
+	a.mu.Unlock()
+	return nil
+}
+
+// endAbandoned ends the server processes of write transactions that
+// WRITE_TIMEOUT abandoned, and with them the row locks the retry of their
+// batch would wait for. It is one try, bounded by WRITE_TIMEOUT (or
+// rollbackTimeout, if that is shorter or unset); nil means it got through,
+// whether a process was still there to end or not.
+//
+// It dials a connection of its own, with the write pool's settings, rather
+// than take one from the pool: after an outage the pool's slots are held by
+// the dead connections it is still closing, and its idle ones may be dead
+// too, so a try on the pool waits out its timeout behind the very
+// connections whose sessions it is there to end (seconds each, measured).
 //
 // idle_in_transaction_session_timeout ends such a transaction only once the
 // server waits for the next command. A connection lost in the middle of a
 // pipelined batch, with a statement's messages received but not the Sync
 // that ends them, leaves the server waiting for the rest, in no state any
-// timeout covers, until TCP gives up: two hours with the default keepalives, and
-// never while something still acknowledges the packets (a proxy, a
-// half-open NAT). It is best effort: with PostgreSQL gone there is nothing
-// to end, and a failure here changes nothing the retry depends on. Only
-// sessions of orderd's own role can be ended, which is all it asks.
+// timeout covers, until TCP gives up: two hours with the default
+// keepalives, and never while something still acknowledges the packets (a
+// proxy, a half-open NAT). Only sessions of orderd's own role can be ended,
+// which is all it asks.
 //
-// The process is named by its PID and its backend_start together: by the
+// A process is named by its PID and its backend_start together: by the
 // time this runs the abandoned session may have ended on its own, and its
 // PID been given to another session, a healthy writer of this orderd's
 // say, which must not lose its transaction.
-func (w *Writer) endAbandoned(parent context.Context, b backend) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), rollbackTimeout)
+func (w *Writer) endAbandoned(ctx context.Context, bs ...backend) error {
+	pids := make([]int64, len(bs))
+	starts := make([]time.Time, len(bs))
+	for i, b := range bs {
+		pids[i], starts[i] = int64(b.pid), b.start
+	}
+	timeout := rollbackTimeout
+	if w.timeout > 0 {
+		timeout = min(timeout, w.timeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, _ = w.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE pid = $1 AND backend_start = $2 AND usename = current_user AND xact_start IS NOT NULL`, int64(b.pid), b.start)
+	conn, err := pgx.ConnectConfig(ctx, w.pool.Config().ConnConfig)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `SELECT pg_terminate_backend(a.pid)
+		FROM pg_stat_activity a JOIN unnest($1::int8[], $2::timestamptz[]) AS t(pid, start)
+		  ON a.pid = t.pid AND a.backend_start = t.start
+		WHERE a.usename = current_user AND a.xact_start IS NOT NULL`, pids, starts)
+	return err
 }

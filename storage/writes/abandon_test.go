@@ -69,7 +69,9 @@ func TestWriter_EndAbandonedEndsOnlyTheSessionItNames(t *testing.T) {
 	tx, victim := openSession(t, url)
 
 	// Same PID, another session: one that started a moment later.
-	w.endAbandoned(ctx, backend{pid: victim.pid, start: victim.start.Add(time.Millisecond)})
+	if err := w.endAbandoned(ctx, backend{pid: victim.pid, start: victim.start.Add(time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
 		t.Fatalf("a termination naming another backend_start ended the session: %v", err)
 	}
@@ -77,7 +79,9 @@ func TestWriter_EndAbandonedEndsOnlyTheSessionItNames(t *testing.T) {
 		t.Fatal("a termination naming another backend_start ended the session")
 	}
 
-	w.endAbandoned(ctx, victim)
+	if err := w.endAbandoned(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
 	testenv.Eventually(t, 5*time.Second, "the session named by its PID and backend_start ends", func() bool { return !alive(t, pool, victim) })
 	if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
 		t.Fatal("the terminated session still answers")
@@ -126,4 +130,55 @@ func TestWriter_CloseWaitsForTerminationsInFlight(t *testing.T) {
 	if !alive(t, admin, other) {
 		t.Error("a termination after Close ended a session")
 	}
+}
+
+// PostgreSQL vanished from the write pool's connections, idle ones too,
+// and refuses new ones for a while: the first tries to end an abandoned
+// session cannot get through. The session still holds the row locks the
+// batch's retry waits for, and nothing else ends it, so the writer tries
+// again until one gets through.
+func TestWriter_EndAbandonedTriesAgainUntilItGetsThrough(t *testing.T) {
+	url := testenv.Postgres(t)
+	proxiedURL, proxy := testenv.BehindProxy(t, url)
+	cfg, err := pgxpool.ParseConfig(proxiedURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AfterConnect = RememberBackend
+	ctx := storetest.Context(t)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each try is bounded by WRITE_TIMEOUT.
+	w := New(pool, 500*time.Millisecond, "")
+	t.Cleanup(func() { w.Close(); pool.Close() })
+	admin, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+
+	// Every connection the pool may hand out is open and idle, then
+	// silenced; new ones are refused (the startup message names the user).
+	held := make([]*pgxpool.Conn, cfg.MaxConns)
+	for i := range held {
+		if held[i], err = pool.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	_, victim := openSession(t, url)
+	proxy.Blackhole()
+	proxy.RefuseFirst([]byte("user"))
+
+	w.endAbandonedLater(ctx, victim)
+	time.Sleep(2 * time.Second) // tries that cannot get through, a few of them
+	if !alive(t, admin, victim) {
+		t.Fatal("the session ended while PostgreSQL could not be reached: the test proves nothing")
+	}
+	proxy.Restore()
+	testenv.Eventually(t, 15*time.Second, "the abandoned session is ended once a try gets through", func() bool { return !alive(t, admin, victim) })
 }

@@ -1,7 +1,6 @@
 package writes
 
 import (
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,12 +16,9 @@ type Writer struct {
 	// sends none.
 	origin string
 
-	// ending counts the terminations of abandoned transactions in flight
-	// (see endAbandoned), which Close waits for; closed, under endingMu,
-	// makes later ones give up instead of starting on a closing pool.
-	endingMu sync.Mutex
-	ending   sync.WaitGroup
-	closed   bool
+	// abandoned: the transactions WRITE_TIMEOUT abandoned, to be ended
+	// on the server (see endAbandoned).
+	abandoned abandonment
 }
 
 // New returns a Writer on pool, whose connections must run RememberBackend
@@ -30,15 +26,19 @@ type Writer struct {
 // (0: unbounded); origin, if set, names this orderd in the announcement of
 // each committed batch on storage.CommitsChannel.
 func New(pool *pgxpool.Pool, timeout time.Duration, origin string) *Writer {
-	return &Writer{pool: pool, timeout: timeout, origin: origin}
+	return &Writer{pool: pool, timeout: timeout, origin: origin, abandoned: newAbandonment()}
 }
 
-// Close waits for the terminations of abandoned transactions in flight
-// (each bounded by rollbackTimeout) and makes later ones give up. The pool
-// is its owner's to close, afterwards.
+// Close makes one last try at ending the abandoned transactions still
+// pending, waits for it (bounded as each try is, see endAbandoned), and
+// makes later ones give up. The pool is its owner's to close, afterwards.
 func (w *Writer) Close() {
-	w.endingMu.Lock()
-	w.closed = true
-	w.endingMu.Unlock()
-	w.ending.Wait()
+	a := &w.abandoned
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.closing)
+	}
+	a.mu.Unlock()
+	a.done.Wait()
 }
