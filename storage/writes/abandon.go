@@ -69,9 +69,8 @@ func newAbandonment() abandonment {
 
 // endAbandonedLater has b ended by a goroutine of the Writer's own, which
 // tries until a try gets through and which Close waits for. Once Close has
-// begun it does nothing: the pools are going, and with them the means to
-// end anything.
-func (w *Writer) endAbandonedLater(parent context.Context, b backend) {
+// begun it does nothing: orderd is stopping.
+func (w *Writer) endAbandonedLater(b backend) {
 	a := &w.abandoned
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -82,7 +81,8 @@ func (w *Writer) endAbandonedLater(parent context.Context, b backend) {
 	if !a.running {
 		a.running = true
 		a.done.Add(1)
-		go w.endLoop(context.WithoutCancel(parent))
+		// Not any one attempt's context: the loop outlives them all.
+		go w.endLoop(context.Background())
 	}
 	select {
 	case a.wake <- struct{}{}:

@@ -115,18 +115,17 @@ func TestWriter_WriteConnectionsKnowTheirBackendStart(t *testing.T) {
 // session named is ended, although Close was called the moment after.
 func TestWriter_CloseWaitsForTerminationsInFlight(t *testing.T) {
 	w, admin, url := openWriter(t)
-	ctx := storetest.Context(t)
 	_, victim := openSession(t, url)
 
-	w.endAbandonedLater(ctx, victim)
+	w.endAbandonedLater(victim)
 	w.Close()
 	// A signalled process leaves pg_stat_activity a moment later; one
 	// that was not signalled stays for as long as the test runs.
 	testenv.Eventually(t, 5*time.Second, "the session is ended", func() bool { return !alive(t, admin, victim) })
 
-	// Once closed, there is nothing to end it with: it gives up at once.
+	// Once closed, it gives up at once: orderd is stopping.
 	_, other := openSession(t, url)
-	w.endAbandonedLater(ctx, other)
+	w.endAbandonedLater(other)
 	if !alive(t, admin, other) {
 		t.Error("a termination after Close ended a session")
 	}
@@ -174,7 +173,7 @@ func TestWriter_EndAbandonedTriesAgainUntilItGetsThrough(t *testing.T) {
 	proxy.Blackhole()
 	proxy.RefuseFirst([]byte("user"))
 
-	w.endAbandonedLater(ctx, victim)
+	w.endAbandonedLater(victim)
 	time.Sleep(2 * time.Second) // tries that cannot get through, a few of them
 	if !alive(t, admin, victim) {
 		t.Fatal("the session ended while PostgreSQL could not be reached: the test proves nothing")

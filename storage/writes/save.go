@@ -277,10 +277,10 @@ func (w *Writer) saveAttempt(parent context.Context, recs []storage.Record, crea
 		if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("write timeout: no answer within WRITE_TIMEOUT=%s: %w", w.timeout, err)
 			if known {
-				// Not on the writer's time: it may wait for a pool slot
-				// while pgx drains the abandoned connection, and a writer
-				// busy past LIVENESS_STALL would read as stuck.
-				w.endAbandonedLater(parent, server)
+				// Not on the writer's time: the outage may outlast many
+				// tries, and a writer busy past LIVENESS_STALL would read
+				// as stuck.
+				w.endAbandonedLater(server)
 			}
 		}
 	}()
