@@ -82,12 +82,21 @@ func (p *Store) summaries(ctx context.Context, op, query string, args ...any) ([
 // acquireList takes a connection of the list pool, waiting at most
 // listWait for one to be free: beyond that the caller is told ErrListBusy
 // (a 503 for the API) rather than queued without end.
+//
+// listWait bounds the wait behind other list queries only. A wait that
+// ran out while a list connection was free was for one being dialled (a
+// slow network, a loaded server), and goes on, on the caller's time: the
+// query is not refused as busy when nothing else was running.
 func (p *Store) acquireList(ctx context.Context) (*pgxpool.Conn, error) {
-	waitCtx, cancel := context.WithTimeout(ctx, p.listWait)
-	defer cancel()
-	conn, err := p.list.Acquire(waitCtx)
-	if err != nil && ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
-		return nil, storage.ErrListBusy
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, p.listWait)
+		conn, err := p.list.Acquire(waitCtx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
+			return conn, err
+		}
+		if s := p.list.Stat(); s.AcquiredConns() >= s.MaxConns() {
+			return nil, storage.ErrListBusy
+		}
 	}
-	return conn, err
 }

@@ -109,3 +109,23 @@ func TestPostgres_OnlyTheWritersSessionsEndIdleTransactions(t *testing.T) {
 		t.Errorf("with the URL's own setting, writers have %q; want 9s", write)
 	}
 }
+
+// LIST_QUEUE_TIMEOUT bounds the wait behind other list queries, not the
+// dialling of a connection: with no other list query running, one whose
+// connection takes longer than ListWait to open (a slow network, a loaded
+// server) waits for it instead of failing as busy.
+func TestPostgres_ADialSlowerThanListWaitIsNotBusy(t *testing.T) {
+	url := testenv.Postgres(t)
+	proxiedURL, proxy := testenv.BehindProxy(t, url)
+	p, err := OpenWith(storetest.Context(t), proxiedURL, Pools{Writers: 1, Reads: 1, Lists: 1, ListWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := storetest.Context(t)
+	p.list.Reset() // no idle list connection: the query dials one
+	proxy.Slow(100 * time.Millisecond)
+	if _, err := p.ListOrders(ctx, 0, 10); err != nil {
+		t.Fatalf("ListOrders with no other list query, over a slow dial = %v, want its answer", err)
+	}
+}
