@@ -52,6 +52,14 @@ func envDuration(name string, def time.Duration) time.Duration {
 type chaosFault struct {
 	at, lasted, recovery time.Duration
 	what                 string
+	recovered            bool
+}
+
+func (f chaosFault) String() string {
+	if !f.recovered {
+		return fmt.Sprintf("at %6s: %-18s lasted %6s, not healthy everywhere after it", f.at, f.what, f.lasted)
+	}
+	return fmt.Sprintf("at %6s: %-18s lasted %6s, healthy everywhere %6s later", f.at, f.what, f.lasted, f.recovery)
 }
 
 // Three replicas, a producer of valid, broken, duplicate and conflicting
@@ -86,8 +94,14 @@ func chaos(t *testing.T, seed uint64) {
 	// writes come at 400 orders a second, well within one writer.
 	schedule(t, load{instances: 2, long: true})
 	t.Logf("chaos seed %d, for %s (replay: go test ./daemon -run TestChaos -chaos.seeds=%d)", seed, *chaosDuration, seed)
+	// The schedule so far, printed if the run fails: which fault it did
+	// not recover from, and what came before.
+	var faults []chaosFault
 	t.Cleanup(func() {
 		if t.Failed() {
+			for _, f := range faults {
+				t.Log(f)
+			}
 			t.Logf("chaos failed; replay with -chaos.seeds=%d -chaos.duration=%s", seed, *chaosDuration)
 		}
 	})
@@ -117,7 +131,6 @@ func chaos(t *testing.T, seed uint64) {
 	produced := w.produceAll(t, broker.Addrs(), rate)
 
 	start := time.Now()
-	var faults []chaosFault
 	const kinds = 4
 	firstKinds := rnd.Perm(kinds)
 	// The schedule's pauses and outages are what the seed draws: the
@@ -156,9 +169,10 @@ func chaos(t *testing.T, seed uint64) {
 			broker.Start()
 		}
 		f.lasted = time.Since(began).Round(10 * time.Millisecond)
-		healthy()
-		f.recovery = time.Since(began.Add(f.lasted)).Round(10 * time.Millisecond)
 		faults = append(faults, f)
+		healthy()
+		last := &faults[len(faults)-1]
+		last.recovery, last.recovered = time.Since(began.Add(f.lasted)).Round(10*time.Millisecond), true
 	}
 	<-produced
 	runs := make([]*daemonRun, len(replicas))
@@ -169,7 +183,7 @@ func chaos(t *testing.T, seed uint64) {
 
 	var worst time.Duration
 	for _, f := range faults {
-		t.Logf("at %6s: %-18s lasted %6s, healthy everywhere %6s later", f.at, f.what, f.lasted, f.recovery)
+		t.Log(f)
 		worst = max(worst, f.recovery)
 	}
 	dead := testenv.Sum(testenv.EndOffsets(t, broker.Addrs(), "orders.dlq"))
