@@ -41,12 +41,20 @@ func alive(t *testing.T, pool *pgxpool.Pool, b backend) bool {
 	return storetest.Count(t, pool, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, int64(b.pid)) == 1
 }
 
-// openWriter opens a Writer on a database of its own, on a write pool that
-// runs RememberBackend as the store's does, and returns it with the pool
-// and the database's URL. The Writer and the pool close when the test ends.
+// openWriter opens a Writer on a database of its own (see writerOn), and
+// returns it with its pool and the database's URL.
 func openWriter(t *testing.T) (*Writer, *pgxpool.Pool, string) {
 	t.Helper()
 	url := testenv.Postgres(t)
+	w, pool := writerOn(t, url, 0)
+	return w, pool, url
+}
+
+// writerOn opens a Writer with WRITE_TIMEOUT timeout on url, on a write
+// pool that runs RememberBackend as the store's does. The Writer and the
+// pool close when the test ends.
+func writerOn(t *testing.T, url string, timeout time.Duration) (*Writer, *pgxpool.Pool) {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +64,9 @@ func openWriter(t *testing.T) (*Writer, *pgxpool.Pool, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(pool, 0, "")
+	w := New(pool, timeout, "")
 	t.Cleanup(func() { w.Close(); pool.Close() })
-	return w, pool, url
+	return w, pool
 }
 
 // A PID names a server process only until it ends: a later session may get
@@ -139,28 +147,19 @@ func TestWriter_CloseWaitsForTerminationsInFlight(t *testing.T) {
 func TestWriter_EndAbandonedTriesAgainUntilItGetsThrough(t *testing.T) {
 	url := testenv.Postgres(t)
 	proxiedURL, proxy := testenv.BehindProxy(t, url)
-	cfg, err := pgxpool.ParseConfig(proxiedURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.AfterConnect = RememberBackend
+	w, pool := writerOn(t, proxiedURL, 500*time.Millisecond) // each try is bounded by WRITE_TIMEOUT
 	ctx := storetest.Context(t)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Each try is bounded by WRITE_TIMEOUT.
-	w := New(pool, 500*time.Millisecond, "")
-	t.Cleanup(func() { w.Close(); pool.Close() })
 	admin, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
 
-	// Every connection the pool may hand out is open and idle, then
-	// silenced; new ones are refused (the startup message names the user).
-	held := make([]*pgxpool.Conn, cfg.MaxConns)
+	// As after the outage that abandoned a write: every connection the
+	// pool may hand out is open and idle, then silenced, so a try on the
+	// pool would wait behind them; new connections are refused (the
+	// startup message names the user).
+	held := make([]*pgxpool.Conn, pool.Config().MaxConns)
 	for i := range held {
 		if held[i], err = pool.Acquire(ctx); err != nil {
 			t.Fatal(err)
@@ -179,5 +178,7 @@ func TestWriter_EndAbandonedTriesAgainUntilItGetsThrough(t *testing.T) {
 		t.Fatal("the session ended while PostgreSQL could not be reached: the test proves nothing")
 	}
 	proxy.Restore()
+	restored := time.Now()
 	testenv.Eventually(t, 15*time.Second, "the abandoned session is ended once a try gets through", func() bool { return !alive(t, admin, victim) })
+	t.Logf("ended %s after PostgreSQL's return", time.Since(restored).Round(time.Millisecond))
 }
